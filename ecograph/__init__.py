@@ -1,0 +1,35 @@
+"""ecograph: map the derivative ecosystem of open-weight models on the Hugging Face Hub.
+
+Crawl ``base_model`` links into a local fork graph, measure each foundation model's family
+(size, depth, fan-out, community, adoption), export it and draw it.
+"""
+
+from __future__ import annotations
+
+from .errors import (
+    EcographError,
+    HubError,
+    InvalidModelIdError,
+    SnapshotError,
+    StoreError,
+    UnknownModelError,
+)
+from .records import ForkEdge, ModelRecord, Relation, Status, normalize_id, parse_model
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "__version__",
+    "EcographError",
+    "HubError",
+    "InvalidModelIdError",
+    "SnapshotError",
+    "StoreError",
+    "UnknownModelError",
+    "ForkEdge",
+    "ModelRecord",
+    "Relation",
+    "Status",
+    "normalize_id",
+    "parse_model",
+]
