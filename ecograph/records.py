@@ -415,7 +415,8 @@ def parse_model(obj: Mapping[str, Any], *, fetched_at: datetime | None = None) -
     if relation is Relation.MERGE and len(parents) == 1:
         problems.append(Problem(mid, "relation_conflict", "merge with one parent"))
     elif relation in (Relation.FINETUNE, Relation.QUANTIZED) and len(parents) > 1:
-        problems.append(Problem(mid, "relation_conflict", f"{relation} with {len(parents)} parents"))
+        detail = f"{relation} with {len(parents)} parents"
+        problems.append(Problem(mid, "relation_conflict", detail))
 
     author = _str(obj.get("author"))
     if author is None and "/" in mid:
