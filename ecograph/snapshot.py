@@ -1,0 +1,69 @@
+"""Reading snapshot files: JSONL (optionally gzipped), one Hub model object per line.
+
+This is the format of the fake Hub, of ``ecograph synth`` and of the bundled fixture.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+from collections.abc import Iterator
+from importlib import resources
+from pathlib import Path
+from typing import IO, Any
+
+import polars as pl
+
+from .errors import SnapshotError
+from .frames import frames_from_parsed
+from .records import parse_model
+
+__all__ = ["iter_snapshot", "read_snapshot", "bundled_snapshot", "open_text"]
+
+
+def bundled_snapshot() -> Path:
+    """Path of the small realistic Hub snapshot shipped with the package."""
+    return Path(str(resources.files("ecograph") / "data" / "small_hub.jsonl"))
+
+
+def open_text(path: str | Path) -> IO[str]:
+    """Open a (possibly gzipped) text file, with a clear error when it cannot be read."""
+    p = Path(path)
+    if not p.is_file():
+        raise SnapshotError(f"snapshot not found: {p}")
+    with p.open("rb") as fh:
+        magic = fh.read(2)
+    if magic == b"\x1f\x8b":
+        return gzip.open(p, "rt", encoding="utf-8")
+    return p.open("r", encoding="utf-8")
+
+
+def iter_snapshot(path: str | Path) -> Iterator[dict[str, Any]]:
+    """Yield each model object of a snapshot, streaming.
+
+    Blank lines are skipped; a line that is not a JSON object raises
+    :class:`~ecograph.errors.SnapshotError` naming the file and line number.
+    """
+    with open_text(path) as fh:
+        try:
+            for lineno, line in enumerate(fh, 1):
+                if not line.strip():
+                    continue
+                try:
+                    obj = json.loads(line)
+                except json.JSONDecodeError as exc:
+                    raise SnapshotError(f"{path}:{lineno}: not valid JSON ({exc.msg})") from None
+                if not isinstance(obj, dict):
+                    raise SnapshotError(f"{path}:{lineno}: expected a JSON object per line")
+                yield obj
+        except (OSError, EOFError, UnicodeDecodeError) as exc:
+            raise SnapshotError(f"{path}: cannot read snapshot ({exc})") from None
+
+
+def read_snapshot(path: str | Path) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Read a whole snapshot into ``models`` and ``edges`` frames (see :mod:`ecograph.frames`).
+
+    Meant for small and medium snapshots (tests, notebooks); bulk imports of millions of
+    models go through the store's streaming importer.
+    """
+    return frames_from_parsed(parse_model(obj) for obj in iter_snapshot(path))
