@@ -1,0 +1,199 @@
+"""Parsing of Hub model objects: ids, base_model values, tags, relations, problems."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+
+from ecograph.errors import InvalidModelIdError
+from ecograph.records import (
+    EdgeSource,
+    Relation,
+    normalize_id,
+    parse_base_model_tags,
+    parse_base_model_value,
+    parse_datetime,
+    parse_model,
+)
+
+# (raw card value, expected parent ids, expected problem kinds) — shapes seen in real cards
+# (Model Atlas README extraction, hub-stats dumps, the anatomy family tree).
+CARD_CASES = [
+    ("meta-llama/Llama-3.1-8B", ("meta-llama/Llama-3.1-8B",), ()),
+    ("https://huggingface.co/meta-llama/Llama-3.1-8B", ("meta-llama/Llama-3.1-8B",), ()),
+    ("http://huggingface.co/Qwen/Qwen2.5-7B/", ("Qwen/Qwen2.5-7B",), ()),
+    ("huggingface.co/google/gemma-2-9b", ("google/gemma-2-9b",), ()),
+    ("https://hf.co/mistralai/Mistral-7B-v0.1", ("mistralai/Mistral-7B-v0.1",), ()),
+    ("https://www.huggingface.co/mistralai/Mistral-7B-v0.1", ("mistralai/Mistral-7B-v0.1",), ()),
+    ("https://huggingface.co/Qwen/Qwen2.5-7B/tree/main", ("Qwen/Qwen2.5-7B",), ()),
+    ("https://huggingface.co/Qwen/Qwen2.5-7B/blob/main/config.json", ("Qwen/Qwen2.5-7B",), ()),
+    ("0-hero/Matter-0.1-7B/", ("0-hero/Matter-0.1-7B",), ()),
+    ("  unsloth/llama-3-8b-bnb-4bit  ", ("unsloth/llama-3-8b-bnb-4bit",), ()),
+    ("Qwen/Qwen2.5-7B@main", ("Qwen/Qwen2.5-7B",), ()),
+    ("'mistralai/Mistral-7B-v0.1'", ("mistralai/Mistral-7B-v0.1",), ()),
+    ("a/b, c/d", ("a/b", "c/d"), ()),
+    ("a/b;c/d\ne/f", ("a/b", "c/d", "e/f"), ()),
+    (["a/b", "c/d", "a/b"], ("a/b", "c/d"), ("duplicate_parent",)),
+    (["a/b", "A/B"], ("a/b",), ("duplicate_parent",)),
+    (["a/b", None, 3], ("a/b",), ("non_string_parent", "non_string_parent")),
+    (42, (), ("non_string_parent",)),
+    ({"name": "x"}, (), ("non_string_parent",)),
+    (None, (), ()),
+    ("", (), ()),
+    ([], (), ()),
+    ("gpt2", ("gpt2",), ()),
+    ("bert-base-uncased", ("bert-base-uncased",), ()),
+    ("not a model id", (), ("invalid_parent_id",)),
+    ("org/name/extra", (), ("invalid_parent_id",)),
+    ("datasets/HuggingFaceH4/ultrachat_200k", (), ("dataset_parent",)),
+    ("https://huggingface.co/datasets/tatsu-lab/alpaca", (), ("dataset_parent",)),
+    ("Llama 3.1 8B (Meta)", (), ("invalid_parent_id",)),
+    ("org/-bad", (), ("invalid_parent_id",)),
+    ("org/bad--name", (), ("invalid_parent_id",)),
+    ([{"id": "a/b"}], ("a/b",), ()),
+    ("me/model", ("me/model",), ("self_loop",)),
+]
+
+
+@pytest.mark.parametrize(("value", "ids", "kinds"), CARD_CASES)
+def test_parse_base_model_value(value, ids, kinds):
+    parsed = parse_base_model_value(value, self_id="me/model")
+    assert parsed.ids == ids
+    assert tuple(k for k, _ in parsed.problems) == kinds
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("meta-llama/Llama-3.1-8B", "meta-llama/Llama-3.1-8B"),
+        ("https://huggingface.co/meta-llama/Llama-3.1-8B/", "meta-llama/Llama-3.1-8B"),
+        (" Qwen/Qwen2.5-7B ", "Qwen/Qwen2.5-7B"),
+        ("models/google/gemma-2-9b", "google/gemma-2-9b"),
+    ],
+)
+def test_normalize_id_accepts(value, expected):
+    assert normalize_id(value) == expected
+
+
+@pytest.mark.parametrize("value", ["", "   ", "a b/c", "a/b/c", "/", "a//b", "x/y z", "-a/b"])
+def test_normalize_id_rejects(value):
+    with pytest.raises(InvalidModelIdError, match="is not a Hub model id"):
+        normalize_id(value)
+
+
+def test_tags_plain_and_relation():
+    parents, rel = parse_base_model_tags(
+        [
+            "transformers",
+            "base_model:meta-llama/Llama-3.1-8B",
+            "base_model:finetune:meta-llama/Llama-3.1-8B",
+            "license:llama3.1",
+        ]
+    )
+    assert parents == ["meta-llama/Llama-3.1-8B"]
+    assert rel is Relation.FINETUNE
+
+
+def test_tags_legacy_single_segment_parent_with_relation():
+    assert parse_base_model_tags(["base_model:adapter:gpt2"]) == (["gpt2"], Relation.ADAPTER)
+
+
+def test_tags_merge_several_parents_keep_order():
+    tags = [
+        "base_model:merge:b/two",
+        "base_model:merge:a/one",
+        "base_model:a/one",
+        "base_model:b/two",
+    ]
+    assert parse_base_model_tags(tags) == (["b/two", "a/one"], Relation.MERGE)
+
+
+def test_tags_ignore_junk():
+    assert parse_base_model_tags([None, 3, "base_model:", "base_model:bad id"]) == ([], None)
+
+
+def test_relation_precedence_basemodels_over_tags_over_card():
+    obj = {
+        "id": "x/child",
+        "baseModels": {"relation": "quantized", "models": [{"_id": "1", "id": "a/Root"}]},
+        "tags": ["base_model:finetune:a/root"],
+        "cardData": {"base_model": "z/other", "base_model_relation": "adapter"},
+    }
+    p = parse_model(obj)
+    assert p.record.parents == ("a/Root",)
+    assert p.record.relation is Relation.QUANTIZED
+    assert p.edges[0].source is EdgeSource.BASE_MODELS
+
+
+def test_card_only_parent_and_relation():
+    p = parse_model(
+        {
+            "id": "x/child",
+            "tags": [],
+            "cardData": {
+                "base_model": "https://huggingface.co/a/root/",
+                "base_model_relation": "adapter",
+            },
+        }
+    )
+    assert p.record.parents == ("a/root",)
+    assert p.record.relation is Relation.ADAPTER
+    assert p.edges[0].source is EdgeSource.CARD
+
+
+def test_unknown_relation_recorded():
+    p = parse_model({"id": "x/c", "cardData": {"base_model": "a/r"}})
+    assert p.record.relation is Relation.UNKNOWN
+    assert [pr.kind for pr in p.problems] == ["unknown_relation"]
+
+
+def test_relation_conflicts_recorded_not_fixed():
+    merge_one = parse_model({"id": "x/m", "tags": ["base_model:merge:a/r"]})
+    assert merge_one.record.relation is Relation.MERGE
+    assert [pr.kind for pr in merge_one.problems] == ["relation_conflict"]
+    tags = ["base_model:finetune:a/r", "base_model:finetune:b/r"]
+    ft_two = parse_model({"id": "x/f", "tags": tags})
+    assert [pr.kind for pr in ft_two.problems] == ["relation_conflict"]
+
+
+def test_self_loop_tag_kept_and_reported():
+    p = parse_model({"id": "x/self", "tags": ["base_model:finetune:x/self"]})
+    assert [(e.parent, e.child) for e in p.edges] == [("x/self", "x/self")]
+    assert "self_loop" in [pr.kind for pr in p.problems]
+
+
+def test_no_parents_no_relation():
+    p = parse_model({"id": "meta-llama/Llama-3.1-8B", "tags": ["license:llama3.1"]})
+    assert p.record.relation is None and p.edges == () and p.problems == ()
+    assert p.record.license == "llama3.1"
+    assert p.record.author == "meta-llama"
+
+
+def test_fields_are_all_optional_and_typed():
+    p = parse_model(
+        {
+            "id": "a/b",
+            "createdAt": "2024-07-18T08:56:00.000Z",
+            "downloads": "12",  # wrong type: dropped, not crashed
+            "likes": 3,
+            "gated": "manual",
+            "tags": "not-a-list",
+        }
+    )
+    r = p.record
+    assert r.created_at == datetime(2024, 7, 18, 8, 56, tzinfo=UTC)
+    assert r.downloads is None and r.likes == 3 and r.gated == "manual" and r.tags == ()
+
+
+def test_missing_id_is_a_problem_not_an_exception():
+    p = parse_model({"author": "x"})
+    assert [pr.kind for pr in p.problems] == ["missing_id"]
+
+
+def test_parse_datetime_forms():
+    assert parse_datetime("2024-01-02T03:04:05Z") == datetime(2024, 1, 2, 3, 4, 5, tzinfo=UTC)
+    assert parse_datetime("2024-01-02T03:04:05+02:00") == datetime(
+        2024, 1, 2, 1, 4, 5, tzinfo=UTC
+    )
+    assert parse_datetime(None) is None and parse_datetime(12) is None
