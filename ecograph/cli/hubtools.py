@@ -1,7 +1,125 @@
-"""CLI commands: hubtools (filled in by its issue)."""
+"""CLI commands: hubtools — the fake Hub (``fakehub``) and synthetic snapshots (``synth``).
+
+Each command is defined in its own block and appended to ``COMMANDS``.
+"""
 
 from __future__ import annotations
 
 import click
 
 COMMANDS: list[click.Command] = []
+
+
+# --------------------------------------------------------------------------- fakehub
+
+
+@click.command("fakehub")
+@click.argument("snapshot", type=click.Path(dir_okay=False))
+@click.option("--host", default="127.0.0.1", show_default=True, help="Interface to listen on.")
+@click.option("--port", type=click.IntRange(0, 65535), default=0, help="Port (0: any free port).")
+@click.option("--latency-ms", type=click.FloatRange(0), default=0, help="Delay per request.")
+@click.option("--quota", type=click.IntRange(0), default=None, help="Requests per window.")
+@click.option(
+    "--window", type=click.IntRange(1), default=300, show_default=True, help="Window (seconds)."
+)
+@click.option("--fail-rate", type=click.FloatRange(0, 1), default=0.0, help="Share of 5xx.")
+@click.option("--stall-rate", type=click.FloatRange(0, 1), default=0.0, help="Share of stalls.")
+@click.option(
+    "--stall-seconds",
+    type=click.FloatRange(0),
+    default=30.0,
+    show_default=True,
+    help="How long a stall lasts.",
+)
+@click.option(
+    "--truncate-rate", type=click.FloatRange(0, 1), default=0.0, help="Share of cut JSON bodies."
+)
+@click.option(
+    "--drop-rate", type=click.FloatRange(0, 1), default=0.0, help="Share of dropped connections."
+)
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the fault sequence.")
+@click.option("--verbose", "-v", is_flag=True, help="Log every request on stderr.")
+def fakehub(
+    snapshot: str,
+    host: str,
+    port: int,
+    latency_ms: float,
+    quota: int | None,
+    window: int,
+    fail_rate: float,
+    stall_rate: float,
+    stall_seconds: float,
+    truncate_rate: float,
+    drop_rate: float,
+    seed: int,
+    verbose: bool,
+) -> None:
+    """Serve a snapshot (JSONL or .jsonl.gz) as a fake Hugging Face Hub.
+
+    Speaks the Hub's model routes (listing with filters, Link pagination and expand[];
+    model info with baseModels and childrenModelCount), its rate-limit headers and
+    errors, so huggingface_hub and `ecograph crawl` can run against it offline. Serves
+    until Ctrl-C.
+
+    \b
+    Examples:
+      ecograph fakehub fixtures/small_hub.jsonl --port 8765
+      export HF_ENDPOINT=http://127.0.0.1:8765
+      ecograph fakehub hub.jsonl.gz --quota 500 --window 300 --fail-rate 0.02 --seed 1
+    """
+    import signal
+    import threading
+    import time
+
+    from ..fakehub import FakeHub
+
+    if fail_rate + stall_rate + truncate_rate + drop_rate > 1:
+        raise click.BadParameter("the fault rates add up to more than 1")
+    click.echo(f"Loading {snapshot} ...", err=True)
+    started = time.perf_counter()
+    hub = FakeHub(
+        snapshot,
+        host=host,
+        port=port,
+        latency_ms=latency_ms,
+        quota=quota,
+        window=window,
+        fail_rate=fail_rate,
+        stall_rate=stall_rate,
+        stall_seconds=stall_seconds,
+        truncate_rate=truncate_rate,
+        drop_rate=drop_rate,
+        seed=seed,
+        verbose=verbose,
+    )
+    index = hub.index
+    click.echo(
+        f"Indexed {len(index):,} models ({index.with_parents:,} with parents) "
+        f"in {time.perf_counter() - started:.1f} s",
+        err=True,
+    )
+    stop = threading.Event()
+
+    def _terminate(signum: int, frame: object) -> None:
+        stop.set()
+
+    try:
+        previous = signal.signal(signal.SIGTERM, _terminate)
+    except ValueError:  # not the main thread (e.g. embedded); Ctrl-C still works
+        previous = None
+    with hub:
+        click.echo(f"Fake Hub serving at {hub.url}")
+        click.echo(f"  export HF_ENDPOINT={hub.url}")
+        click.echo("Press Ctrl-C to stop.", err=True)
+        try:
+            while not stop.wait(0.5):
+                pass
+        except KeyboardInterrupt:
+            pass
+        finally:
+            if previous is not None:
+                signal.signal(signal.SIGTERM, previous)
+    click.echo(f"Stopped after {hub.requests:,} requests.", err=True)
+
+
+COMMANDS.append(fakehub)

@@ -1,0 +1,541 @@
+"""The fake Hub's in-memory snapshot index: lookups, listings and the derived fields.
+
+Everything here is plain Python over lists and dicts (no sockets), so it can be tested
+and reused without a server. The index is built to hold a whole synthetic Hub (millions
+of models): each model is kept as its JSON line (parsed again only when served), plus a
+handful of compact columns for filtering and sorting:
+
+- ``ids`` (canonical ids, snapshot order) and ``by_lower`` (lower-cased id -> position),
+  so lookups are case-insensitive and answer with the canonical id, like the Hub;
+- the children of every parent, keyed by the lower-cased parent id, all relations
+  together and per relation: that is what ``filter=base_model:X`` /
+  ``filter=base_model:quantized:X`` list and what ``childrenModelCount`` counts;
+- numeric sort columns (downloads, likes, trending score, creation and modification time).
+
+Other tags are indexed lazily, the first time a listing filters on one.
+
+``baseModels`` and ``childrenModelCount`` are derived from the ``base_model:`` tags, as
+DESIGN §7 specifies: the snapshot never carries them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import threading
+from array import array
+from collections import OrderedDict
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from ..errors import SnapshotError
+from ..records import RELATIONS
+
+__all__ = [
+    "SnapshotIndex",
+    "ListQuery",
+    "QueryError",
+    "LIST_DEFAULT_FIELDS",
+    "DETAIL_DEFAULT_FIELDS",
+    "LIST_EXPAND",
+    "DETAIL_EXPAND",
+    "SORT_KEYS",
+    "MAX_PAGE_SIZE",
+]
+
+#: The Hub caps a listing page at 1000 models; it is also our page size when ``limit``
+#: is absent.
+MAX_PAGE_SIZE = 1000
+
+#: Fields of ``GET /api/models`` without ``expand`` / ``full`` (what the Hub returns).
+LIST_DEFAULT_FIELDS: tuple[str, ...] = (
+    "_id",
+    "id",
+    "likes",
+    "trendingScore",
+    "private",
+    "downloads",
+    "tags",
+    "pipeline_tag",
+    "library_name",
+    "createdAt",
+    "modelId",
+)
+
+#: Added to the list fields by ``full=true``.
+LIST_FULL_EXTRA: tuple[str, ...] = (
+    "author",
+    "gated",
+    "lastModified",
+    "disabled",
+    "sha",
+    "siblings",
+)
+
+#: Fields of ``GET /api/models/{id}`` without ``expand``. Like the Hub, the detail route
+#: leaves out ``downloadsAllTime``, ``trendingScore``, ``baseModels`` and
+#: ``childrenModelCount`` unless they are expanded. Fields the snapshot lacks are omitted.
+DETAIL_DEFAULT_FIELDS: tuple[str, ...] = (
+    "_id",
+    "id",
+    "modelId",
+    "author",
+    "sha",
+    "lastModified",
+    "private",
+    "disabled",
+    "gated",
+    "pipeline_tag",
+    "tags",
+    "downloads",
+    "library_name",
+    "likes",
+    "widgetData",
+    "model-index",
+    "config",
+    "cardData",
+    "transformersInfo",
+    "siblings",
+    "spaces",
+    "createdAt",
+    "safetensors",
+    "inference",
+    "usedStorage",
+)
+
+#: ``expand[]`` values the list route accepts (the Hub's own list, from its 400 message).
+LIST_EXPAND: frozenset[str] = frozenset(
+    {
+        "author",
+        "baseModels",
+        "cardData",
+        "config",
+        "createdAt",
+        "disabled",
+        "downloads",
+        "downloadsAllTime",
+        "evalResults",
+        "gated",
+        "gguf",
+        "inference",
+        "inferenceProviderMapping",
+        "lastModified",
+        "library_name",
+        "likes",
+        "mask_token",
+        "model-index",
+        "pipeline_tag",
+        "private",
+        "resourceGroup",
+        "safetensors",
+        "sha",
+        "siblings",
+        "spaces",
+        "tags",
+        "transformersInfo",
+        "trendingScore",
+        "widgetData",
+        "xetEnabled",
+    }
+)
+
+#: The detail route also accepts these two (the Hub refuses them when listing).
+DETAIL_EXPAND: frozenset[str] = LIST_EXPAND | {"childrenModelCount", "usedStorage"}
+
+#: Defaults for fields a snapshot line may leave out (the Hub always sends these).
+_DEFAULTS: dict[str, Any] = {
+    "private": False,
+    "disabled": False,
+    "gated": False,
+    "likes": 0,
+    "downloads": 0,
+    "trendingScore": 0,
+    "tags": [],
+    "siblings": [],
+}
+
+#: ``sort`` values -> column name; snake_case aliases are accepted too.
+SORT_KEYS: dict[str, str] = {
+    "createdAt": "created",
+    "created_at": "created",
+    "lastModified": "modified",
+    "last_modified": "modified",
+    "downloads": "downloads",
+    "likes": "likes",
+    "trendingScore": "trending",
+    "trending_score": "trending",
+    "id": "id",
+}
+
+_BASE = "base_model:"
+_CACHE_SIZE = 64
+
+
+class QueryError(ValueError):
+    """A request the Hub would refuse with ``400 Bad Request``; the message is the body."""
+
+
+def _object_id(position: int) -> str:
+    """A stable 24-hex-digit Mongo-style ``_id`` for snapshot lines that have none."""
+    return f"{(0x650F1A2B << 64) | position:024x}"
+
+
+def _epoch(value: Any) -> float:
+    """ISO timestamp -> epoch seconds for sorting (``-inf`` when absent or unparsable)."""
+    if isinstance(value, str):
+        try:
+            return datetime.fromisoformat(value).timestamp()
+        except ValueError:
+            pass
+    return float("-inf")
+
+
+def _number(value: Any) -> float:
+    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else 0.0
+
+
+def tag_parents(tags: Any) -> tuple[list[str], str | None]:
+    """Direct parents (as written in the tags, first-seen order) and the relation.
+
+    A child's relation comes from its ``base_model:<relation>:`` tags; when it has none,
+    the Hub's own default applies: ``merge`` for several parents, else ``finetune``.
+
+    >>> tag_parents(["base_model:Org/A", "base_model:quantized:Org/A", "gguf"])
+    (['Org/A'], 'quantized')
+    >>> tag_parents(["base_model:a/x", "base_model:b/y"])
+    (['a/x', 'b/y'], 'merge')
+    >>> tag_parents(["license:mit"])
+    ([], None)
+    """
+    parents: list[str] = []
+    seen: set[str] = set()
+    relation: str | None = None
+    if not isinstance(tags, list):
+        return parents, relation
+    for tag in tags:
+        if not isinstance(tag, str) or not tag.startswith(_BASE):
+            continue
+        rest = tag[len(_BASE) :]
+        head, sep, tail = rest.partition(":")
+        if sep and head in RELATIONS:
+            relation = relation or head
+            rest = tail
+        rest = rest.strip()
+        if rest and rest.lower() not in seen:
+            seen.add(rest.lower())
+            parents.append(rest)
+    if parents and relation is None:
+        relation = "merge" if len(parents) > 1 else "finetune"
+    return parents, relation
+
+
+@dataclass(frozen=True, slots=True)
+class ListQuery:
+    """What a listing selects and in which order (pagination and fields aside).
+
+    ``filters`` are ANDed; ``author`` matches the id's namespace and ``search`` a substring
+    of the id, both case-insensitively. The Hub sorts descending; ``descending=False``
+    (``direction=1``) is an extension.
+    """
+
+    filters: tuple[str, ...] = ()
+    author: str | None = None
+    search: str | None = None
+    sort: str | None = None
+    descending: bool = True
+
+    @property
+    def key(self) -> str:
+        """A short stable digest, used as the result-cache key and inside cursors."""
+        raw = json.dumps(
+            [
+                sorted(f.lower() for f in self.filters),
+                self.author,
+                self.search,
+                self.sort,
+                self.descending,
+            ]
+        )
+        return hashlib.blake2b(raw.encode(), digest_size=6).hexdigest()
+
+
+class SnapshotIndex:
+    """A snapshot held in memory and indexed for the fake Hub's routes.
+
+    Build it with :meth:`from_path` (JSONL or ``.jsonl.gz``) or :meth:`from_objects`
+    (any iterable of model dicts). Read-only once built, apart from lazily built caches
+    (guarded by a lock), so one index may serve many threads and many servers.
+
+    >>> idx = SnapshotIndex.from_objects([
+    ...     {"id": "Org/Base", "tags": []},
+    ...     {"id": "u/ft", "tags": ["base_model:Org/Base", "base_model:finetune:Org/Base"]},
+    ... ])
+    >>> idx.lookup("org/base"), idx.ids[0]
+    (0, 'Org/Base')
+    >>> idx.children_count(0)
+    {'adapter': 0, 'merge': 0, 'quantized': 0, 'finetune': 1}
+    >>> idx.base_models(idx.model(1))
+    {'relation': 'finetune', 'models': [{'_id': '650f1a2b0000000000000000', 'id': 'Org/Base'}]}
+    """
+
+    def __init__(self) -> None:
+        self.ids: list[str] = []
+        self.lines: list[str] = []
+        self.by_lower: dict[str, int] = {}
+        self.children: dict[str, list[int]] = {}
+        self.children_by_relation: dict[str, dict[str, list[int]]] = {r: {} for r in RELATIONS}
+        self.columns: dict[str, array[Any]] = {
+            "downloads": array("d"),
+            "likes": array("d"),
+            "trending": array("d"),
+            "created": array("d"),
+            "modified": array("d"),
+        }
+        self.duplicates = 0
+        self.with_parents = 0
+        self._tag_index: dict[str, list[int]] | None = None
+        self._cache: OrderedDict[str, Sequence[int]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    # ------------------------------------------------------------------ building
+
+    @classmethod
+    def from_path(cls, path: str | Path) -> SnapshotIndex:
+        """Load a JSONL snapshot (optionally gzipped), keeping each line as it is.
+
+        Raises :class:`~ecograph.errors.SnapshotError` for a missing file or a line that
+        is not a JSON object with a string ``id``.
+        """
+        from ..snapshot import open_text
+
+        index = cls()
+        with open_text(path) as fh:
+            try:
+                for lineno, line in enumerate(fh, 1):
+                    line = line.strip()
+                    if not line:
+                        continue
+                    try:
+                        obj = json.loads(line)
+                    except json.JSONDecodeError as exc:
+                        raise SnapshotError(
+                            f"{path}:{lineno}: not valid JSON ({exc.msg})"
+                        ) from None
+                    index._add(obj, line, f"{path}:{lineno}")
+            except (OSError, EOFError, UnicodeDecodeError) as exc:
+                raise SnapshotError(f"{path}: cannot read snapshot ({exc})") from None
+        return index
+
+    @classmethod
+    def from_objects(cls, objects: Iterable[Mapping[str, Any]]) -> SnapshotIndex:
+        """Index model dicts (each serialised once, compactly)."""
+        index = cls()
+        for n, obj in enumerate(objects, 1):
+            index._add(obj, json.dumps(obj, separators=(",", ":"), ensure_ascii=False), f"#{n}")
+        return index
+
+    def _add(self, obj: Any, line: str, where: str) -> None:
+        if not isinstance(obj, Mapping):
+            raise SnapshotError(f"{where}: expected a JSON object per line")
+        mid = obj.get("id", obj.get("modelId"))
+        if not isinstance(mid, str) or not mid.strip():
+            raise SnapshotError(f"{where}: model object without a string 'id'")
+        low = mid.lower()
+        if low == mid:
+            low = mid  # share the string: most ids are not lower-case, but some are
+        if low in self.by_lower:
+            self.duplicates += 1
+            return
+        i = len(self.ids)
+        self.ids.append(mid)
+        self.lines.append(line)
+        self.by_lower[low] = i
+        parents, relation = tag_parents(obj.get("tags"))
+        if parents:
+            self.with_parents += 1
+            per_rel = self.children_by_relation[relation or "finetune"]
+            for p in parents:
+                key = p.lower()
+                self.children.setdefault(key, []).append(i)
+                per_rel.setdefault(key, []).append(i)
+        cols = self.columns
+        cols["downloads"].append(_number(obj.get("downloads")))
+        cols["likes"].append(_number(obj.get("likes")))
+        cols["trending"].append(_number(obj.get("trendingScore")))
+        cols["created"].append(_epoch(obj.get("createdAt")))
+        cols["modified"].append(_epoch(obj.get("lastModified")))
+
+    # ------------------------------------------------------------------ lookups
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    def lookup(self, model_id: str) -> int | None:
+        """Position of a model, matching its id case-insensitively (``None`` if absent)."""
+        return self.by_lower.get(model_id.lower())
+
+    def model(self, position: int) -> dict[str, Any]:
+        """The model's snapshot object (a fresh dict, parsed from its stored line)."""
+        obj: dict[str, Any] = json.loads(self.lines[position])
+        return obj
+
+    def object_id(self, position: int, obj: Mapping[str, Any] | None = None) -> str:
+        """The model's ``_id``: the snapshot's own when present, else a stable synthetic one."""
+        oid = (obj if obj is not None else self.model(position)).get("_id")
+        return oid if isinstance(oid, str) else _object_id(position)
+
+    def base_models(self, obj: Mapping[str, Any]) -> dict[str, Any] | None:
+        """``baseModels`` derived from the object's tags (``None`` when it has no parents).
+
+        Known parents are given with their ``_id`` and canonical id. A parent the snapshot
+        does not contain (a deleted model) is kept, with its id as tagged and no ``_id``,
+        so clients that prefer ``baseModels`` over tags still see the dangling edge.
+        """
+        parents, relation = tag_parents(obj.get("tags"))
+        if not parents:
+            return None
+        models = []
+        for p in parents:
+            j = self.lookup(p)
+            if j is None:
+                models.append({"id": p})
+            else:
+                models.append({"_id": self.object_id(j), "id": self.ids[j]})
+        return {"relation": relation, "models": models}
+
+    def children_count(self, position: int) -> dict[str, int]:
+        """Direct children by relation (the Hub's ``childrenModelCount``)."""
+        low = self.ids[position].lower()
+        return {
+            r: len(self.children_by_relation[r].get(low, ()))
+            for r in ("adapter", "merge", "quantized", "finetune")
+        }
+
+    # ------------------------------------------------------------------ rendering
+
+    def render(
+        self,
+        position: int,
+        fields: Iterable[str],
+        obj: Mapping[str, Any] | None = None,
+    ) -> dict[str, Any]:
+        """The JSON object the Hub would send for ``fields`` (absent fields left out)."""
+        if obj is None:
+            obj = self.model(position)
+        mid = self.ids[position]
+        out: dict[str, Any] = {}
+        for name in fields:
+            if name in out:
+                continue
+            if name == "_id":
+                out[name] = self.object_id(position, obj)
+            elif name in ("id", "modelId"):
+                out[name] = mid
+            elif name == "author":
+                author = obj.get("author")
+                if not isinstance(author, str) and "/" in mid:
+                    author = mid.split("/", 1)[0]
+                if isinstance(author, str):
+                    out[name] = author
+            elif name == "baseModels":
+                bm = self.base_models(obj)
+                if bm is not None:
+                    out[name] = bm
+            elif name == "childrenModelCount":
+                out[name] = self.children_count(position)
+            elif name in obj:
+                out[name] = obj[name]
+            elif name in _DEFAULTS:
+                default = _DEFAULTS[name]
+                out[name] = list(default) if isinstance(default, list) else default
+        return out
+
+    # ------------------------------------------------------------------ listing
+
+    def select(self, query: ListQuery) -> Sequence[int]:
+        """Positions of the models a listing returns, in order (cached per query)."""
+        key = query.key
+        with self._lock:
+            hit = self._cache.get(key)
+            if hit is not None:
+                self._cache.move_to_end(key)
+                return hit
+        result = self._select(query)
+        with self._lock:
+            self._cache[key] = result
+            while len(self._cache) > _CACHE_SIZE:
+                self._cache.popitem(last=False)
+        return result
+
+    def _select(self, query: ListQuery) -> Sequence[int]:
+        if query.sort is not None and query.sort not in SORT_KEYS:
+            raise QueryError(
+                f"Invalid sort {query.sort!r}: expected one of {', '.join(sorted(SORT_KEYS))}"
+            )
+        base: Sequence[int]
+        if query.filters:
+            lists = sorted((self._filter(f) for f in query.filters), key=len)
+            others = [set(lst) for lst in lists[1:]]
+            base = [i for i in lists[0] if all(i in s for s in others)] if others else lists[0]
+        else:
+            base = range(len(self.ids))
+        if query.author:
+            prefix = query.author.lower() + "/"
+            base = [i for i in base if self.ids[i].lower().startswith(prefix)]
+        if query.search:
+            needle = query.search.lower()
+            if isinstance(base, range):
+                base = [i for low, i in self.by_lower.items() if needle in low]
+            else:
+                base = [i for i in base if needle in self.ids[i].lower()]
+        if query.sort is not None:
+            if isinstance(base, range) and not query.filters:
+                return self._full_order(query.sort, query.descending)
+            base = self._sorted(base, query.sort, query.descending)
+        return base
+
+    def _full_order(self, sort: str, descending: bool) -> Sequence[int]:
+        """The whole snapshot sorted by one key (cached: a scan pages through it)."""
+        key = f"order:{SORT_KEYS[sort]}:{descending}"
+        with self._lock:
+            hit = self._cache.get(key)
+        if hit is None:
+            hit = array("I", self._sorted(range(len(self.ids)), sort, descending))
+            with self._lock:
+                self._cache[key] = hit
+        return hit
+
+    def _sorted(self, positions: Iterable[int], sort: str, descending: bool) -> list[int]:
+        # Python's sort is stable, also with reverse=True: ties keep snapshot order.
+        column = SORT_KEYS[sort]
+        getter = self.ids.__getitem__ if column == "id" else self.columns[column].__getitem__
+        return sorted(positions, key=getter, reverse=descending)
+
+    def _filter(self, value: str) -> Sequence[int]:
+        """Positions matching one ``filter`` value (ascending snapshot order)."""
+        low = value.strip().lower()
+        if low.startswith(_BASE):
+            rest = low[len(_BASE) :]
+            head, sep, tail = rest.partition(":")
+            if sep and head in RELATIONS:
+                return self.children_by_relation[head].get(tail, [])
+            return self.children.get(rest, [])
+        return self._tags().get(low, [])
+
+    def _tags(self) -> dict[str, list[int]]:
+        """Tag -> positions, built on first use (parses every line once)."""
+        with self._lock:
+            if self._tag_index is None:
+                index: dict[str, list[int]] = {}
+                for i, line in enumerate(self.lines):
+                    tags = json.loads(line).get("tags")
+                    if not isinstance(tags, list):
+                        continue
+                    for tag in {t.lower() for t in tags if isinstance(t, str)}:
+                        if not tag.startswith(_BASE):
+                            index.setdefault(tag, []).append(i)
+                self._tag_index = index
+            return self._tag_index
