@@ -1,0 +1,745 @@
+"""The fork graph: frames <-> networkx, families, foundations, data quality (pure).
+
+Everything here works on the ``models`` / ``edges`` polars frames of
+:mod:`ecograph.frames` and never touches the network or the disk. Definitions follow
+DESIGN §5:
+
+- **family(R)** = every node reachable from ``R`` along edges, ``R`` excluded; each node
+  has a **depth** = shortest-path length from ``R`` (its generation).
+- **foundation** = a non-missing node with no parents and at least one child. Self-loops
+  are ignored here (a model that names itself as its base is still a foundation if nothing
+  else is its parent).
+- **bridge** = a node that descends from more than one foundation (a cross-family merge).
+- **data quality**: self-loops, cycles (strongly connected components of more than one
+  node), missing parents, relation conflicts (``merge`` with one parent; ``finetune``,
+  ``quantized`` or ``adapter`` with several parents).
+
+Whole-Hub work goes through :class:`GraphIndex`: ids mapped to integers, CSR adjacency in
+numpy, and vectorised frontier expansions (one numpy gather per generation), so every
+foundation of a 2M-model hub is processed at once in about a second. networkx is used for
+single families (:func:`to_networkx`) and for the few nodes left in cycles.
+"""
+
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass
+from functools import cached_property
+
+import networkx as nx
+import numpy as np
+import polars as pl
+
+from .errors import UnknownModelError
+from .records import try_normalize_id
+
+__all__ = [
+    "GraphIndex",
+    "to_networkx",
+    "family_frames",
+    "foundations",
+    "resolve_root",
+    "self_loops",
+    "cycles",
+    "missing_parents",
+    "relation_conflicts",
+    "quality",
+    "bridges",
+    "expand_families",
+    "chain_heights",
+]
+
+#: Relations whose child has exactly one parent (several parents = relation conflict).
+_SINGLE_PARENT_RELATIONS = ("finetune", "quantized", "adapter")
+
+
+# --------------------------------------------------------------------------- networkx
+
+
+def to_networkx(nodes: pl.DataFrame, edges: pl.DataFrame) -> nx.DiGraph:
+    """Build a :class:`networkx.DiGraph` from a ``nodes`` frame and an ``edges`` frame.
+
+    Every column of ``nodes`` except ``id`` becomes a node attribute (datetimes stay
+    :class:`datetime.datetime`; null values are left out, the networkx convention for "no
+    value"). Each edge carries its ``relation``. Edges whose ends are not both in ``nodes``
+    are dropped, so ``to_networkx(*family_frames(models, edges, root))`` is the family graph.
+
+    Parameters
+    ----------
+    nodes : polars.DataFrame
+        One row per node with at least an ``id`` column (a ``models`` frame, or the nodes of
+        :func:`family_frames`, which add ``depth``).
+    edges : polars.DataFrame
+        ``parent``, ``child`` and ``relation`` columns.
+
+    Returns
+    -------
+    networkx.DiGraph
+
+    Examples
+    --------
+    >>> nodes = pl.DataFrame({"id": ["a/r", "b/c"], "downloads": [10, None]})
+    >>> edges = pl.DataFrame({"parent": ["a/r"], "child": ["b/c"], "relation": ["finetune"]})
+    >>> G = to_networkx(nodes, edges)
+    >>> G.nodes["a/r"], G.nodes["b/c"]
+    ({'downloads': 10}, {})
+    >>> G.edges["a/r", "b/c"]
+    {'relation': 'finetune'}
+    """
+    G = nx.DiGraph()
+    attrs = [c for c in nodes.columns if c != "id"]
+    for row in nodes.iter_rows(named=True):
+        nid = row["id"]
+        G.add_node(nid, **{k: row[k] for k in attrs if row[k] is not None})
+    if edges.height:
+        has_rel = "relation" in edges.columns
+        cols = ["parent", "child"] + (["relation"] if has_rel else [])
+        for row in edges.select(cols).iter_rows():
+            p, c = row[0], row[1]
+            if p in G and c in G:
+                if has_rel and row[2] is not None:
+                    G.add_edge(p, c, relation=row[2])
+                else:
+                    G.add_edge(p, c)
+    return G
+
+
+# --------------------------------------------------------------------------- families
+
+
+def _isin(col: str, values: pl.Series) -> pl.Expr:
+    return pl.col(col).is_in(values.implode())
+
+
+def family_frames(
+    models: pl.DataFrame,
+    edges: pl.DataFrame,
+    root: str,
+    *,
+    max_depth: int | None = None,
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """The family of ``root``: its nodes with their depth, and the edges among them.
+
+    The root is included at depth 0; every node reachable from it appears once, at its
+    shortest depth (a merge reached by several paths counts once; cycles terminate).
+
+    Parameters
+    ----------
+    models, edges : polars.DataFrame
+        Frames in the schemas of :mod:`ecograph.frames`.
+    root : str
+        A model id present in ``models`` (see :func:`resolve_root` for user input).
+    max_depth : int, optional
+        Stop after this many generations.
+
+    Returns
+    -------
+    nodes : polars.DataFrame
+        The ``models`` rows of the root and its family plus a ``depth`` column (Int64),
+        sorted by (depth, id).
+    edges : polars.DataFrame
+        Every edge whose two ends are in ``nodes`` (self-loops and edges back to the root
+        included), sorted by (parent, child).
+
+    Raises
+    ------
+    UnknownModelError
+        If ``root`` is not in ``models``.
+
+    Examples
+    --------
+    >>> m = pl.DataFrame({"id": ["r", "a", "b", "m", "x"]})
+    >>> e = pl.DataFrame({"parent": ["r", "r", "a", "b", "x"],
+    ...                   "child":  ["a", "b", "m", "m", "m"], "relation": "finetune"})
+    >>> nodes, fam_edges = family_frames(m, e, "r")
+    >>> nodes.select("id", "depth").rows()
+    [('r', 0), ('a', 1), ('b', 1), ('m', 2)]
+    >>> fam_edges.height
+    4
+    """
+    if not models.filter(pl.col("id") == root).height:
+        raise UnknownModelError(root, _suggest(models.get_column("id"), root))
+    pc = edges.select("parent", "child")
+    depth_of: dict[str, int] = {root: 0}
+    frontier = [root]
+    d = 0
+    while frontier and (max_depth is None or d < max_depth):
+        d += 1
+        kids = (
+            pc.filter(pl.col("parent").is_in(frontier))
+            .get_column("child")
+            .unique()
+            .to_list()
+        )
+        frontier = [k for k in kids if k not in depth_of]
+        for k in frontier:
+            depth_of[k] = d
+    depth_frame = pl.DataFrame(
+        {"id": list(depth_of), "depth": list(depth_of.values())},
+        schema={"id": pl.Utf8, "depth": pl.Int64},
+    )
+    nodes = (
+        models.unique("id", keep="last")
+        .join(depth_frame, on="id", how="inner")
+        .sort(["depth", "id"])
+    )
+    ids = depth_frame.get_column("id")
+    fam_edges = edges.filter(_isin("parent", ids) & _isin("child", ids)).sort(
+        ["parent", "child"]
+    )
+    return nodes, fam_edges
+
+
+def foundations(models: pl.DataFrame, edges: pl.DataFrame) -> list[str]:
+    """Foundations: non-missing nodes with no parents and at least one child (sorted).
+
+    Self-loops are ignored on both sides.
+
+    Examples
+    --------
+    >>> m = pl.DataFrame({"id": ["r", "c", "gone", "solo"],
+    ...                   "status": ["ok", "ok", "missing", "ok"]})
+    >>> e = pl.DataFrame({"parent": ["r", "gone", "solo"], "child": ["c", "c", "solo"]})
+    >>> foundations(m, e)
+    ['r']
+    """
+    real = edges.filter(pl.col("parent") != pl.col("child"))
+    has_parent = real.get_column("child").unique()
+    has_child = real.get_column("parent").unique()
+    cond = _isin("id", has_child) & ~_isin("id", has_parent)
+    if "status" in models.columns:
+        cond = cond & (pl.col("status").fill_null("ok") != "missing")
+    cand = models.filter(cond)
+    return sorted(cand.get_column("id").unique().to_list())
+
+
+# --------------------------------------------------------------------------- roots
+
+
+def resolve_root(models: pl.DataFrame, text: str) -> str:
+    """Turn user input into a model id present in ``models``.
+
+    The text is normalised (:func:`ecograph.records.normalize_id`: URLs, ``@revision``,
+    stray slashes), then matched exactly, then case-insensitively. Otherwise
+    :class:`~ecograph.errors.UnknownModelError` is raised with up to three close matches.
+
+    Examples
+    --------
+    >>> m = pl.DataFrame({"id": ["meta-llama/Llama-3.1-8B", "Qwen/Qwen2.5-7B"]})
+    >>> resolve_root(m, "https://huggingface.co/meta-llama/llama-3.1-8b")
+    'meta-llama/Llama-3.1-8B'
+    >>> resolve_root(m, "meta-llama/Llama-3.1-8")
+    Traceback (most recent call last):
+    ...
+    ecograph.errors.UnknownModelError: unknown model 'meta-llama/Llama-3.1-8'; did you mean 'meta-llama/Llama-3.1-8B'?
+    """  # noqa: E501
+    raw = text.strip() if isinstance(text, str) else str(text)
+    ids = models.get_column("id")
+    norm = try_normalize_id(raw)
+    if norm is not None:
+        if ids.is_in([norm]).any():
+            return norm
+        hits = ids.filter(ids.str.to_lowercase() == norm.lower())
+        if hits.len():
+            return str(hits.sort()[0])
+    raise UnknownModelError(raw, _suggest(ids, norm or raw))
+
+
+def _suggest(ids: pl.Series, query: str, n: int = 3) -> list[str]:
+    """Close matches of ``query`` among ``ids`` (case-insensitive, fuzzy).
+
+    Fast on millions of ids: a vectorised prefilter keeps ids that share the organisation,
+    contain the name, or start like it, and :mod:`difflib` ranks the few thousand left.
+    """
+    if not ids.len() or not query:
+        return []
+    q = query.lower()
+    org, _, name = q.rpartition("/")
+    low = ids.str.to_lowercase()
+    frame = pl.DataFrame({"id": ids, "low": low}).with_columns(
+        pl.col("low").str.split("/").list.last().alias("name")
+    )
+    cond = pl.lit(False)
+    if name:
+        cond = cond | pl.col("name").str.contains(name, literal=True)
+        cond = cond | pl.col("low").str.contains(name, literal=True)
+        cond = cond | pl.col("name").str.starts_with(name[:4])
+    if org:
+        cond = cond | pl.col("low").str.starts_with(org + "/")
+    cand = frame.filter(cond)
+    if cand.height > 5000:
+        cand = (
+            cand.with_columns((pl.col("low").str.len_chars() - len(q)).abs().alias("_d"))
+            .sort(["_d", "id"])
+            .head(5000)
+        )
+    if cand.height == 0:
+        cand = frame.head(0)
+    lows = cand.get_column("low").to_list()
+    canon = dict(zip(lows, cand.get_column("id").to_list(), strict=True))
+    matches = difflib.get_close_matches(q, lows, n=n, cutoff=0.6)
+    if not matches and name:
+        names = cand.get_column("name").to_list()
+        by_name: dict[str, str] = {}
+        for nm, lw in zip(names, lows, strict=True):
+            by_name.setdefault(nm, lw)
+        matches = [by_name[m] for m in difflib.get_close_matches(name, list(by_name), n=n)]
+    return [canon[m] for m in matches]
+
+
+# --------------------------------------------------------------------------- index
+
+
+@dataclass(frozen=True, eq=False)
+class GraphIndex:
+    """Integer view of the fork graph for whole-Hub computations.
+
+    Node ``i`` is ``ids[i]`` (ids sorted, so integer order is id order). Edges are deduplicated
+    and self-loops are kept apart (``self_loop`` flags nodes that have one); ``src``/``dst``
+    and the CSR arrays hold the other edges only.
+
+    Build it with :meth:`from_frames`.
+
+    Examples
+    --------
+    >>> m = pl.DataFrame({"id": ["b", "a", "c"]})
+    >>> e = pl.DataFrame({"parent": ["a", "a", "c"], "child": ["b", "c", "c"]})
+    >>> g = GraphIndex.from_frames(m, e)
+    >>> g.ids.to_list(), g.out_degree.tolist(), g.in_degree.tolist(), g.self_loop.tolist()
+    (['a', 'b', 'c'], [2, 0, 0], [0, 1, 1], [False, False, True])
+    """
+
+    ids: pl.Series
+    src: np.ndarray  # int32, parent of each edge (no self-loops)
+    dst: np.ndarray  # int32, child of each edge
+    self_loop: np.ndarray  # bool per node
+    indptr: np.ndarray  # int64, CSR by parent: children of i = children[indptr[i]:indptr[i+1]]
+    children: np.ndarray  # int32
+
+    @classmethod
+    def from_frames(cls, models: pl.DataFrame, edges: pl.DataFrame) -> GraphIndex:
+        """Map ids to integers and build the CSR adjacency (edge endpoints without a model
+        row become nodes too)."""
+        mids = models.get_column("id").cast(pl.Utf8)
+        ends = pl.concat([edges.get_column("parent"), edges.get_column("child")]).cast(pl.Utf8)
+        ids = pl.concat([mids, ends]).unique().sort().rename("id")
+        n = ids.len()
+        if edges.height:
+            dtype = pl.Enum(ids)
+            p = edges.get_column("parent").cast(dtype).to_physical().to_numpy()
+            c = edges.get_column("child").cast(dtype).to_physical().to_numpy()
+            p = p.astype(np.int64)
+            c = c.astype(np.int64)
+            key = np.unique(p * n + c)
+            p = (key // n).astype(np.int32)
+            c = (key % n).astype(np.int32)
+        else:
+            p = np.zeros(0, np.int32)
+            c = np.zeros(0, np.int32)
+        loop = p == c
+        self_loop = np.zeros(n, dtype=bool)
+        self_loop[p[loop]] = True
+        src, dst = p[~loop], c[~loop]
+        # keys were sorted by (parent, child): src is already CSR order
+        counts = np.bincount(src, minlength=n)
+        indptr = np.zeros(n + 1, dtype=np.int64)
+        np.cumsum(counts, out=indptr[1:])
+        return cls(ids=ids, src=src, dst=dst, self_loop=self_loop, indptr=indptr, children=dst)
+
+    @property
+    def n(self) -> int:
+        """Number of nodes."""
+        return self.ids.len()
+
+    @cached_property
+    def out_degree(self) -> np.ndarray:
+        """Number of children of each node (self-loops excluded)."""
+        return np.diff(self.indptr)
+
+    @cached_property
+    def in_degree(self) -> np.ndarray:
+        """Number of parents of each node (self-loops excluded)."""
+        return np.bincount(self.dst, minlength=self.n)
+
+    @cached_property
+    def _in_csr(self) -> tuple[np.ndarray, np.ndarray]:
+        order = np.argsort(self.dst, kind="stable")
+        indptr = np.zeros(self.n + 1, dtype=np.int64)
+        np.cumsum(self.in_degree, out=indptr[1:])
+        return indptr, self.src[order]
+
+    def positions(self, ids: list[str] | pl.Series) -> np.ndarray:
+        """Integer positions of ``ids`` (all must be nodes)."""
+        s = pl.Series("id", ids, dtype=pl.Utf8)
+        return s.cast(pl.Enum(self.ids)).to_physical().to_numpy().astype(np.int64)
+
+    def foundation_mask(self, models: pl.DataFrame) -> np.ndarray:
+        """Boolean mask of foundations (see :func:`foundations`)."""
+        mask = (self.in_degree == 0) & (self.out_degree > 0)
+        if "status" in models.columns:
+            missing = models.filter(pl.col("status") == "missing").get_column("id")
+            missing = missing.filter(missing.is_in(self.ids))
+            if missing.len():
+                mask[self.positions(missing)] = False
+        return mask
+
+    def descendants_mask(self, sources: np.ndarray) -> np.ndarray:
+        """Nodes reachable from any of ``sources`` (sources included)."""
+        return _reach(self.indptr, self.children, self.n, sources)
+
+    def ancestors_mask(self, targets: np.ndarray) -> np.ndarray:
+        """Nodes from which any of ``targets`` is reachable (targets included)."""
+        indptr, parents = self._in_csr
+        return _reach(indptr, parents, self.n, targets)
+
+
+def _gather(indptr: np.ndarray, adj: np.ndarray, nodes: np.ndarray) -> tuple[np.ndarray, ...]:
+    """Neighbours of ``nodes`` in CSR ``(indptr, adj)``: returns (repeat index, neighbour)."""
+    starts = indptr[nodes]
+    counts = indptr[nodes + 1] - starts
+    total = int(counts.sum())
+    if total == 0:
+        return np.zeros(0, np.int64), np.zeros(0, adj.dtype)
+    rep = np.repeat(np.arange(len(nodes)), counts)
+    offs = np.cumsum(counts) - counts
+    pos = np.arange(total) - np.repeat(offs, counts) + np.repeat(starts, counts)
+    return rep, adj[pos]
+
+
+def _reach(indptr: np.ndarray, adj: np.ndarray, n: int, sources: np.ndarray) -> np.ndarray:
+    seen = np.zeros(n, dtype=bool)
+    frontier = np.unique(np.asarray(sources, dtype=np.int64))
+    seen[frontier] = True
+    while frontier.size:
+        _, nb = _gather(indptr, adj, frontier)
+        nb = np.unique(nb)
+        nb = nb[~seen[nb]]
+        seen[nb] = True
+        frontier = nb.astype(np.int64)
+    return seen
+
+
+def expand_families(
+    index: GraphIndex, roots: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Every (root, node, depth) with ``node`` in family(root), for many roots at once.
+
+    A vectorised breadth-first search over (root, node) pairs: one CSR gather per
+    generation. A node with a single parent is produced exactly once per root (its parent
+    is), so only nodes with several parents (merges, cycles) are checked against the pairs
+    already visited; each node is kept once per root at its shortest depth, the root itself
+    is never part of its family, and cycles terminate.
+
+    Parameters
+    ----------
+    index : GraphIndex
+    roots : numpy.ndarray
+        Node positions of the roots (``root`` in the result is the position in ``roots``).
+
+    Returns
+    -------
+    root, node, depth : numpy.ndarray
+        Parallel int arrays, one entry per (root, family node) pair, in BFS order.
+
+    Examples
+    --------
+    >>> m = pl.DataFrame({"id": ["r", "a", "b", "m"]})
+    >>> e = pl.DataFrame({"parent": ["r", "r", "a", "b", "m"], "child": ["a", "b", "m", "m", "r"]})
+    >>> g = GraphIndex.from_frames(m, e)
+    >>> r, node, depth = expand_families(g, g.positions(["r"]))
+    >>> sorted(zip(g.ids.gather(node).to_list(), depth.tolist()))
+    [('a', 1), ('b', 1), ('m', 2)]
+    """
+    n = np.int64(index.n)
+    roots = np.asarray(roots, dtype=np.int64)
+    multi = index.in_degree >= 2
+    fr_root = np.arange(len(roots), dtype=np.int64)
+    fr_node = roots.copy()
+    out_r: list[np.ndarray] = []
+    out_n: list[np.ndarray] = []
+    out_d: list[np.ndarray] = []
+    seen_multi = np.zeros(0, dtype=np.int64)  # sorted keys root * n + node
+    depth = 0
+    while fr_node.size:
+        depth += 1
+        rep, child = _gather(index.indptr, index.children, fr_node)
+        if child.size == 0:
+            break
+        r = fr_root[rep]
+        child = child.astype(np.int64)
+        keep = child != roots[r]
+        m = multi[child] & keep
+        if m.any():
+            keys = r[m] * n + child[m]
+            uk, first = np.unique(keys, return_index=True)
+            pos = np.searchsorted(seen_multi, uk)
+            pos[pos >= seen_multi.size] = 0
+            fresh = (seen_multi[pos] != uk) if seen_multi.size else np.ones(uk.size, bool)
+            idx = np.flatnonzero(m)
+            keep[idx] = False
+            keep[idx[first[fresh]]] = True
+            seen_multi = np.union1d(seen_multi, uk[fresh])
+        r = r[keep]
+        child = child[keep]
+        out_r.append(r)
+        out_n.append(child)
+        out_d.append(np.full(child.size, depth, dtype=np.int32))
+        fr_root, fr_node = r, child
+    if not out_r:
+        z = np.zeros(0, np.int64)
+        return z, z.copy(), np.zeros(0, np.int32)
+    return np.concatenate(out_r), np.concatenate(out_n), np.concatenate(out_d)
+
+
+# --------------------------------------------------------------------------- cycles
+
+
+def _scc_labels(index: GraphIndex) -> np.ndarray:
+    """Component label of every node: its own position, or for members of a strongly
+    connected component of several nodes, the smallest position in it.
+
+    Scalable: nodes that cannot be on a cycle are peeled off vectorially (repeatedly
+    removing nodes without parents, then nodes without children, in what is left); only the
+    remaining core — cycles and the nodes between them, a few hundred in real data — goes
+    to networkx.
+    """
+    n = index.n
+    alive = np.ones(n, dtype=bool)
+    src, dst = index.src, index.dst
+    # 1. Kahn from the sources: drop nodes whose parents are all dropped
+    indeg = index.in_degree.copy()
+    frontier = np.flatnonzero(indeg == 0)
+    while frontier.size:
+        alive[frontier] = False
+        _, kids = _gather(index.indptr, index.children, frontier)
+        if kids.size == 0:
+            break
+        np.subtract.at(indeg, kids, 1)
+        kids = np.unique(kids)
+        frontier = kids[(indeg[kids] == 0) & alive[kids]]
+    if alive.any():
+        # 2. Kahn from the sinks, inside what is left
+        e_alive = alive[src] & alive[dst]
+        outdeg = np.bincount(src[e_alive], minlength=n)
+        in_ptr, parents = index._in_csr
+        frontier = np.flatnonzero(alive & (outdeg == 0))
+        while frontier.size:
+            alive[frontier] = False
+            _, par = _gather(in_ptr, parents, frontier)
+            par = par[alive[par]]
+            if par.size == 0:
+                break
+            np.subtract.at(outdeg, par, 1)
+            par = np.unique(par)
+            frontier = par[outdeg[par] == 0]
+    labels = np.arange(n, dtype=np.int64)
+    core = np.flatnonzero(alive)
+    if core.size == 0:
+        return labels
+    e_alive = alive[src] & alive[dst]
+    G = nx.DiGraph()
+    G.add_nodes_from(core.tolist())
+    G.add_edges_from(zip(src[e_alive].tolist(), dst[e_alive].tolist(), strict=True))
+    for comp in nx.strongly_connected_components(G):
+        if len(comp) > 1:
+            members = np.fromiter(comp, dtype=np.int64)
+            labels[members] = members.min()
+    return labels
+
+
+def chain_heights(index: GraphIndex) -> np.ndarray:
+    """``longest_chain`` of every node: the longest path starting at it, self-loops removed,
+    on the condensation (strongly connected components collapsed) — all nodes at once.
+
+    Everything reachable from a node is in its family, so the longest chain from ``R`` in
+    the (condensed) family graph is the height of ``R``'s component in the condensation of
+    the whole graph. Computed by peeling sinks level by level (reverse topological order).
+
+    Examples
+    --------
+    >>> m = pl.DataFrame({"id": ["r", "a", "b", "c"]})
+    >>> e = pl.DataFrame({"parent": ["r", "a", "b", "b"], "child": ["a", "b", "a", "c"]})
+    >>> g = GraphIndex.from_frames(m, e)   # r -> {a <-> b} -> c
+    >>> dict(zip(g.ids.to_list(), chain_heights(g).tolist()))
+    {'a': 1, 'b': 1, 'c': 0, 'r': 2}
+    """
+    n = index.n
+    labels = _scc_labels(index)
+    src = labels[index.src]
+    dst = labels[index.dst]
+    keep = src != dst
+    if not keep.all():
+        key = np.unique(src[keep] * n + dst[keep])
+        src, dst = key // n, key % n
+    height = np.zeros(n, dtype=np.int64)
+    if src.size == 0:
+        return height[labels]
+    outdeg = np.bincount(src, minlength=n)
+    order = np.argsort(dst, kind="stable")
+    in_ptr = np.zeros(n + 1, dtype=np.int64)
+    np.cumsum(np.bincount(dst, minlength=n), out=in_ptr[1:])
+    parents_by_child = src[order]
+    frontier = np.flatnonzero((outdeg == 0) & (labels == np.arange(n)))
+    level = 0
+    while frontier.size:
+        height[frontier] = level
+        _, par = _gather(in_ptr, parents_by_child, frontier)
+        if par.size == 0:
+            break
+        np.subtract.at(outdeg, par, 1)
+        par = np.unique(par)
+        frontier = par[outdeg[par] == 0]
+        level += 1
+    return height[labels]
+
+
+# --------------------------------------------------------------------------- quality
+
+
+def self_loops(edges: pl.DataFrame) -> list[str]:
+    """Models that name themselves as a parent (sorted).
+
+    >>> self_loops(pl.DataFrame({"parent": ["a", "b"], "child": ["a", "c"]}))
+    ['a']
+    """
+    loops = edges.filter(pl.col("parent") == pl.col("child")).get_column("parent")
+    return sorted(loops.unique().to_list())
+
+
+def cycles(models: pl.DataFrame, edges: pl.DataFrame) -> list[list[str]]:
+    """Strongly connected components of more than one node, each sorted; largest first.
+
+    >>> m = pl.DataFrame({"id": ["a", "b", "c"]})
+    >>> cycles(m, pl.DataFrame({"parent": ["a", "b", "b"], "child": ["b", "a", "c"]}))
+    [['a', 'b']]
+    """
+    index = GraphIndex.from_frames(models, edges)
+    labels = _scc_labels(index)
+    nodes = np.flatnonzero(labels != np.arange(index.n))
+    if nodes.size == 0:
+        return []
+    members = np.unique(np.concatenate([nodes, labels[nodes]]))
+    frame = pl.DataFrame(
+        {"label": labels[members], "id": index.ids.gather(members)}
+    ).group_by("label").agg(pl.col("id").sort())
+    comps = frame.get_column("id").to_list()
+    return sorted(comps, key=lambda c: (-len(c), c[0]))
+
+
+def missing_parents(models: pl.DataFrame, edges: pl.DataFrame) -> pl.DataFrame:
+    """Parents referenced by edges that are ``missing`` (or have no model row at all).
+
+    Returns a frame ``id``, ``n_children`` sorted by ``n_children`` descending, then id.
+
+    >>> m = pl.DataFrame({"id": ["gone", "c"], "status": ["missing", "ok"]})
+    >>> missing_parents(m, pl.DataFrame({"parent": ["gone"], "child": ["c"]})).rows()
+    [('gone', 1)]
+    """
+    known = models.filter(pl.col("status").fill_null("ok") != "missing").get_column("id")
+    return (
+        edges.filter(~_isin("parent", known))
+        .group_by("parent")
+        .agg(pl.col("child").n_unique().alias("n_children"))
+        .rename({"parent": "id"})
+        .with_columns(pl.col("n_children").cast(pl.Int64))
+        .sort(["n_children", "id"], descending=[True, False])
+    )
+
+
+def relation_conflicts(models: pl.DataFrame, edges: pl.DataFrame) -> pl.DataFrame:
+    """Nodes whose declared relation conflicts with their number of parents.
+
+    ``merge`` with a single parent, or ``finetune`` / ``quantized`` / ``adapter`` with
+    several. Returns ``id``, ``relation``, ``n_parents`` sorted by id.
+
+    >>> m = pl.DataFrame({"id": ["a", "b", "c"], "relation": [None, "merge", "finetune"]})
+    >>> e = pl.DataFrame({"parent": ["a", "a", "b"], "child": ["b", "c", "c"]})
+    >>> relation_conflicts(m, e).rows()
+    [('b', 'merge', 1), ('c', 'finetune', 2)]
+    """
+    n_par = edges.group_by("child").agg(pl.col("parent").n_unique().alias("n_parents"))
+    return (
+        models.select("id", "relation")
+        .join(n_par.rename({"child": "id"}), on="id", how="inner")
+        .with_columns(pl.col("n_parents").cast(pl.Int64))
+        .filter(
+            ((pl.col("relation") == "merge") & (pl.col("n_parents") == 1))
+            | (pl.col("relation").is_in(_SINGLE_PARENT_RELATIONS) & (pl.col("n_parents") > 1))
+        )
+        .sort("id")
+    )
+
+
+QUALITY_SCHEMA: dict[str, pl.DataType] = {
+    "kind": pl.Utf8(),
+    "model_id": pl.Utf8(),
+    "detail": pl.Utf8(),
+}
+
+
+def quality(models: pl.DataFrame, edges: pl.DataFrame) -> pl.DataFrame:
+    """Every data-quality problem of the graph, one row each: ``kind``, ``model_id``,
+    ``detail``.
+
+    Kinds: ``missing_parent`` (detail: number of children), ``self_loop``, ``cycle`` (one row
+    per member; detail: the component's size and number), ``relation_conflict`` (detail:
+    e.g. ``merge with 1 parent``). Sorted by kind, then model id.
+
+    Examples
+    --------
+    >>> m = pl.DataFrame({"id": ["a", "b", "gone"], "relation": [None, "merge", None],
+    ...                   "status": ["ok", "ok", "missing"]})
+    >>> e = pl.DataFrame({"parent": ["gone", "a"], "child": ["b", "a"]})
+    >>> for row in quality(m, e).iter_rows():
+    ...     print(row)
+    ('missing_parent', 'gone', '1 child')
+    ('relation_conflict', 'b', 'merge with 1 parent')
+    ('self_loop', 'a', 'a is its own parent')
+    """
+    rows: list[tuple[str, str, str]] = []
+    for mid, k in missing_parents(models, edges).iter_rows():
+        rows.append(("missing_parent", mid, f"{k} child" + ("ren" if k != 1 else "")))
+    for mid in self_loops(edges):
+        rows.append(("self_loop", mid, f"{mid} is its own parent"))
+    for i, comp in enumerate(cycles(models, edges), 1):
+        for mid in comp:
+            rows.append(("cycle", mid, f"cycle {i} of {len(comp)} models"))
+    for mid, rel, k in relation_conflicts(models, edges).iter_rows():
+        rows.append(
+            ("relation_conflict", mid, f"{rel} with {k} parent" + ("s" if k != 1 else ""))
+        )
+    return pl.DataFrame(rows, schema=QUALITY_SCHEMA, orient="row").sort(["kind", "model_id"])
+
+
+def bridges(models: pl.DataFrame, edges: pl.DataFrame) -> pl.DataFrame:
+    """Bridge nodes: descendants of more than one foundation (cross-family merges).
+
+    Returns ``id``, ``n_foundations`` sorted by ``n_foundations`` descending, then id.
+
+    >>> m = pl.DataFrame({"id": ["f1", "f2", "x", "y"]})
+    >>> e = pl.DataFrame({"parent": ["f1", "f2", "x"], "child": ["x", "x", "y"]})
+    >>> bridges(m, e).rows()
+    [('x', 2), ('y', 2)]
+    """
+    index = GraphIndex.from_frames(models, edges)
+    n_found = foundation_counts(index, index.foundation_mask(models))
+    nodes = np.flatnonzero(n_found > 1)
+    return pl.DataFrame(
+        {"id": index.ids.gather(nodes), "n_foundations": n_found[nodes].astype(np.int64)},
+        schema={"id": pl.Utf8, "n_foundations": pl.Int64},
+    ).sort(["n_foundations", "id"], descending=[True, False])
+
+
+def foundation_counts(
+    index: GraphIndex, fmask: np.ndarray, among: np.ndarray | None = None
+) -> np.ndarray:
+    """Number of foundations each node descends from.
+
+    With ``among`` (a node mask), only the foundations that are ancestors of those nodes
+    are expanded — enough to count them exactly for the nodes of ``among``.
+    """
+    found = np.flatnonzero(fmask)
+    if among is not None:
+        found = found[index.ancestors_mask(np.flatnonzero(among))[found]]
+    _, node, _ = expand_families(index, found)
+    return np.bincount(node, minlength=index.n)
