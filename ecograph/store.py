@@ -1,0 +1,750 @@
+"""The SQLite store: one file holding the graph, the crawl state and the run log.
+
+Layout (schema version :data:`SCHEMA_VERSION`, ``PRAGMA application_id`` = :data:`APPLICATION_ID`):
+
+``meta``      key/value: ``application`` = ``ecograph``, ``schema_version``, ``created_at``.
+``models``    one row per node: the columns of :data:`ecograph.frames.MODEL_SCHEMA` plus
+              ``tags`` and ``parents`` (JSON text). Timestamps are integer microseconds since
+              the Unix epoch, UTC (they load into ``Datetime("us", "UTC")`` with a cast).
+``edges``     one row per (parent, child) with the child's relation and the edge's source.
+``frontier``  crawl state per node: depth, ``pending`` / ``done`` / ``failed``, attempts,
+              last error, the Hub's ``childrenModelCount`` (JSON), ``updated_at``.
+``runs``      one row per crawl or import: kind, params (JSON, never a token), start/end
+              (ISO 8601 UTC text), status, counts (JSON).
+``state``     key/value (scan cursors and the like).
+
+Ids compare case-insensitively (``COLLATE NOCASE``), as on the Hub: a placeholder
+``org/model`` and a record ``Org/Model`` are the same node, and the record's spelling wins.
+
+Every write is an upsert inside one transaction (WAL, ``synchronous=NORMAL``): killing the
+process at any instant leaves a valid store, and re-running a crawl duplicates nothing.
+A ``missing`` row is a placeholder: it never overwrites a stored row, and any real record
+replaces it. Bulk loading goes through Arrow (ADBC); the crawl's small transactions through
+:mod:`sqlite3`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import threading
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+from .errors import StoreError
+from .frames import EDGE_SCHEMA, MODEL_SCHEMA
+from .records import ModelRecord, ParsedModel, Status
+
+__all__ = ["Store", "SCHEMA_VERSION", "APPLICATION_ID", "MODEL_COLUMNS", "to_micros"]
+
+#: Version of the table layout; a store with a newer version is refused.
+SCHEMA_VERSION = 1
+#: ``PRAGMA application_id`` of an ecograph store ("ECOG").
+APPLICATION_ID = 0x45434F47
+_MARKER = "ecograph"
+_SQLITE_MAGIC = b"SQLite format 3\x00"
+
+#: Columns of the ``models`` table, in order.
+MODEL_COLUMNS: tuple[str, ...] = (*MODEL_SCHEMA, "tags", "parents")
+_TS_COLUMNS = ("created_at", "last_modified", "fetched_at")
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_US = timedelta(microseconds=1)
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS models (
+    id TEXT PRIMARY KEY COLLATE NOCASE,
+    author TEXT,
+    created_at INTEGER,
+    last_modified INTEGER,
+    downloads INTEGER,
+    downloads_all_time INTEGER,
+    likes INTEGER,
+    library_name TEXT,
+    pipeline_tag TEXT,
+    license TEXT,
+    gated TEXT,
+    relation TEXT,
+    status TEXT NOT NULL DEFAULT 'ok',
+    fetched_at INTEGER,
+    tags TEXT,
+    parents TEXT
+);
+CREATE TABLE IF NOT EXISTS edges (
+    parent TEXT NOT NULL COLLATE NOCASE,
+    child TEXT NOT NULL COLLATE NOCASE,
+    relation TEXT,
+    source TEXT,
+    PRIMARY KEY (parent, child)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS edges_child ON edges (child);
+CREATE TABLE IF NOT EXISTS frontier (
+    id TEXT PRIMARY KEY COLLATE NOCASE,
+    depth INTEGER NOT NULL DEFAULT 0,
+    status TEXT NOT NULL DEFAULT 'pending',
+    attempts INTEGER NOT NULL DEFAULT 0,
+    error TEXT,
+    expected_children TEXT,
+    updated_at TEXT
+);
+CREATE INDEX IF NOT EXISTS frontier_status ON frontier (status, depth, id);
+CREATE TABLE IF NOT EXISTS runs (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    kind TEXT NOT NULL,
+    params TEXT,
+    started_at TEXT NOT NULL,
+    finished_at TEXT,
+    status TEXT NOT NULL DEFAULT 'running',
+    counts TEXT
+);
+CREATE TABLE IF NOT EXISTS state (key TEXT PRIMARY KEY, value TEXT);
+"""
+
+# A record replaces a stored row when it is ``ok``, or when it is a non-placeholder status
+# (private / error) and the stored row is not ``ok``. ``missing`` never replaces anything.
+_UPSERT_MODEL = (
+    f"INSERT INTO models ({', '.join(MODEL_COLUMNS)}) "
+    f"VALUES ({', '.join('?' for _ in MODEL_COLUMNS)}) "
+    "ON CONFLICT(id) DO UPDATE SET "
+    + ", ".join(f"{c} = excluded.{c}" for c in MODEL_COLUMNS)
+    + " WHERE excluded.status = 'ok' OR (excluded.status <> 'missing' AND models.status <> 'ok')"
+)
+#: The same upsert reading rows from another table (bulk import); ``{src}`` is the table.
+UPSERT_MODELS_FROM = (
+    f"INSERT INTO models ({', '.join(MODEL_COLUMNS)}) "
+    f"SELECT {', '.join(MODEL_COLUMNS)} FROM {{src}} WHERE true "
+    "ON CONFLICT(id) DO UPDATE SET "
+    + ", ".join(f"{c} = excluded.{c}" for c in MODEL_COLUMNS)
+    + " WHERE excluded.status = 'ok' OR (excluded.status <> 'missing' AND models.status <> 'ok')"
+)
+
+
+def to_micros(dt: datetime | None) -> int | None:
+    """A datetime as integer microseconds since the epoch (UTC); naive means UTC.
+
+    >>> to_micros(datetime(1970, 1, 1, 0, 0, 1, tzinfo=UTC))
+    1000000
+    """
+    if dt is None:
+        return None
+    if dt.tzinfo is None:
+        dt = dt.replace(tzinfo=UTC)
+    return (dt - _EPOCH) // _US
+
+
+def _now_iso() -> str:
+    return datetime.now(UTC).isoformat(timespec="microseconds")
+
+
+def _value(v: Any) -> Any:
+    return v.value if hasattr(v, "value") else v
+
+
+def _record_row(r: ModelRecord) -> tuple[Any, ...]:
+    return (
+        r.id,
+        r.author,
+        to_micros(r.created_at),
+        to_micros(r.last_modified),
+        r.downloads,
+        r.downloads_all_time,
+        r.likes,
+        r.library_name,
+        r.pipeline_tag,
+        r.license,
+        r.gated,
+        _value(r.relation) if r.relation is not None else None,
+        _value(r.status),
+        to_micros(r.fetched_at),
+        json.dumps(list(r.tags), ensure_ascii=False),
+        json.dumps(list(r.parents), ensure_ascii=False),
+    )
+
+
+def _scrub(params: Any) -> Any:
+    """Drop every key that names a token, at any depth (tokens are never stored)."""
+    if isinstance(params, Mapping):
+        return {str(k): _scrub(v) for k, v in params.items() if "token" not in str(k).lower()}
+    if isinstance(params, list | tuple):
+        return [_scrub(v) for v in params]
+    return params
+
+
+def _read_header(path: Path) -> bytes:
+    try:
+        with path.open("rb") as fh:
+            return fh.read(100)
+    except OSError as exc:
+        raise StoreError(f"cannot read {path}: {exc.strerror or exc}") from None
+
+
+def _check_header(path: Path, header: bytes) -> None:
+    """Refuse anything but an SQLite file carrying our application id (never opens it)."""
+    if len(header) < 100 or not header.startswith(_SQLITE_MAGIC):
+        raise StoreError(f"{path} is not an ecograph store")
+    app_id = int.from_bytes(header[68:72], "big")
+    if app_id != APPLICATION_ID:
+        raise StoreError(f"{path} is not an ecograph store")
+
+
+def _connect(p: Path) -> sqlite3.Connection:
+    return sqlite3.connect(str(p), isolation_level=None, check_same_thread=False, timeout=30.0)
+
+
+def _configure(conn: sqlite3.Connection) -> None:
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute("PRAGMA synchronous=NORMAL")
+
+
+class Store:
+    """An ecograph store on disk. Open it with :meth:`Store.open` (a context manager).
+
+    The connection may be used from several threads; every call takes the store's lock.
+    """
+
+    def __init__(self, path: Path, conn: sqlite3.Connection) -> None:
+        self.path = path
+        self._conn = conn
+        self._lock = threading.RLock()
+        self._closed = False
+
+    # ------------------------------------------------------------------ open / close
+
+    @classmethod
+    def open(cls, path: str | os.PathLike[str], *, create: bool = True) -> Store:
+        """Open the store at ``path``, creating it when absent (unless ``create=False``).
+
+        Raises :class:`~ecograph.errors.StoreError` (one clear message, the file untouched)
+        when the file is not an ecograph store, has a newer schema, or cannot be created.
+        """
+        p = Path(path)
+        if p.is_dir():
+            raise StoreError(f"{p} is a directory, not an ecograph store")
+        exists = p.exists()
+        new = not exists or p.stat().st_size == 0
+        if exists and not new:
+            _check_header(p, _read_header(p))
+        if new and not create:
+            raise StoreError(f"no ecograph store at {p}")
+        if new:
+            parent = p.parent if str(p.parent) else Path(".")
+            if not parent.is_dir():
+                raise StoreError(f"cannot create store {p}: directory {parent} does not exist")
+            if not os.access(parent, os.W_OK):
+                raise StoreError(f"cannot create store {p}: directory {parent} is not writable")
+        try:
+            conn = _connect(p)
+        except sqlite3.Error as exc:
+            raise StoreError(f"cannot open store {p}: {exc}") from None
+        try:
+            if new:
+                cls._create(conn)
+            else:
+                cls._check_meta(conn, p)
+            _configure(conn)
+        except StoreError:
+            conn.close()
+            raise
+        except sqlite3.Error as exc:
+            conn.close()
+            raise StoreError(f"cannot open store {p}: {exc}") from None
+        return cls(p, conn)
+
+    @staticmethod
+    def _create(conn: sqlite3.Connection) -> None:
+        # Written in rollback-journal mode so the header (application_id) is on disk at once.
+        conn.execute(f"PRAGMA application_id={APPLICATION_ID}")
+        conn.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+        conn.execute("BEGIN")
+        for stmt in _SCHEMA.split(";"):
+            if stmt.strip():
+                conn.execute(stmt)
+        conn.executemany(
+            "INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)",
+            [
+                ("application", _MARKER),
+                ("schema_version", str(SCHEMA_VERSION)),
+                ("created_at", _now_iso()),
+            ],
+        )
+        conn.execute("COMMIT")
+
+    @staticmethod
+    def _check_meta(conn: sqlite3.Connection, p: Path) -> None:
+        try:
+            rows = dict(conn.execute("SELECT key, value FROM meta").fetchall())
+        except sqlite3.DatabaseError:
+            raise StoreError(f"{p} is not an ecograph store") from None
+        if rows.get("application") != _MARKER:
+            raise StoreError(f"{p} is not an ecograph store")
+        try:
+            version = int(rows.get("schema_version", "0"))
+        except ValueError:
+            raise StoreError(f"{p} is not an ecograph store") from None
+        if version > SCHEMA_VERSION:
+            raise StoreError(
+                f"{p} has store schema version {version}, newer than the version this "
+                f"ecograph supports ({SCHEMA_VERSION}); upgrade ecograph"
+            )
+
+    def close(self) -> None:
+        """Close the connection (idempotent)."""
+        with self._lock:
+            if not self._closed:
+                self._closed = True
+                try:
+                    self._conn.execute("PRAGMA optimize")
+                except sqlite3.Error:
+                    pass
+                self._conn.close()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"Store({str(self.path)!r})"
+
+    # ------------------------------------------------------------------ plumbing
+
+    @contextmanager
+    def _tx(self) -> Iterator[sqlite3.Connection]:
+        """One write transaction (BEGIN IMMEDIATE ... COMMIT, ROLLBACK on any error)."""
+        with self._lock:
+            if self._closed:
+                raise StoreError(f"store {self.path} is closed")
+            conn = self._conn
+            try:
+                conn.execute("BEGIN IMMEDIATE")
+            except sqlite3.Error as exc:
+                raise StoreError(f"{self.path}: cannot write ({exc})") from None
+            try:
+                yield conn
+            except BaseException as exc:
+                self._rollback()
+                if isinstance(exc, sqlite3.Error):
+                    raise StoreError(f"{self.path}: write failed ({exc})") from None
+                raise
+            else:
+                try:
+                    conn.execute("COMMIT")
+                except sqlite3.Error as exc:
+                    self._rollback()
+                    raise StoreError(f"{self.path}: write failed ({exc})") from None
+
+    def _rollback(self) -> None:
+        if self._conn.in_transaction:
+            try:
+                self._conn.execute("ROLLBACK")
+            except sqlite3.Error:
+                pass
+
+    def _query(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        with self._lock:
+            if self._closed:
+                raise StoreError(f"store {self.path} is closed")
+            try:
+                return self._conn.execute(sql, params).fetchall()
+            except sqlite3.Error as exc:
+                raise StoreError(f"{self.path}: read failed ({exc})") from None
+
+    # ------------------------------------------------------------------ models & edges
+
+    @staticmethod
+    def _upsert_record(conn: sqlite3.Connection, r: ModelRecord) -> None:
+        """Upsert one record; when a real record takes over a differently spelled row,
+        rewrite that id's spelling in ``edges`` too."""
+        old = conn.execute("SELECT id, status FROM models WHERE id = ?", (r.id,)).fetchone()
+        conn.execute(_UPSERT_MODEL, _record_row(r))
+        if old is not None and old[0] != r.id:
+            new = conn.execute("SELECT id FROM models WHERE id = ?", (r.id,)).fetchone()[0]
+            if new != old[0]:
+                conn.execute("UPDATE edges SET parent = ? WHERE parent = ?", (new, new))
+                conn.execute("UPDATE edges SET child = ? WHERE child = ?", (new, new))
+
+    @staticmethod
+    def _save_parsed(conn: sqlite3.Connection, parsed: Sequence[ParsedModel]) -> None:
+        for p in parsed:
+            if p.record.id:
+                Store._upsert_record(conn, p.record)
+        for p in parsed:
+            r = p.record
+            if not r.id or r.status != Status.OK:
+                continue
+            # The record is the truth about its own parents: replace its edges.
+            conn.execute("DELETE FROM edges WHERE child = ?", (r.id,))
+            for e in p.edges:
+                author = e.parent.split("/", 1)[0] if "/" in e.parent else None
+                conn.execute(
+                    "INSERT INTO models (id, author, status, tags, parents) "
+                    "VALUES (?, ?, 'missing', '[]', '[]') ON CONFLICT(id) DO NOTHING",
+                    (e.parent, author),
+                )
+                (parent,) = conn.execute(
+                    "SELECT id FROM models WHERE id = ?", (e.parent,)
+                ).fetchone()
+                conn.execute(
+                    "INSERT INTO edges (parent, child, relation, source) VALUES (?, ?, ?, ?) "
+                    "ON CONFLICT(parent, child) DO UPDATE SET "
+                    "relation = excluded.relation, source = excluded.source",
+                    (parent, r.id, _value(e.relation), _value(e.source)),
+                )
+
+    def save_models(self, parsed: Iterable[ParsedModel]) -> None:
+        """Bulk upsert records and their edges (scan pages, up-crawl): one transaction.
+
+        Each ``ok`` record replaces its stored edges with its own; parents not stored get a
+        ``missing`` placeholder.
+        """
+        items = list(parsed)
+        with self._tx() as conn:
+            self._save_parsed(conn, items)
+
+    def save_node(
+        self,
+        node_id: str,
+        *,
+        parsed: Sequence[ParsedModel],
+        follow: Iterable[str],
+        depth: int,
+        expected_children: dict[str, int] | None = None,
+        node_record: ModelRecord | None = None,
+    ) -> None:
+        """The atomic crawl step, in ONE transaction.
+
+        Upserts ``node_record`` (if given; its edges are not touched — pass the node's own
+        :class:`ParsedModel` in ``parsed`` to save them) and every parsed child with its
+        edges (and ``missing`` placeholders for unknown parents); queues ``follow`` at
+        ``depth + 1`` (pending unless already known); marks ``node_id`` done (attempts + 1,
+        ``expected_children`` kept as JSON when given).
+        """
+        items = list(parsed)
+        follow_rows = [(f, depth + 1, _now_iso()) for f in follow]
+        exp = None if expected_children is None else json.dumps(expected_children, sort_keys=True)
+        with self._tx() as conn:
+            if node_record is not None and node_record.id:
+                self._upsert_record(conn, node_record)
+            self._save_parsed(conn, items)
+            conn.executemany(
+                "INSERT INTO frontier (id, depth, status, updated_at) VALUES (?, ?, 'pending', ?) "
+                "ON CONFLICT(id) DO UPDATE SET depth = excluded.depth "
+                "WHERE frontier.status = 'pending' AND excluded.depth < frontier.depth",
+                follow_rows,
+            )
+            conn.execute(
+                "INSERT INTO frontier (id, depth, status, attempts, expected_children, "
+                "updated_at) VALUES (?, ?, 'done', 1, ?, ?) "
+                "ON CONFLICT(id) DO UPDATE SET status = 'done', attempts = frontier.attempts + 1,"
+                " error = NULL, updated_at = excluded.updated_at, expected_children = "
+                "coalesce(excluded.expected_children, frontier.expected_children)",
+                (node_id, depth, exp, _now_iso()),
+            )
+
+    def load(self) -> tuple[pl.DataFrame, pl.DataFrame]:
+        """The ``models`` and ``edges`` frames (schemas of :mod:`ecograph.frames`), sorted
+        by id and by (parent, child). Reads through Arrow (ADBC) when available."""
+        with self._lock:
+            if self._closed:
+                raise StoreError(f"store {self.path} is closed")
+            try:
+                models, edges = self._load_arrow()
+            except ImportError:  # pragma: no cover - adbc is a dependency
+                models, edges = self._load_sqlite3()
+        models = models.with_columns(
+            [pl.col(c).cast(pl.Int64).cast(MODEL_SCHEMA[c]) for c in _TS_COLUMNS]
+        ).select([pl.col(c).cast(t) for c, t in MODEL_SCHEMA.items()])
+        edges = edges.select([pl.col(c).cast(t) for c, t in EDGE_SCHEMA.items()])
+        return models.sort("id"), edges.sort(["parent", "child"])
+
+    _MODEL_SENTINEL = ", ".join(
+        ("0" if c in _TS_COLUMNS or MODEL_SCHEMA[c] == pl.Int64() else "''") + f" AS {c}"
+        for c in MODEL_SCHEMA
+    )
+    _EDGE_SENTINEL = ", ".join(f"'' AS {c}" for c in EDGE_SCHEMA)
+
+    def _load_arrow(self) -> tuple[pl.DataFrame, pl.DataFrame]:
+        # The ADBC SQLite driver infers each column's type from its first rows; a column
+        # that starts with NULLs would be typed int64. A typed sentinel row goes first.
+        with self.adbc() as conn:
+            cur = conn.cursor()
+            try:
+                cur.execute(
+                    f"SELECT {self._MODEL_SENTINEL} UNION ALL "
+                    f"SELECT {', '.join(MODEL_SCHEMA)} FROM models"
+                )
+                models = pl.from_arrow(cur.fetch_arrow_table()).slice(1)
+                cur.execute(
+                    f"SELECT {self._EDGE_SENTINEL} UNION ALL "
+                    f"SELECT {', '.join(EDGE_SCHEMA)} FROM edges"
+                )
+                edges = pl.from_arrow(cur.fetch_arrow_table()).slice(1)
+            except OSError as exc:  # ADBC reports SQLite errors as OSError subclasses
+                raise StoreError(f"{self.path}: cannot load ({exc})") from None
+            finally:
+                cur.close()
+        assert isinstance(models, pl.DataFrame) and isinstance(edges, pl.DataFrame)
+        return models, edges
+
+    def _load_sqlite3(self) -> tuple[pl.DataFrame, pl.DataFrame]:
+        rows = self._query(f"SELECT {', '.join(MODEL_SCHEMA)} FROM models")
+        schema = {c: (pl.Int64() if c in _TS_COLUMNS else t) for c, t in MODEL_SCHEMA.items()}
+        models = pl.DataFrame(rows, schema=schema, orient="row")
+        erows = self._query(f"SELECT {', '.join(EDGE_SCHEMA)} FROM edges")
+        return models, pl.DataFrame(erows, schema=EDGE_SCHEMA, orient="row")
+
+    # ------------------------------------------------------------------ frontier
+
+    def seed_frontier(self, items: Iterable[tuple[str, int]]) -> int:
+        """Queue (id, depth) pairs as ``pending`` when absent; return how many were new."""
+        rows = [(i, d, _now_iso()) for i, d in items]
+        with self._tx() as conn:
+            before = conn.total_changes
+            conn.executemany(
+                "INSERT INTO frontier (id, depth, status, updated_at) VALUES (?, ?, 'pending', ?)"
+                " ON CONFLICT(id) DO NOTHING",
+                rows,
+            )
+            return conn.total_changes - before
+
+    def requeue_done(self, ids: Iterable[str] | None = None) -> int:
+        """Turn ``done`` nodes (all, or those in ``ids``) back to ``pending`` (refresh)."""
+        return self._requeue("done", ids)
+
+    def requeue_failed(self, ids: Iterable[str] | None = None) -> int:
+        """Turn ``failed`` nodes (all, or those in ``ids``) back to ``pending`` (retry)."""
+        return self._requeue("failed", ids)
+
+    def _requeue(self, status: str, ids: Iterable[str] | None) -> int:
+        sql = "UPDATE frontier SET status = 'pending', updated_at = ? WHERE status = ?"
+        with self._tx() as conn:
+            before = conn.total_changes
+            if ids is None:
+                conn.execute(sql, (_now_iso(), status))
+            else:
+                now = _now_iso()
+                conn.executemany(sql + " AND id = ?", [(now, status, i) for i in ids])
+            return conn.total_changes - before
+
+    def pending(self, limit: int | None = None) -> list[tuple[str, int]]:
+        """Pending (id, depth) pairs, by depth then id."""
+        sql = "SELECT id, depth FROM frontier WHERE status = 'pending' ORDER BY depth, id"
+        if limit is not None:
+            return [(i, d) for i, d in self._query(sql + " LIMIT ?", (int(limit),))]
+        return [(i, d) for i, d in self._query(sql)]
+
+    def mark_failed(self, node_id: str, error: str) -> None:
+        """Mark a node ``failed`` (attempts + 1) with its last error."""
+        with self._tx() as conn:
+            conn.execute(
+                "INSERT INTO frontier (id, depth, status, attempts, error, updated_at) "
+                "VALUES (?, 0, 'failed', 1, ?, ?) ON CONFLICT(id) DO UPDATE SET "
+                "status = 'failed', attempts = frontier.attempts + 1, error = excluded.error, "
+                "updated_at = excluded.updated_at",
+                (node_id, error, _now_iso()),
+            )
+
+    def frontier_counts(self) -> dict[str, int]:
+        """``{"pending": n, "done": n, "failed": n}`` (every key present)."""
+        counts = {"pending": 0, "done": 0, "failed": 0}
+        for status, n in self._query("SELECT status, count(*) FROM frontier GROUP BY status"):
+            counts[status] = n
+        return counts
+
+    def failed(self) -> list[tuple[str, str]]:
+        """Failed nodes and their last error, by id."""
+        return [
+            (i, e or "")
+            for i, e in self._query(
+                "SELECT id, error FROM frontier WHERE status = 'failed' ORDER BY id"
+            )
+        ]
+
+    def expected_children(self) -> dict[str, dict[str, int]]:
+        """node → the Hub's ``childrenModelCount`` as recorded by :meth:`save_node`."""
+        out: dict[str, dict[str, int]] = {}
+        for i, raw in self._query(
+            "SELECT id, expected_children FROM frontier WHERE expected_children IS NOT NULL"
+        ):
+            try:
+                value = json.loads(raw)
+            except ValueError:
+                continue
+            if isinstance(value, dict):
+                out[i] = {str(k): int(v) for k, v in value.items() if isinstance(v, int)}
+        return out
+
+    # ------------------------------------------------------------------ state & runs
+
+    def set_state(self, key: str, value: str) -> None:
+        """Store a string under ``key`` (scan cursor and the like)."""
+        with self._tx() as conn:
+            conn.execute(
+                "INSERT INTO state (key, value) VALUES (?, ?) "
+                "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+                (key, value),
+            )
+
+    def get_state(self, key: str) -> str | None:
+        """The string stored under ``key``, or ``None``."""
+        rows = self._query("SELECT value FROM state WHERE key = ?", (key,))
+        return rows[0][0] if rows else None
+
+    def begin_run(self, kind: str, params: dict[str, Any]) -> int:
+        """Record the start of a run (``crawl``, ``import``, ...); returns its id.
+
+        Any key naming a token is dropped from ``params`` before it is stored.
+        """
+        text = json.dumps(_scrub(params), sort_keys=True, default=str)
+        with self._tx() as conn:
+            cur = conn.execute(
+                "INSERT INTO runs (kind, params, started_at, status) VALUES (?, ?, ?, 'running')",
+                (kind, text, _now_iso()),
+            )
+            return int(cur.lastrowid or 0)
+
+    def end_run(self, run_id: int, *, status: str, counts: dict[str, Any]) -> None:
+        """Record the end of a run with its status and counts."""
+        text = json.dumps(_scrub(counts), sort_keys=True, default=str)
+        with self._tx() as conn:
+            conn.execute(
+                "UPDATE runs SET finished_at = ?, status = ?, counts = ? WHERE id = ?",
+                (_now_iso(), status, text, run_id),
+            )
+
+    def runs(self) -> pl.DataFrame:
+        """The ``runs`` table (params and counts as JSON text), oldest first."""
+        rows = self._query(
+            "SELECT id, kind, params, started_at, finished_at, status, counts FROM runs ORDER BY id"
+        )
+        frame = pl.DataFrame(
+            rows,
+            schema={
+                "id": pl.Int64(),
+                "kind": pl.Utf8(),
+                "params": pl.Utf8(),
+                "started_at": pl.Utf8(),
+                "finished_at": pl.Utf8(),
+                "status": pl.Utf8(),
+                "counts": pl.Utf8(),
+            },
+            orient="row",
+        )
+        ts = pl.Datetime("us", "UTC")
+        return frame.with_columns(
+            [
+                pl.col(c).str.to_datetime(time_unit="us", time_zone="UTC", strict=False).cast(ts)
+                for c in ("started_at", "finished_at")
+            ]
+        )
+
+    # ------------------------------------------------------------------ summary
+
+    def file_size(self) -> int:
+        """Bytes on disk (the database plus its write-ahead log)."""
+        total = 0
+        for suffix in ("", "-wal"):
+            try:
+                total += os.path.getsize(str(self.path) + suffix)
+            except OSError:
+                pass
+        return total
+
+    def summary(self) -> dict[str, Any]:
+        """Counts for ``ecograph info``.
+
+        Keys: ``path``, ``file_size``, ``schema_version``, ``models`` (total),
+        ``models_by_status``, ``edges`` (total), ``edges_by_relation``, ``foundations``
+        (non-missing nodes with no parent other than themselves and at least one child),
+        ``runs`` (kind → count, last_started, last_finished, last_status), ``frontier``
+        (counts), ``failed`` (count).
+        """
+        by_status = dict(self._query("SELECT status, count(*) FROM models GROUP BY status"))
+        by_rel = dict(
+            self._query(
+                "SELECT coalesce(relation, 'unknown'), count(*) FROM edges "
+                "GROUP BY 1 ORDER BY 2 DESC"
+            )
+        )
+        (foundations,) = self._query(
+            "SELECT count(*) FROM models m WHERE m.status <> 'missing' "
+            "AND EXISTS (SELECT 1 FROM edges e WHERE e.parent = m.id AND e.child <> m.id) "
+            "AND NOT EXISTS (SELECT 1 FROM edges e WHERE e.child = m.id AND e.parent <> m.id)"
+        )[0]
+        runs: dict[str, dict[str, Any]] = {}
+        for kind, n, last_id in self._query(
+            "SELECT kind, count(*), max(id) FROM runs GROUP BY kind ORDER BY kind"
+        ):
+            started, finished, status = self._query(
+                "SELECT started_at, finished_at, status FROM runs WHERE id = ?", (last_id,)
+            )[0]
+            runs[kind] = {
+                "count": n,
+                "last_started": datetime.fromisoformat(started) if started else None,
+                "last_finished": datetime.fromisoformat(finished) if finished else None,
+                "last_status": status,
+            }
+        frontier = self.frontier_counts()
+        (version,) = self._query("SELECT value FROM meta WHERE key = 'schema_version'")[0]
+        return {
+            "path": str(self.path),
+            "file_size": self.file_size(),
+            "schema_version": int(version),
+            "models": sum(by_status.values()),
+            "models_by_status": by_status,
+            "edges": sum(by_rel.values()),
+            "edges_by_relation": by_rel,
+            "foundations": foundations,
+            "runs": runs,
+            "frontier": frontier,
+            "failed": frontier.get("failed", 0),
+        }
+
+    # ------------------------------------------------------------------ bulk access
+
+    @contextmanager
+    def adbc(self) -> Iterator[Any]:
+        """An ADBC (Arrow) connection to the store, for bulk reads and writes.
+
+        ADBC links its own copy of SQLite. Two SQLite libraries in one process must not
+        hold the same file open at once: POSIX locks are per process, so either copy would
+        believe it is alone and checkpoint / delete the WAL under the other. The store
+        therefore closes its :mod:`sqlite3` connection for the duration (holding its lock)
+        and reopens it afterwards. The ADBC connection starts in a transaction
+        (autocommit off): call ``commit()`` on it.
+        """
+        import adbc_driver_sqlite.dbapi as adbc_dbapi
+
+        with self._lock:
+            if self._closed:
+                raise StoreError(f"store {self.path} is closed")
+            self._conn.close()
+            try:
+                try:
+                    conn = adbc_dbapi.connect(str(self.path))
+                except OSError as exc:
+                    raise StoreError(f"cannot open store {self.path}: {exc}") from None
+                try:
+                    with conn.cursor() as cur:
+                        cur.execute("PRAGMA busy_timeout=30000")
+                    yield conn
+                finally:
+                    try:
+                        conn.rollback()
+                    except Exception:  # noqa: BLE001 - nothing pending is fine
+                        pass
+                    conn.close()
+            finally:
+                try:
+                    self._conn = _connect(self.path)
+                    _configure(self._conn)
+                except sqlite3.Error as exc:
+                    self._closed = True
+                    raise StoreError(f"cannot reopen store {self.path}: {exc}") from None
