@@ -510,9 +510,15 @@ class SnapshotIndex:
 
     def _sorted(self, positions: Iterable[int], sort: str, descending: bool) -> list[int]:
         # Python's sort is stable, also with reverse=True: ties keep snapshot order.
+        # Missing timestamps are -inf: last when descending, and kept last when ascending.
         column = SORT_KEYS[sort]
-        getter = self.ids.__getitem__ if column == "id" else self.columns[column].__getitem__
-        return sorted(positions, key=getter, reverse=descending)
+        if column == "id":
+            return sorted(positions, key=self.ids.__getitem__, reverse=descending)
+        values = self.columns[column]
+        if descending:
+            return sorted(positions, key=values.__getitem__, reverse=True)
+        inf = float("-inf")
+        return sorted(positions, key=lambda i: (values[i] == inf, values[i]))
 
     def _filter(self, value: str) -> Sequence[int]:
         """Positions matching one ``filter`` value (ascending snapshot order)."""
