@@ -1,7 +1,225 @@
-"""CLI commands: crawling (filled in by its issue)."""
+"""CLI commands: crawling (``crawl``, minimal ``export``; ``import`` and ``info``)."""
 
 from __future__ import annotations
 
+import time
+from pathlib import Path
+from typing import Any
+
 import click
 
+from ._common import db_option, progress_bar, quiet_option
+
 COMMANDS: list[click.Command] = []
+
+_RELATIONS = ("finetune", "quantized", "adapter", "merge")
+
+
+def _parse_relations(ctx: click.Context, param: click.Parameter, value: str | None) -> Any:
+    if value is None:
+        return None
+    rels = [v.strip().lower() for v in value.split(",") if v.strip()]
+    bad = [r for r in rels if r not in _RELATIONS]
+    if bad or not rels:
+        raise click.BadParameter(
+            f"{', '.join(bad) or repr(value)} is not a relation; use a comma-separated list "
+            f"of {', '.join(_RELATIONS)}"
+        )
+    return rels
+
+
+def _parse_since(ctx: click.Context, param: click.Parameter, value: str | None) -> Any:
+    if value is None:
+        return None
+    from ..records import parse_datetime
+
+    dt = parse_datetime(value)
+    if dt is None:
+        raise click.BadParameter(f"{value!r} is not a date (expected YYYY-MM-DD)")
+    return dt
+
+
+class _Bar:
+    """Draws the crawl's progress events on a tqdm bar."""
+
+    def __init__(self, quiet: bool) -> None:
+        self.bar = progress_bar(None, "crawling", quiet=quiet, unit="node")
+        self._last = 0.0
+
+    def __call__(self, p: Any) -> None:
+        bar = self.bar
+        if p.phase == "down":
+            total = p.done + p.frontier
+            if bar.total != total:
+                bar.total = total
+            bar.n = p.done
+        elif p.phase in ("scan", "up"):
+            bar.total = None
+            bar.n = p.done
+        bar.set_description(p.phase, refresh=False)
+        bar.set_postfix(models=p.models, frontier=p.frontier, requests=p.requests,
+                        waits=p.waits, failures=p.failures, refresh=False)
+        now = time.monotonic()
+        if now - self._last >= 0.2:
+            self._last = now
+            bar.refresh()
+
+    def close(self) -> None:
+        self.bar.close()
+
+
+def _summary(result: Any, db: str) -> list[str]:
+    req = result.requests
+    by_status = ", ".join(f"{k[7:]}: {v}" for k, v in req.items() if k.startswith("status_"))
+    net = req.get("network_errors", 0)
+    lines = [
+        f"Crawl {result.status} in {result.elapsed:.1f} s "
+        f"(roots: {', '.join(result.roots) or '-'}; strategy: {result.strategy}) -> {db}",
+        f"  models: {result.models}  edges: {result.edges}",
+        f"  requests: {result.total_requests} ({by_status or 'none'}"
+        + (f", network errors: {net}" if net else "") + ")"
+        f"  429s: {result.rate_limited}  retries: {result.retries}"
+        f"  rate-limit waits: {result.waits} ({result.wait_seconds:.1f} s)",
+    ]
+    if result.estimate is not None:
+        e = result.estimate
+        lines.append(f"  estimate: bfs ~{e.bfs_requests} requests, scan ~{e.scan_requests}"
+                     f" requests ({e.method}) -> {result.strategy}")
+    lines.append(f"  failures: {len(result.failures)}")
+    lines += [f"    {node}: {err}" for node, err in result.failures]
+    lines.append(f"  missing parents: {len(result.missing_parents)}")
+    lines += [f"    {m}" for m in result.missing_parents[:20]]
+    if len(result.missing_parents) > 20:
+        lines.append(f"    ... and {len(result.missing_parents) - 20} more")
+    lines.append(f"  gaps: {len(result.gaps)}")
+    lines += [f"    {g.node}: {g.found} children found, the Hub counts {g.expected}"
+              for g in result.gaps[:20]]
+    return lines
+
+
+@click.command("crawl")
+@click.argument("roots", nargs=-1, metavar="[ROOT]...")
+@db_option
+@click.option("--endpoint", default=None, metavar="URL",
+              help="Hub endpoint (default: HF_ENDPOINT or https://huggingface.co).")
+@click.option("--token", default=None, metavar="TOKEN",
+              help="Hub token (default: HF_TOKEN or the saved login). Never stored.")
+@click.option("--direction", type=click.Choice(["down", "up", "both"]), default="down",
+              show_default=True,
+              help="down: the families of ROOTs; up: their ancestors; both: ancestors, then "
+                   "the families of the roots found.")
+@click.option("--strategy", type=click.Choice(["bfs", "scan", "auto"]), default=None,
+              help="bfs (one listing per family node), scan (list the whole Hub) or auto "
+                   "(the cheaper). Default: bfs, or scan with --since.")
+@click.option("--max-depth", type=click.IntRange(min=1), default=None,
+              help="Generations to discover below the roots.")
+@click.option("--max-models", type=click.IntRange(min=1), default=None,
+              help="Stop after this many models (the rest stays queued).")
+@click.option("--relations", callback=_parse_relations, default=None,
+              metavar="LIST", help="Relations to follow, e.g. finetune,quantized "
+                                   "(default: all).")
+@click.option("--workers", type=click.IntRange(1, 64), default=8, show_default=True,
+              help="Concurrent requests.")
+@click.option("--since", callback=_parse_since, default=None, metavar="DATE",
+              help="Scan only the models created since DATE (YYYY-MM-DD).")
+@click.option("--timeout", type=click.FloatRange(min=0.1), default=30.0, hidden=True,
+              help="Seconds per request.")
+@quiet_option
+def crawl_command(roots: tuple[str, ...], db: str, endpoint: str | None, token: str | None,
+                  direction: str, strategy: str | None, max_depth: int | None,
+                  max_models: int | None, relations: list[str] | None, workers: int,
+                  since: Any, timeout: float, quiet: bool) -> None:
+    """Crawl the derivatives of ROOT models from the Hub into a local store.
+
+    Lists the children of every family member (fine-tunes, quantizations, adapters,
+    merges), paced by the Hub's rate-limit headers. Running the same command again resumes
+    an interrupted crawl, or refreshes a finished one. Nothing is lost on Ctrl-C.
+
+    \b
+    Examples:
+      ecograph crawl meta-llama/Llama-3.1-8B --db llama.db
+      ecograph crawl bartowski/Llama-3.2-1B-Instruct-GGUF --direction both --db llama.db
+      ecograph crawl Qwen/Qwen2.5-7B --relations finetune,merge --max-depth 2
+      ecograph crawl --strategy scan --since 2025-01-01 --db hub.db
+    """
+    from ..crawl import crawl, resolve_roots
+    from ..hub import HubClient
+    from ..records import normalize_id
+    from ..store import Store
+
+    ids = [normalize_id(r) for r in roots]
+    chosen = strategy or ("scan" if since is not None else "bfs")
+    hub = HubClient(endpoint, token, timeout=timeout)
+    infos = resolve_roots(hub, ids)  # unknown roots fail before the store is touched
+    if not ids and chosen != "scan" and not Path(db).exists():
+        raise click.UsageError("give at least one ROOT model id (or --strategy scan)")
+    bar = _Bar(quiet)
+    try:
+        with Store.open(db) as store:
+            result = crawl(store, hub, ids, direction=direction, strategy=chosen,
+                           max_depth=max_depth, max_models=max_models, relations=relations,
+                           workers=workers, since=since, progress=bar, root_infos=infos)
+    finally:
+        bar.close()
+    for line in _summary(result, db):
+        click.echo(line)
+
+
+COMMANDS.append(crawl_command)
+
+
+def minimal_family_json_export(models: Any, edges: Any, root: str, path: str | Path) -> int:
+    """Write the family of ``root`` (root included) as networkx node-link JSON.
+
+    Node attributes: author, relation, downloads, likes, created_at (ISO 8601), status,
+    depth; edge attribute: relation. Returns the number of nodes written. (Minimal: the
+    full set of formats lives in :mod:`ecograph.export`.)
+    """
+    import json
+
+    import networkx as nx
+    import polars as pl
+
+    from ..graph import family_frames
+
+    nodes, fam_edges = family_frames(models, edges, root)
+    cols = ["id", "author", "relation", "downloads", "likes", "created_at", "status", "depth"]
+    nodes = nodes.select(cols).with_columns(
+        pl.col("created_at").dt.strftime("%Y-%m-%dT%H:%M:%S%.6fZ"))
+    G = nx.DiGraph()
+    for row in nodes.iter_rows(named=True):
+        G.add_node(row.pop("id"), **row)
+    for p, c, rel in fam_edges.select("parent", "child", "relation").iter_rows():
+        if p in G and c in G:
+            G.add_edge(p, c, relation=rel)
+    data = nx.node_link_data(G, edges="edges")
+    Path(path).write_text(json.dumps(data, indent=1, ensure_ascii=False) + "\n",
+                          encoding="utf-8")
+    return G.number_of_nodes()
+
+
+@click.command("export")
+@click.argument("root")
+@db_option
+@click.option("--format", "fmt", type=click.Choice(["json"]), default="json",
+              show_default=True, help="Output format (node-link JSON).")
+@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False),
+              help="File to write.")
+def export_command(root: str, db: str, fmt: str, output: str) -> None:
+    """Write the family of ROOT (ROOT included) from the store to a file.
+
+    \b
+    Example:
+      ecograph export meta-llama/Llama-3.1-8B --db llama.db --format json -o llama.json
+    """
+    from ..graph import resolve_root
+    from ..store import Store
+
+    with Store.open(db, create=False) as store:
+        models, edges = store.load()
+    rid = resolve_root(models, root)
+    n = minimal_family_json_export(models, edges, rid, output)
+    click.echo(f"Wrote {n} models of the family of {rid} to {output}", err=True)
+
+
+COMMANDS.append(export_command)

@@ -1,0 +1,829 @@
+"""Crawling: schedule Hub requests into a store, concurrently, paced and resumable.
+
+This module knows neither the wire format (a hub client object turns HTTP into records:
+:class:`ecograph.hub.HubClient`) nor the disk format (a store saves them:
+:class:`ecograph.store.Store`). It decides what to fetch next, retries, counts and reports.
+
+- :func:`crawl_down`: breadth-first from roots over the store's frontier; a node = all
+  pages of its direct children, saved with the node's ``done`` mark in one transaction.
+- :func:`crawl_up`: from any model through ``baseModels`` (detail route) to its roots.
+- :func:`crawl_scan`: the whole Hub (or the models created since a date), newest first,
+  checkpointing the listing cursor after every page.
+- :func:`estimate` and :func:`crawl` (``strategy="auto"``) pick the cheaper of BFS and scan.
+
+Progress goes to a callback (a :class:`CrawlProgress` snapshot); the library never prints.
+Running the same crawl again resumes an unfinished one (pending frontier) and refreshes a
+finished one.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+import threading
+import time
+from collections import Counter, deque
+from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
+from typing import Any, Protocol, TypeVar
+
+from .errors import EcographError, HubError, UnknownModelError
+from .hub import HubUnreachableError, ModelInfoResult, Page, RetryableHubError
+from .pacing import backoff_delay
+from .records import RELATIONS, ParsedModel, Status, missing_record, normalize_id
+
+__all__ = [
+    "CrawlProgress",
+    "CrawlResult",
+    "Estimate",
+    "Gap",
+    "crawl",
+    "crawl_down",
+    "crawl_up",
+    "crawl_scan",
+    "estimate",
+    "resolve_roots",
+]
+
+T = TypeVar("T")
+
+#: Models on the public Hub (late 2025), for the scan estimate.
+HUB_SIZE = 2_200_000
+#: New models a day on the public Hub, for the estimate of a ``since`` scan.
+NEW_MODELS_PER_DAY = 3_000
+PAGE_SIZE = 1000
+
+
+class HubLike(Protocol):
+    """What the crawler needs from a hub client (see :class:`ecograph.hub.HubClient`)."""
+
+    endpoint: str
+
+    def model_info(self, model_id: str) -> ModelInfoResult: ...
+    def children_page(self, model_id: str, cursor: str | None = None) -> Page: ...
+    def scan_page(self, cursor: str | None = None) -> Page: ...
+    def request_counts(self) -> dict[str, int]: ...
+
+
+@dataclass
+class CrawlProgress:
+    """A snapshot of a running crawl, handed to the progress callback."""
+
+    phase: str = ""  # "roots", "down", "up", "verify", "scan"
+    models: int = 0  # distinct models saved by this run
+    edges: int = 0  # distinct edges saved by this run
+    done: int = 0  # nodes listed (down) / pages read (scan) / models fetched (up)
+    frontier: int = 0  # nodes waiting to be listed
+    requests: int = 0
+    waits: int = 0  # rate-limit waits
+    wait_seconds: float = 0.0
+    retries: int = 0
+    failures: int = 0
+
+
+ProgressCallback = Callable[[CrawlProgress], None]
+
+
+@dataclass(frozen=True)
+class Gap:
+    """A node whose children found fall short of the Hub's ``childrenModelCount``."""
+
+    node: str
+    expected: int
+    found: int
+    expected_by_relation: dict[str, int] = field(default_factory=dict)
+    found_by_relation: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Estimate:
+    """Requests each strategy would need, and the cheaper one."""
+
+    family_size: int
+    bfs_requests: int
+    scan_requests: int
+    method: str  # how the family size was estimated
+
+    @property
+    def choice(self) -> str:
+        return "scan" if self.scan_requests < self.bfs_requests else "bfs"
+
+
+@dataclass
+class CrawlResult:
+    """What a crawl did: totals for the end summary (also stored in the runs table)."""
+
+    kind: str
+    run_ids: list[int] = field(default_factory=list)
+    roots: list[str] = field(default_factory=list)
+    models: int = 0
+    edges: int = 0
+    requests: dict[str, int] = field(default_factory=dict)
+    rate_limited: int = 0
+    retries: int = 0
+    waits: int = 0
+    wait_seconds: float = 0.0
+    failures: list[tuple[str, str]] = field(default_factory=list)
+    missing_parents: list[str] = field(default_factory=list)
+    gaps: list[Gap] = field(default_factory=list)
+    elapsed: float = 0.0
+    status: str = "done"
+    estimate: Estimate | None = None
+    strategy: str = "bfs"
+    root_infos: list[ModelInfoResult] = field(default_factory=list, repr=False)
+
+    @property
+    def total_requests(self) -> int:
+        return self.requests.get("requests", 0)
+
+    def merge(self, other: CrawlResult) -> None:
+        self.run_ids += other.run_ids
+        self.models += other.models
+        self.edges += other.edges
+        for k, v in other.requests.items():
+            self.requests[k] = self.requests.get(k, 0) + v
+        self.rate_limited += other.rate_limited
+        self.retries += other.retries
+        self.waits += other.waits
+        self.wait_seconds += other.wait_seconds
+        self.failures += [f for f in other.failures if f not in self.failures]
+        self.missing_parents = sorted(set(self.missing_parents) | set(other.missing_parents))
+        self.gaps += other.gaps
+        self.elapsed += other.elapsed
+        if other.status != "done":
+            self.status = other.status
+
+
+class _Cancelled(Exception):
+    pass
+
+
+# --------------------------------------------------------------------------- run bookkeeping
+
+
+class _Run:
+    """Counters of one run, its row in the runs table and progress reporting."""
+
+    def __init__(self, store: Any, hub: HubLike, kind: str, params: dict[str, Any],
+                 progress: ProgressCallback | None, *, attempts: int = 6,
+                 rng: random.Random | None = None,
+                 sleep: Callable[[float], None] | None = None) -> None:
+        self.store = store
+        self.hub = hub
+        self.kind = kind
+        self.progress_cb = progress
+        self.attempts = max(1, attempts)
+        self.rng = rng or random.Random()
+        self.stop = threading.Event()
+        self._sleep = sleep
+        self.t0 = time.monotonic()
+        self.req0 = Counter(hub.request_counts())
+        self.lim0 = self._limiter()
+        self.lock = threading.Lock()
+        self.retries = 0
+        self.models: set[str] = set()
+        self.edges: set[tuple[str, str]] = set()
+        self.failures: list[tuple[str, str]] = []
+        self.state = CrawlProgress(phase=kind)
+        self.run_id = store.begin_run(kind, params)
+        self.result = CrawlResult(kind=kind, run_ids=[self.run_id])
+
+    def _limiter(self) -> dict[str, float]:
+        lim = getattr(self.hub, "limiter", None)
+        return lim.snapshot() if lim is not None else {"waits": 0, "wait_seconds": 0.0}
+
+    def requests(self) -> dict[str, int]:
+        now = Counter(self.hub.request_counts())
+        now.subtract(self.req0)
+        return {k: v for k, v in sorted(now.items()) if v}
+
+    def saved(self, parsed: Iterable[ParsedModel]) -> None:
+        with self.lock:
+            for p in parsed:
+                self.models.add(p.record.id)
+                self.edges.update((e.parent, e.child) for e in p.edges)
+
+    def emit(self, **kw: Any) -> None:
+        if self.progress_cb is None:
+            return
+        lim = self._limiter()
+        s = self.state
+        for k, v in kw.items():
+            setattr(s, k, v)
+        s.models, s.edges = len(self.models), len(self.edges)
+        s.requests = self.requests().get("requests", 0)
+        s.waits = int(lim["waits"] - self.lim0["waits"])
+        s.wait_seconds = float(lim["wait_seconds"] - self.lim0["wait_seconds"])
+        s.retries, s.failures = self.retries, len(self.failures)
+        self.progress_cb(replace(s))
+
+    def pause(self, seconds: float) -> None:
+        if self._sleep is not None:
+            self._sleep(seconds)
+        elif self.stop.wait(seconds):
+            raise _Cancelled
+
+    def call(self, fn: Callable[[], T]) -> T:
+        """``fn()`` with retries on retryable Hub errors (capped exponential backoff with
+        jitter, honouring the server's Retry-After). Connection failures are retried
+        fewer times: an unreachable endpoint fails fast."""
+        attempt = 0
+        while True:
+            if self.stop.is_set():
+                raise _Cancelled
+            attempt += 1
+            try:
+                return fn()
+            except HubUnreachableError:
+                if attempt >= min(self.attempts, 3):
+                    raise
+                delay = backoff_delay(attempt, base=0.2, rng=self.rng)
+            except RetryableHubError as exc:
+                if attempt >= self.attempts:
+                    raise
+                delay = backoff_delay(attempt, base=0.25, cap=20.0,
+                                      retry_after=exc.retry_after, rng=self.rng)
+            with self.lock:
+                self.retries += 1
+            self.pause(delay)
+
+    def finish(self, status: str) -> CrawlResult:
+        r = self.result
+        r.status = status
+        r.elapsed = time.monotonic() - self.t0
+        r.requests = self.requests()
+        r.rate_limited = r.requests.get("status_429", 0)
+        r.retries = self.retries
+        lim = self._limiter()
+        r.waits = int(lim["waits"] - self.lim0["waits"])
+        r.wait_seconds = float(lim["wait_seconds"] - self.lim0["wait_seconds"])
+        r.models, r.edges = len(self.models), len(self.edges)
+        r.failures = list(self.failures)
+        counts: dict[str, Any] = dict(r.requests)
+        counts.update(
+            rate_limited=r.rate_limited, retries=r.retries, failures=len(r.failures),
+            models=r.models, edges=r.edges, elapsed_ms=int(r.elapsed * 1000),
+            rate_limit_waits=r.waits, rate_limit_wait_ms=int(r.wait_seconds * 1000),
+            missing_parents=len(r.missing_parents), gaps=len(r.gaps),
+        )
+        self.store.end_run(self.run_id, status=status, counts=counts)
+        return r
+
+
+def _params(hub: HubLike, **kw: Any) -> dict[str, Any]:
+    """Run parameters for the runs table (never the token)."""
+    out: dict[str, Any] = {"endpoint": hub.endpoint}
+    for k, v in kw.items():
+        if v is None:
+            continue
+        out[k] = sorted(v) if isinstance(v, set | frozenset) else v
+    return out
+
+
+# --------------------------------------------------------------------------- roots
+
+
+def resolve_roots(hub: HubLike, roots: Sequence[str], *, attempts: int = 6,
+                  rng: random.Random | None = None) -> list[ModelInfoResult]:
+    """Fetch every root's detail (with retries); unknown models raise
+    :class:`~ecograph.errors.UnknownModelError` before anything is written."""
+    ids = [normalize_id(r) for r in roots]
+    caller = _Caller(attempts, rng)
+    out: list[ModelInfoResult] = []
+    for mid in ids:
+        info = caller.call(lambda mid=mid: hub.model_info(mid))
+        if info.parsed.record.status is Status.MISSING:
+            raise UnknownModelError(mid)
+        if info.parsed.record.status is Status.PRIVATE:
+            raise HubError(f"model {mid!r} is private or gated and cannot be read; "
+                           "pass a token with access (--token or HF_TOKEN)")
+        out.append(info)
+    return out
+
+
+class _Caller:
+    """Retries outside a run (root resolution)."""
+
+    def __init__(self, attempts: int, rng: random.Random | None) -> None:
+        self.attempts = attempts
+        self.rng = rng or random.Random()
+
+    def call(self, fn: Callable[[], T]) -> T:
+        attempt = 0
+        while True:
+            attempt += 1
+            try:
+                return fn()
+            except HubUnreachableError:
+                if attempt >= min(self.attempts, 3):
+                    raise
+                time.sleep(backoff_delay(attempt, base=0.2, rng=self.rng))
+            except RetryableHubError as exc:
+                if attempt >= self.attempts:
+                    raise
+                time.sleep(backoff_delay(attempt, base=0.25, cap=20.0,
+                                         retry_after=exc.retry_after, rng=self.rng))
+
+
+# --------------------------------------------------------------------------- down
+
+
+def _follow_ok(p: ParsedModel, relations: frozenset[str] | None) -> bool:
+    if p.record.status is not Status.OK:
+        return False
+    if relations is None:
+        return True
+    rel = p.record.relation
+    return rel is not None and rel.value in relations
+
+
+def _family_ids(store: Any, roots: Iterable[str]) -> set[str]:
+    """Ids reachable from ``roots`` along the store's edges (roots included)."""
+    _, edges = store.load()
+    children: dict[str, list[str]] = {}
+    for parent, child in edges.select("parent", "child").iter_rows():
+        children.setdefault(parent, []).append(child)
+    seen = set(roots)
+    queue = deque(roots)
+    while queue:
+        for c in children.get(queue.popleft(), ()):
+            if c not in seen:
+                seen.add(c)
+                queue.append(c)
+    return seen
+
+
+def crawl_down(
+    store: Any,
+    hub: HubLike,
+    roots: Sequence[str],
+    *,
+    max_depth: int | None = None,
+    max_models: int | None = None,
+    relations: Iterable[str] | None = None,
+    workers: int = 8,
+    progress: ProgressCallback | None = None,
+    attempts: int = 6,
+    refresh: bool = True,
+    verify_parents: int = 50,
+    root_infos: Sequence[ModelInfoResult] | None = None,
+    rng: random.Random | None = None,
+) -> CrawlResult:
+    """Breadth-first crawl of the families of ``roots`` into ``store``.
+
+    Every frontier node is listed (``filter=base_model:<node>``, all pages) by a pool of
+    ``workers`` threads sharing the hub client's rate limiter; its children are saved
+    with the node's ``done`` mark in one transaction (``store.save_node``). Children whose
+    relation is in ``relations`` (default: all) join the frontier, once each. A node that
+    keeps failing after ``attempts`` tries is marked failed and listed in the result.
+
+    ``max_depth``: generations to discover (1 = the roots' direct children). ``max_models``:
+    stop scheduling once this many models were saved (the rest stays pending). Roots are
+    fetched through the detail route (metadata and ``childrenModelCount``, compared with
+    the children found: the result's ``gaps``). Up to ``verify_parents`` detail requests
+    check parents outside the crawl, so that ``missing`` means missing on the Hub.
+
+    Resumes when the store has pending nodes; otherwise re-lists (refreshes) the families
+    of ``roots`` already crawled, unless ``refresh=False``.
+    """
+    rels = None if relations is None else frozenset(str(r) for r in relations)
+    if rels is not None and rels >= set(RELATIONS):
+        rels = None  # all relations, including "unknown"
+    infos = list(root_infos) if root_infos is not None else \
+        resolve_roots(hub, roots, attempts=attempts, rng=rng)
+    root_ids = [i.parsed.record.id for i in infos]
+    params = _params(hub, roots=root_ids, max_depth=max_depth, max_models=max_models,
+                     relations=rels, workers=workers)
+    run = _Run(store, hub, "down", params, progress, attempts=attempts, rng=rng)
+    try:
+        _down(run, infos, max_depth=max_depth, max_models=max_models, rels=rels,
+              workers=max(1, workers), refresh=refresh, verify_parents=verify_parents)
+    except (KeyboardInterrupt, _Cancelled):
+        run.stop.set()
+        run.finish("interrupted")
+        raise KeyboardInterrupt from None
+    except BaseException:
+        run.stop.set()
+        run.finish("failed")
+        raise
+    run.result.roots = root_ids
+    return run.finish("done" if not run.failures else "done_with_failures")
+
+
+def _down(run: _Run, infos: list[ModelInfoResult], *, max_depth: int | None,
+          max_models: int | None, rels: frozenset[str] | None, workers: int,
+          refresh: bool, verify_parents: int) -> None:
+    store, hub = run.store, run.hub
+    root_ids = [i.parsed.record.id for i in infos]
+    root_records = {i.parsed.record.id: i for i in infos}
+    # earlier failures get another chance; a finished crawl is refreshed
+    store.requeue_failed()
+    if store.frontier_counts().get("pending", 0) == 0 and refresh:
+        store.requeue_done(_family_ids(store, root_ids))
+    store.seed_frontier((r, 0) for r in root_ids)
+    run.saved([ParsedModel(i.parsed.record) for i in infos])
+
+    def fetch(node: str) -> list[ParsedModel]:
+        children: list[ParsedModel] = []
+        cursor: str | None = None
+        while True:
+            page = run.call(lambda c=cursor: hub.children_page(node, c))
+            children.extend(page.models)
+            cursor = page.next_cursor
+            if not cursor:
+                return children
+
+    in_flight: dict[Future[list[ParsedModel]], tuple[str, int]] = {}
+    listed = 0
+    pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="ecograph-crawl")
+    try:
+        while True:
+            room = workers * 2 - len(in_flight)
+            capped = max_models is not None and len(run.models) >= max_models
+            if room > 0 and not capped:
+                busy = {n for n, _ in in_flight.values()}
+                for node, depth in store.pending(limit=len(in_flight) + room):
+                    if node in busy or len(in_flight) >= workers * 2:
+                        continue
+                    in_flight[pool.submit(fetch, node)] = (node, depth)
+            if not in_flight:
+                break
+            finished, _ = wait(in_flight, timeout=0.5, return_when=FIRST_COMPLETED)
+            for fut in finished:
+                node, depth = in_flight.pop(fut)
+                try:
+                    children = fut.result()
+                except HubUnreachableError as exc:
+                    raise HubError(str(exc)) from None
+                except _Cancelled:
+                    raise
+                except EcographError as exc:
+                    msg = str(exc).splitlines()[0]
+                    store.mark_failed(node, msg)
+                    run.failures.append((node, msg))
+                    run.emit(phase="down", frontier=_frontier(store))
+                    continue
+                grow = max_depth is None or depth + 1 < max_depth
+                follow = [c.record.id for c in children
+                          if grow and c.record.id != node and _follow_ok(c, rels)]
+                info = root_records.get(node)
+                store.save_node(
+                    node, parsed=children, follow=follow, depth=depth,
+                    expected_children=info.children_count if info else None,
+                    node_record=info.parsed.record if info else None,
+                )
+                run.saved(children)
+                listed += 1
+                run.emit(phase="down", done=listed, frontier=_frontier(store))
+    finally:
+        run.stop.set()
+        pool.shutdown(wait=False, cancel_futures=True)
+    run.stop.clear()
+    _verify_parents(run, budget=verify_parents)
+    _check(run, root_ids)
+
+
+def _frontier(store: Any) -> int:
+    return int(store.frontier_counts().get("pending", 0))
+
+
+def _verify_parents(run: _Run, *, budget: int) -> None:
+    """Fetch the detail of placeholder parents referenced by this run (and, for those
+    that exist, of their own unknown parents), at most ``budget`` requests: a parent
+    outside the crawled families is then stored ``ok`` and ``missing`` means missing."""
+    if budget <= 0:
+        return
+    store, hub = run.store, run.hub
+    models, edges = store.load()
+    status = dict(models.select("id", "status").iter_rows())
+    touched = run.models
+    queue = deque(sorted({p for p, c in edges.select("parent", "child").iter_rows()
+                          if c in touched and status.get(p) == "missing"}))
+    seen: set[str] = set()
+    spent = 0
+    while queue and spent < budget:
+        mid = queue.popleft()
+        if mid in seen:
+            continue
+        seen.add(mid)
+        spent += 1
+        try:
+            info = run.call(lambda mid=mid: hub.model_info(mid))
+        except EcographError:
+            continue
+        rec = info.parsed.record
+        if rec.status is Status.OK:
+            if rec.id != mid:  # the Hub's canonical spelling differs: keep ours linked
+                continue
+            store.save_models([info.parsed])
+            run.saved([info.parsed])
+            known = status
+            for p in rec.parents:
+                if known.get(p) in (None, "missing") and p not in seen:
+                    queue.append(p)
+                    known.setdefault(p, "missing")
+        elif rec.status is Status.PRIVATE:
+            store.save_models([ParsedModel(missing_record(mid, status=Status.PRIVATE))])
+        run.emit(phase="verify")
+    models, _ = store.load()
+    missing = models.filter(models["status"] == "missing")["id"].to_list()
+    referenced = {p for p, c in edges.select("parent", "child").iter_rows() if c in touched}
+    run.result.missing_parents = sorted(m for m in missing if m in referenced or m in seen)
+
+
+def _check(run: _Run, roots: Sequence[str]) -> None:
+    """Completeness: children found vs the Hub's ``childrenModelCount`` where known."""
+    expected = run.store.expected_children()
+    wanted = {n: e for n, e in expected.items() if n in run.models or n in roots}
+    if not wanted:
+        return
+    _, edges = run.store.load()
+    found: dict[str, Counter[str]] = {}
+    for parent, child, relation in edges.select("parent", "child", "relation").iter_rows():
+        if parent in wanted and parent != child:
+            found.setdefault(parent, Counter())[relation] += 1
+    gaps = []
+    for node, exp in sorted(wanted.items()):
+        got = found.get(node, Counter())
+        if sum(got.values()) < sum(exp.values()):
+            gaps.append(Gap(node, sum(exp.values()), sum(got.values()), dict(exp), dict(got)))
+    run.result.gaps = gaps
+
+
+# --------------------------------------------------------------------------- up
+
+
+def crawl_up(
+    store: Any,
+    hub: HubLike,
+    start: str | Sequence[str],
+    *,
+    progress: ProgressCallback | None = None,
+    attempts: int = 6,
+    start_infos: Sequence[ModelInfoResult] | None = None,
+    rng: random.Random | None = None,
+) -> CrawlResult:
+    """Follow ``baseModels`` from ``start`` (one detail request per model) to its roots.
+
+    Saves every model on the way (with its parent edges; parents that do not exist
+    become ``missing`` nodes); cycle-safe. The result's ``roots`` are the ancestors with
+    no readable parent (the foundations of ``start``).
+    """
+    starts = [start] if isinstance(start, str) else list(start)
+    infos = list(start_infos) if start_infos is not None else \
+        resolve_roots(hub, starts, attempts=attempts, rng=rng)
+    run = _Run(store, hub, "up", _params(hub, start=[i.parsed.record.id for i in infos]),
+               progress, attempts=attempts, rng=rng)
+    try:
+        roots = _up(run, infos)
+    except (KeyboardInterrupt, _Cancelled):
+        run.finish("interrupted")
+        raise KeyboardInterrupt from None
+    except BaseException:
+        run.finish("failed")
+        raise
+    run.result.roots = roots
+    return run.finish("done" if not run.failures else "done_with_failures")
+
+
+def _up(run: _Run, infos: list[ModelInfoResult]) -> list[str]:
+    store, hub = run.store, run.hub
+    fetched: dict[str, ParsedModel] = {}
+    by_id: dict[str, ModelInfoResult] = {}
+    queue: deque[tuple[str, ModelInfoResult | None]] = deque(
+        (i.parsed.record.id, i) for i in infos)
+    seen: set[str] = set()
+    while queue:
+        mid, info = queue.popleft()
+        if mid.lower() in seen:
+            continue
+        seen.add(mid.lower())
+        if info is None:
+            try:
+                info = run.call(lambda mid=mid: hub.model_info(mid))
+            except HubUnreachableError as exc:
+                raise HubError(str(exc)) from None
+            except EcographError as exc:
+                run.failures.append((mid, str(exc).splitlines()[0]))
+                continue
+        rec = info.parsed.record
+        if rec.status is not Status.OK:
+            store.save_models([ParsedModel(missing_record(mid, status=rec.status))])
+            run.emit(phase="up", done=len(seen))
+            continue
+        store.save_models([info.parsed])
+        run.saved([info.parsed])
+        fetched[rec.id.lower()] = info.parsed
+        by_id[rec.id] = info
+        for p in rec.parents:
+            if p.lower() not in seen:
+                queue.append((p, None))
+        run.emit(phase="up", done=len(seen), frontier=len(queue))
+    run.result.missing_parents = sorted(
+        {p for f in fetched.values() for p in f.record.parents if p.lower() not in fetched})
+    roots = [f.record.id for f in fetched.values()
+             if not any(p.lower() in fetched for p in f.record.parents if p != f.record.id)]
+    if not roots:  # only cycles above: take the models we started from
+        roots = [i.parsed.record.id for i in infos]
+    run.result.root_infos = [by_id[r] for r in sorted(roots) if r in by_id]
+    return sorted(roots)
+
+
+# --------------------------------------------------------------------------- scan
+
+_SCAN_STATE = "scan"
+
+
+def crawl_scan(
+    store: Any,
+    hub: HubLike,
+    *,
+    since: datetime | None = None,
+    progress: ProgressCallback | None = None,
+    attempts: int = 6,
+    max_pages: int | None = None,
+    rng: random.Random | None = None,
+) -> CrawlResult:
+    """List the whole Hub newest first (or the models created ``since``), saving every
+    page and checkpointing the cursor in the store's state after it; a re-run resumes an
+    unfinished scan of the same endpoint and ``since``, or starts a fresh one."""
+    import json
+
+    since_iso = since.astimezone(UTC).isoformat() if since else None
+    run = _Run(store, hub, "scan", _params(hub, since=since_iso, max_pages=max_pages),
+               progress, attempts=attempts, rng=rng)
+    raw = store.get_state(_SCAN_STATE)
+    state = json.loads(raw) if raw else {}
+    cursor = None
+    if state.get("status") == "running" and state.get("endpoint") == hub.endpoint \
+            and state.get("since") == since_iso:
+        cursor = state.get("cursor")
+
+    def checkpoint(status: str, cur: str | None) -> None:
+        store.set_state(_SCAN_STATE, json.dumps(
+            {"status": status, "endpoint": hub.endpoint, "since": since_iso, "cursor": cur}))
+
+    pages = 0
+    try:
+        checkpoint("running", cursor)
+        while True:
+            page = run.call(lambda c=cursor: hub.scan_page(c))
+            models = list(page.models)
+            stop = False
+            if since is not None:
+                keep = [m for m in models
+                        if m.record.created_at is None or m.record.created_at >= since]
+                stop = len(keep) < len(models)
+                models = keep
+            store.save_models(models)
+            run.saved(models)
+            pages += 1
+            cursor = page.next_cursor
+            if stop or not cursor:
+                checkpoint("done", None)
+                break
+            checkpoint("running", cursor)
+            run.emit(phase="scan", done=pages)
+            if max_pages is not None and pages >= max_pages:
+                break
+    except (KeyboardInterrupt, _Cancelled):
+        run.finish("interrupted")
+        raise KeyboardInterrupt from None
+    except HubUnreachableError as exc:
+        run.finish("failed")
+        raise HubError(str(exc)) from None
+    except BaseException:
+        run.finish("failed")
+        raise
+    models_df, _ = store.load()
+    run.result.missing_parents = sorted(
+        models_df.filter(models_df["status"] == "missing")["id"].to_list())
+    return run.finish("done" if cursor is None or since else "partial")
+
+
+# --------------------------------------------------------------------------- strategy
+
+
+def estimate(hub: HubLike, root_infos: Sequence[ModelInfoResult], *, sample: int = 8,
+             hub_size: int = HUB_SIZE, since: datetime | None = None,
+             attempts: int = 6, rng: random.Random | None = None) -> Estimate:
+    """Estimate the requests of a BFS (about one per family node, plus extra pages) and of
+    a scan (the Hub's size / 1000) for the families of ``root_infos``.
+
+    The family size comes from the roots' ``childrenModelCount`` and, for each root with
+    children, the ``childrenModelCount`` of a sample of its children (``sample`` detail
+    requests after one listing page): direct children × (1 + mean grandchildren) × 1.1.
+    """
+    caller = _Caller(attempts, rng)
+    size = 0
+    pages = 0
+    method = "childrenModelCount"
+    for info in root_infos:
+        direct = sum((info.children_count or {}).values())
+        if direct == 0:
+            continue
+        pages += math.ceil(direct / PAGE_SIZE)
+        branching = 0.0
+        if sample > 0:
+            rid = info.parsed.record.id
+            page = caller.call(lambda rid=rid: hub.children_page(rid))
+            kids = [m.record.id for m in page.models]
+            step = max(1, len(kids) // sample)
+            picked = kids[::step][:sample]
+            counts = []
+            for kid in picked:
+                ki = caller.call(lambda kid=kid: hub.model_info(kid))
+                counts.append(sum((ki.children_count or {}).values()))
+            if counts:
+                branching = sum(counts) / len(counts)
+                method = f"childrenModelCount + sample of {len(counts)}"
+        size += math.ceil(direct * (1 + branching) * 1.1)
+    bfs = len(root_infos) + size + pages
+    if since is not None:
+        days = max((datetime.now(UTC) - since).total_seconds() / 86400, 1)
+        scan = math.ceil(min(hub_size, days * NEW_MODELS_PER_DAY) / PAGE_SIZE)
+    else:
+        scan = math.ceil(hub_size / PAGE_SIZE)
+    return Estimate(family_size=size, bfs_requests=bfs, scan_requests=scan, method=method)
+
+
+def crawl(
+    store: Any,
+    hub: HubLike,
+    roots: Sequence[str],
+    *,
+    direction: str = "down",
+    strategy: str = "bfs",
+    max_depth: int | None = None,
+    max_models: int | None = None,
+    relations: Iterable[str] | None = None,
+    workers: int = 8,
+    since: datetime | None = None,
+    progress: ProgressCallback | None = None,
+    attempts: int = 6,
+    hub_size: int = HUB_SIZE,
+    root_infos: Sequence[ModelInfoResult] | None = None,
+) -> CrawlResult:
+    """The ``ecograph crawl`` command as a function.
+
+    ``direction``: ``down`` (families of ``roots``), ``up`` (ancestors of ``roots`` only)
+    or ``both`` (ancestors, then the families of the roots found). ``strategy``: ``bfs``,
+    ``scan`` (list the whole Hub or the models created ``since``) or ``auto`` (the cheaper
+    by :func:`estimate`). With no ``roots``, a BFS resumes the pending frontier.
+    ``root_infos``: the roots already resolved (:func:`resolve_roots`), to check them
+    before the store is opened.
+    """
+    if direction not in ("down", "up", "both"):
+        raise ValueError(f"direction must be down, up or both, not {direction!r}")
+    if strategy not in ("bfs", "scan", "auto"):
+        raise ValueError(f"strategy must be bfs, scan or auto, not {strategy!r}")
+    ids = [normalize_id(r) for r in roots]
+    if not ids and strategy != "scan" and store.frontier_counts().get("pending", 0) == 0:
+        raise EcographError("give at least one ROOT model id (or --strategy scan)")
+    if root_infos is not None:
+        infos = list(root_infos)
+    else:
+        infos = resolve_roots(hub, ids, attempts=attempts) if ids else []
+    total = CrawlResult(kind="crawl")
+    if direction in ("up", "both") and infos:
+        up = crawl_up(store, hub, ids, progress=progress, attempts=attempts,
+                      start_infos=infos)
+        total.merge(up)
+        total.roots = up.roots
+        if direction == "up":
+            return total
+        infos = up.root_infos or resolve_roots(hub, up.roots, attempts=attempts)
+    total.roots = [i.parsed.record.id for i in infos]
+    chosen = strategy
+    if strategy == "auto":
+        est = estimate(hub, infos, hub_size=hub_size, since=since, attempts=attempts)
+        total.estimate = est
+        chosen = est.choice
+    total.strategy = chosen
+    if chosen == "scan":
+        res = crawl_scan(store, hub, since=since, progress=progress, attempts=attempts)
+        total.merge(res)
+        if infos:
+            _check_after_scan(store, infos, total)
+    else:
+        res = crawl_down(store, hub, total.roots, max_depth=max_depth, max_models=max_models,
+                         relations=relations, workers=workers, progress=progress,
+                         attempts=attempts, root_infos=infos)
+        total.merge(res)
+    return total
+
+
+def _check_after_scan(store: Any, infos: Sequence[ModelInfoResult], total: CrawlResult) -> None:
+    """Store the roots' records and compare their children with childrenModelCount."""
+    store.save_models([i.parsed for i in infos])
+    _, edges = store.load()
+    for info in infos:
+        exp = info.children_count or {}
+        rid = info.parsed.record.id
+        got = Counter(edges.filter((edges["parent"] == rid) & (edges["child"] != rid))
+                      ["relation"].to_list())
+        if sum(got.values()) < sum(exp.values()):
+            total.gaps.append(Gap(rid, sum(exp.values()), sum(got.values()), dict(exp),
+                                  dict(got)))

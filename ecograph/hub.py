@@ -1,0 +1,380 @@
+"""The Hub boundary: the only module that imports ``huggingface_hub``.
+
+:class:`HubClient` issues one request per call (a page of a listing, or one model's detail)
+through ``huggingface_hub``'s shared HTTP session, so it gets the library's token handling,
+headers and error types, and returns ecograph records (:class:`~ecograph.records.ParsedModel`)
+and plain values. Nothing past this module sees a ``huggingface_hub`` object.
+
+Listings are walked page by page (the ``Link: <...>; rel="next"`` header, as
+``huggingface_hub.utils.paginate`` does) so that the crawler can retry a single page and
+checkpoint a cursor. Every response feeds a shared :class:`~ecograph.pacing.RateLimiter`
+through a response event hook installed with ``huggingface_hub.set_client_factory`` (on top
+of the library's own client factory, whose request hook is kept).
+
+Errors are mapped once, here:
+
+- 404 / ``RepoNotFound`` on the detail route → a ``missing`` record;
+- 401 / 403 / gated → a ``private`` record;
+- 408, 429, 5xx, timeouts, connection errors, broken JSON → :class:`RetryableHubError`
+  (:class:`HubUnreachableError` for connection errors);
+- anything else → :class:`~ecograph.errors.HubError`.
+
+The token (``token=None``: ``HF_TOKEN`` or the token saved by ``hf auth login``) only
+travels in the ``Authorization`` header; it is never stored, logged or put in a message.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections import Counter
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import urlsplit
+
+import httpx2
+import huggingface_hub
+from huggingface_hub.utils import (
+    GatedRepoError,
+    HfHubHTTPError,
+    build_hf_headers,
+    get_session,
+    hf_raise_for_status,
+)
+from huggingface_hub.utils import _http as _hf_http
+
+from .errors import HubError
+from .pacing import RateLimiter, parse_rate_limit
+from .records import ParsedModel, Status, missing_record, normalize_id, parse_model
+
+__all__ = [
+    "DEFAULT_ENDPOINT",
+    "HubClient",
+    "Page",
+    "ModelInfoResult",
+    "RetryableHubError",
+    "HubUnreachableError",
+    "LIST_EXPAND",
+    "DETAIL_EXPAND",
+    "default_endpoint",
+    "limiter_for",
+]
+
+DEFAULT_ENDPOINT = "https://huggingface.co"
+
+#: Fields expanded on the list route (DESIGN §1). ``baseModels`` is dropped automatically
+#: if an endpoint rejects it there; the ``base_model:<relation>:<id>`` tags are enough.
+LIST_EXPAND: tuple[str, ...] = (
+    "author", "createdAt", "lastModified", "downloads", "downloadsAllTime", "likes",
+    "trendingScore", "tags", "library_name", "pipeline_tag", "gated", "private",
+    "cardData", "baseModels",
+)
+#: Fields expanded on the detail route: the above plus ``childrenModelCount``.
+DETAIL_EXPAND: tuple[str, ...] = (*LIST_EXPAND, "childrenModelCount")
+
+PAGE_SIZE = 1000
+
+
+def default_endpoint() -> str:
+    """``HF_ENDPOINT`` if set, else the public Hub."""
+    return (os.environ.get("HF_ENDPOINT") or DEFAULT_ENDPOINT).rstrip("/")
+
+
+class RetryableHubError(HubError):
+    """A request failed in a way worth retrying (429, 5xx, timeout, broken body).
+
+    ``retry_after`` holds the seconds the server asked us to wait, when it said.
+    """
+
+    def __init__(self, message: str, *, status: int | None = None,
+                 retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+        self.retry_after = retry_after
+
+
+class HubUnreachableError(RetryableHubError):
+    """The endpoint could not be reached at all (DNS, refused connection, TLS)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Page:
+    """One page of a listing: the models on it and the opaque cursor of the next page."""
+
+    models: tuple[ParsedModel, ...]
+    next_cursor: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class ModelInfoResult:
+    """One model's detail: its record (status ``ok``/``missing``/``private``) and, when the
+    Hub gave it, ``childrenModelCount`` (direct children by relation)."""
+
+    parsed: ParsedModel
+    children_count: dict[str, int] | None
+
+    @property
+    def exists(self) -> bool:
+        return self.parsed.record.status is Status.OK
+
+
+# --------------------------------------------------------------------------- HTTP plumbing
+
+_LIMITERS: dict[str, RateLimiter] = {}
+_LIMITERS_LOCK = threading.Lock()
+_INSTALLED = False
+
+
+def _origin(url: str) -> str:
+    parts = urlsplit(str(url))
+    port = parts.port or (443 if parts.scheme == "https" else 80)
+    return f"{parts.scheme}://{(parts.hostname or '').lower()}:{port}"
+
+
+def limiter_for(endpoint: str) -> RateLimiter:
+    """The process-wide limiter of an endpoint (one quota per endpoint and token)."""
+    key = _origin(endpoint)
+    with _LIMITERS_LOCK:
+        lim = _LIMITERS.get(key)
+        if lim is None:
+            lim = _LIMITERS[key] = RateLimiter()
+        return lim
+
+
+def _feed_limiter(response: httpx2.Response) -> None:
+    """httpx response hook: hand the rate-limit headers to the endpoint's limiter."""
+    info = parse_rate_limit(response.headers)
+    if info is None:
+        return
+    lim = _LIMITERS.get(_origin(str(response.request.url)))
+    if lim is not None:
+        lim.update(info)
+
+
+def _install_client_factory() -> None:
+    """Wrap huggingface_hub's client factory so its clients also feed our limiters."""
+    global _INSTALLED
+    with _LIMITERS_LOCK:
+        if _INSTALLED:
+            return
+        previous = getattr(_hf_http, "_GLOBAL_CLIENT_FACTORY", _hf_http.default_client_factory)
+
+        def factory() -> httpx2.Client:
+            client = previous()
+            hooks = client.event_hooks
+            if _feed_limiter not in hooks["response"]:
+                hooks["response"].append(_feed_limiter)
+            client.event_hooks = hooks
+            return client
+
+        huggingface_hub.set_client_factory(factory)
+        _INSTALLED = True
+
+
+def _retry_after(response: httpx2.Response) -> float | None:
+    value = response.headers.get("Retry-After")
+    if value and value.strip().replace(".", "", 1).isdigit():
+        return float(value)
+    info = parse_rate_limit(response.headers)
+    if info is not None and info.remaining == 0:
+        return info.reset
+    return None
+
+
+# --------------------------------------------------------------------------- the client
+
+
+class HubClient:
+    """A thin, thread-safe client of the Hub's model routes.
+
+    Parameters
+    ----------
+    endpoint
+        Base URL; default ``HF_ENDPOINT`` or ``https://huggingface.co``.
+    token
+        ``None``: huggingface_hub's saved token or ``HF_TOKEN``; ``False``: anonymous.
+    timeout
+        Seconds per request (connect and read).
+    limiter
+        Rate limiter; default: the process-wide limiter of ``endpoint``.
+    """
+
+    def __init__(self, endpoint: str | None = None, token: str | bool | None = None, *,
+                 timeout: float = 30.0, limiter: RateLimiter | None = None) -> None:
+        self.endpoint = (endpoint or default_endpoint()).rstrip("/")
+        parts = urlsplit(self.endpoint)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise HubError(f"invalid endpoint {self.endpoint!r} (expected http(s)://host)")
+        self.timeout = timeout
+        _install_client_factory()
+        self.limiter = limiter or limiter_for(self.endpoint)
+        if limiter is not None:
+            with _LIMITERS_LOCK:
+                _LIMITERS[_origin(self.endpoint)] = limiter
+        self._headers = build_hf_headers(token=token, library_name="ecograph")
+        self._counts: Counter[str] = Counter()
+        self._lock = threading.Lock()
+        self._list_expand: tuple[str, ...] = LIST_EXPAND
+
+    def __repr__(self) -> str:  # never show the token
+        return f"HubClient(endpoint={self.endpoint!r})"
+
+    @property
+    def authenticated(self) -> bool:
+        return "authorization" in {k.lower() for k in self._headers}
+
+    # ------------------------------------------------------------------ counters
+
+    def _count(self, key: str) -> None:
+        with self._lock:
+            self._counts[key] += 1
+
+    def request_counts(self) -> dict[str, int]:
+        """Requests sent so far: ``requests`` in total and ``status_<code>`` /
+        ``network_errors`` by outcome."""
+        with self._lock:
+            return dict(self._counts)
+
+    # ------------------------------------------------------------------ one request
+
+    def _get(self, url: str, params: Sequence[tuple[str, str]] | None = None) -> Any:
+        """GET ``url`` once (after the limiter allows it); return the decoded JSON and the
+        response. Raises the mapped errors (see module docstring)."""
+        self.limiter.acquire()
+        self._count("requests")
+        try:
+            response = get_session().get(
+                url, params=list(params) if params else None, headers=self._headers,
+                timeout=httpx2.Timeout(self.timeout, connect=min(self.timeout, 10.0)),
+            )
+        except httpx2.ConnectError as exc:
+            self._count("network_errors")
+            raise HubUnreachableError(f"cannot reach {self.endpoint}: {_reason(exc)}") from None
+        except (httpx2.TimeoutException, httpx2.NetworkError, httpx2.RemoteProtocolError,
+                httpx2.DecodingError) as exc:
+            self._count("network_errors")
+            raise RetryableHubError(
+                f"{type(exc).__name__} from {self.endpoint}: {_reason(exc)}") from None
+        except httpx2.HTTPError as exc:
+            self._count("network_errors")
+            raise HubError(f"request to {self.endpoint} failed: {_reason(exc)}") from None
+        status = response.status_code
+        self._count(f"status_{status}")
+        if status == 429 or status == 408 or status >= 500:
+            retry_after = _retry_after(response) if status == 429 else None
+            if status == 429 and retry_after:
+                self.limiter.pause_until_reset(retry_after)
+            raise RetryableHubError(f"HTTP {status} from {self.endpoint}", status=status,
+                                    retry_after=retry_after)
+        if status >= 400:
+            return None, response
+        try:
+            return response.json(), response
+        except (ValueError, httpx2.HTTPError) as exc:  # truncated / broken body
+            raise RetryableHubError(f"broken JSON from {self.endpoint}: {exc}") from None
+
+    # ------------------------------------------------------------------ routes
+
+    def model_info(self, model_id: str) -> ModelInfoResult:
+        """The detail of one model with ``baseModels`` and ``childrenModelCount``.
+
+        A model that does not exist comes back with status ``missing``; one we may not
+        read (401/403, gated) with status ``private``.
+        """
+        mid = normalize_id(model_id)
+        params = [("expand", f) for f in DETAIL_EXPAND]
+        data, response = self._get(f"{self.endpoint}/api/models/{mid}", params)
+        fetched_at = datetime.now(UTC)
+        if data is None:
+            status = _detail_status(response)
+            return ModelInfoResult(ParsedModel(missing_record(mid, status=status)), None)
+        if not isinstance(data, dict):
+            raise RetryableHubError(f"unexpected detail body for {mid} from {self.endpoint}")
+        counts = data.get("childrenModelCount")
+        children = None
+        if isinstance(counts, dict):
+            children = {str(k): int(v) for k, v in counts.items()
+                        if isinstance(v, int) and not isinstance(v, bool)}
+        return ModelInfoResult(parse_model(data, fetched_at=fetched_at), children)
+
+    def children_page(self, model_id: str, cursor: str | None = None) -> Page:
+        """One page of the direct children of ``model_id`` (``cursor``: from the last page)."""
+        if cursor is not None:
+            return self._list(cursor, None)
+        params = [("filter", f"base_model:{model_id}"), ("limit", str(PAGE_SIZE))]
+        return self._list(f"{self.endpoint}/api/models", params)
+
+    def scan_page(self, cursor: str | None = None) -> Page:
+        """One page of the whole Hub, newest first (``sort=createdAt``, ``direction=-1``)."""
+        if cursor is not None:
+            return self._list(cursor, None)
+        params = [("sort", "createdAt"), ("direction", "-1"), ("limit", str(PAGE_SIZE))]
+        return self._list(f"{self.endpoint}/api/models", params)
+
+    def list_children(self, model_id: str) -> Iterator[Page]:
+        """All pages of the direct children of ``model_id`` (no retries)."""
+        page = self.children_page(model_id)
+        yield page
+        while page.next_cursor:
+            page = self.children_page(model_id, page.next_cursor)
+            yield page
+
+    def list_all(self, cursor: str | None = None) -> Iterator[Page]:
+        """All pages of the whole Hub, newest first, from ``cursor`` (no retries)."""
+        page = self.scan_page(cursor)
+        yield page
+        while page.next_cursor:
+            page = self.scan_page(page.next_cursor)
+            yield page
+
+    def _list(self, url: str, params: list[tuple[str, str]] | None) -> Page:
+        first = params is not None
+        if first:
+            params = [*params, *(("expand", f) for f in self._list_expand)]
+        data, response = self._get(url, params)
+        if data is None and response.status_code == 400 and first \
+                and "baseModels" in self._list_expand:
+            # an endpoint that refuses baseModels on the list route: the tags suffice
+            self._list_expand = tuple(f for f in self._list_expand if f != "baseModels")
+            return self._list(url, [p for p in params if p != ("expand", "baseModels")])
+        if data is None:
+            _raise_list_error(response, self.endpoint)
+        if not isinstance(data, list):
+            raise RetryableHubError(f"unexpected listing body from {self.endpoint}")
+        fetched_at = datetime.now(UTC)
+        models = tuple(parse_model(obj, fetched_at=fetched_at) for obj in data
+                       if isinstance(obj, dict))
+        nxt = response.links.get("next", {}).get("url")
+        return Page(models, str(nxt) if nxt else None)
+
+
+def _reason(exc: BaseException) -> str:
+    text = str(exc).strip() or type(exc).__name__
+    return text.splitlines()[0]
+
+
+def _detail_status(response: httpx2.Response) -> Status:
+    """Map a 4xx of the detail route to a record status (or raise)."""
+    try:
+        hf_raise_for_status(response)
+    except GatedRepoError:
+        return Status.PRIVATE
+    except HfHubHTTPError:
+        pass
+    status = response.status_code
+    if status == 404:
+        return Status.MISSING
+    if status in (401, 403):
+        return Status.PRIVATE
+    raise HubError(f"HTTP {status} from {response.request.url.copy_with(query=None)}")
+
+
+def _raise_list_error(response: httpx2.Response, endpoint: str) -> None:
+    status = response.status_code
+    if status == 401:
+        raise HubError(f"{endpoint} rejected the token (HTTP 401); check --token / HF_TOKEN")
+    detail = (response.headers.get("X-Error-Message") or "").strip()
+    raise HubError(f"HTTP {status} from {endpoint}/api/models" + (f": {detail}" if detail else ""))
+
