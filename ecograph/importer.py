@@ -1,0 +1,728 @@
+"""Bulk import of Hub snapshots into a store, without HTTP.
+
+Two input layouts:
+
+* the snapshot format (JSONL, optionally gzipped; one Hub model object per line, see
+  :mod:`ecograph.snapshot`), and
+* a whole-Hub dump in the public ``models.parquet`` layout (``id``, ``author``,
+  ``createdAt``, ``lastModified``, ``downloads``, ``downloadsAllTime``, ``likes``,
+  ``trendingScore``, ``pipeline_tag``, ``library_name``, ``tags``, ``baseModels`` =
+  struct of ``relation`` + list of ``{_id, id}``).
+
+The import streams in batches (100,000 rows by default): each batch is parsed column-wise
+with polars (ids, dates, ``license:`` tag, parents and relation from ``base_model:`` tags
+or ``baseModels``), written through Arrow (ADBC) into temporary staging tables, and merged
+into the store with set-based upserts, in one transaction per batch. Rows the vectorised
+path cannot reproduce exactly (card-only parents, odd ids or dates, a relation only in the
+card, ...) go through :func:`ecograph.records.parse_model`, so the result always equals
+:func:`ecograph.snapshot.read_snapshot` on the same data.
+"""
+
+from __future__ import annotations
+
+import gzip
+import itertools
+import json
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, BinaryIO
+
+import polars as pl
+
+from .errors import SnapshotError, StoreError
+from .records import (
+    RELATIONS,
+    ParsedModel,
+    parse_datetime,
+    parse_model,
+)
+from .store import MODEL_COLUMNS, UPSERT_MODELS_FROM, Store, to_micros
+
+__all__ = ["ImportResult", "import_snapshot", "snapshot_format", "count_rows", "parse_batch"]
+
+#: Rows per batch (one transaction each).
+BATCH_SIZE = 100_000
+
+_MODELS_STAGE = "_ecograph_import_models"
+_EDGES_STAGE = "_ecograph_import_edges"
+
+# The columns of the JSONL objects the vectorised path reads (anything else is ignored).
+_JSON_SCHEMA: dict[str, pl.DataType] = {
+    "id": pl.Utf8(),
+    "modelId": pl.Utf8(),
+    "author": pl.Utf8(),
+    "createdAt": pl.Utf8(),
+    "created_at": pl.Utf8(),
+    "lastModified": pl.Utf8(),
+    "last_modified": pl.Utf8(),
+    "downloads": pl.Int64(),
+    "downloadsAllTime": pl.Int64(),
+    "likes": pl.Int64(),
+    "library_name": pl.Utf8(),
+    "pipeline_tag": pl.Utf8(),
+    "gated": pl.Utf8(),
+    "tags": pl.List(pl.Utf8()),
+}
+
+_PARQUET_COLUMNS = (
+    "id",
+    "modelId",
+    "author",
+    "createdAt",
+    "lastModified",
+    "downloads",
+    "downloadsAllTime",
+    "likes",
+    "library_name",
+    "pipeline_tag",
+    "gated",
+    "tags",
+    "baseModels",
+)
+
+# Ids the vectorised path may take as they are: exactly what normalize_id returns unchanged.
+_ID_PART = r"[A-Za-z0-9](?:[A-Za-z0-9._-]{0,94}[A-Za-z0-9_])?|[A-Za-z0-9]"
+_FAST_ID = rf"^(?:{_ID_PART})(?:/(?:{_ID_PART}))?$"
+_SLOW_PREFIX = r"^(?:models/|datasets/|spaces/|(?i:(?:www\.)?(?:huggingface\.co|hf\.co)/))"
+_RELATION_HEAD = rf"^({'|'.join(RELATIONS)}):"
+# Timestamps polars parses exactly as parse_datetime does; anything else goes to Python.
+_FAST_TS = r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d{3}|\.\d{6})?Z$"
+_TS_FORMAT = "%Y-%m-%dT%H:%M:%S%.fZ"
+
+_TS = pl.Datetime("us", "UTC")
+_STAGE_SCHEMA: dict[str, pl.DataType] = {
+    "id": pl.Utf8(),
+    "author": pl.Utf8(),
+    "created_at": pl.Int64(),
+    "last_modified": pl.Int64(),
+    "downloads": pl.Int64(),
+    "downloads_all_time": pl.Int64(),
+    "likes": pl.Int64(),
+    "library_name": pl.Utf8(),
+    "pipeline_tag": pl.Utf8(),
+    "license": pl.Utf8(),
+    "gated": pl.Utf8(),
+    "relation": pl.Utf8(),
+    "status": pl.Utf8(),
+    "fetched_at": pl.Int64(),
+    "tags": pl.Utf8(),
+    "parents": pl.Utf8(),
+}
+_EDGE_STAGE_SCHEMA: dict[str, pl.DataType] = {
+    "parent": pl.Utf8(),
+    "child": pl.Utf8(),
+    "relation": pl.Utf8(),
+    "source": pl.Utf8(),
+    "parent_author": pl.Utf8(),
+}
+assert tuple(_STAGE_SCHEMA) == MODEL_COLUMNS
+
+
+@dataclass(frozen=True)
+class ImportResult:
+    """What an import did. ``missing`` counts the store's missing placeholders afterwards."""
+
+    path: str
+    format: str
+    models: int
+    edges: int
+    slow_rows: int
+    store_models: int
+    store_edges: int
+    missing: int
+    elapsed: float
+    run_id: int
+
+    def summary_line(self) -> str:
+        """``Imported N models and M edges (K missing parents) from FILE in S s``."""
+        return (
+            f"Imported {self.models:,} models and {self.edges:,} edges "
+            f"({self.missing:,} missing parents) from {self.path} in {self.elapsed:.1f} s; "
+            f"store: {self.store_models:,} models, {self.store_edges:,} edges"
+        )
+
+
+# --------------------------------------------------------------------------- formats
+
+
+def snapshot_format(path: str | Path) -> str:
+    """``"parquet"``, ``"jsonl.gz"`` or ``"jsonl"``, from the file's first bytes."""
+    p = Path(path)
+    if not p.is_file():
+        raise SnapshotError(f"snapshot not found: {p}")
+    try:
+        with p.open("rb") as fh:
+            magic = fh.read(4)
+    except OSError as exc:
+        raise SnapshotError(f"{p}: cannot read snapshot ({exc.strerror or exc})") from None
+    if magic == b"PAR1":
+        return "parquet"
+    if magic[:2] == b"\x1f\x8b":
+        return "jsonl.gz"
+    return "jsonl"
+
+
+def count_rows(path: str | Path) -> int | None:
+    """Rows in a parquet dump (from its footer); ``None`` for JSONL (unknown up front)."""
+    if snapshot_format(path) != "parquet":
+        return None
+    import pyarrow.parquet as pq
+
+    try:
+        return int(pq.ParquetFile(str(path)).metadata.num_rows)
+    except Exception:  # noqa: BLE001 - reported properly by the import itself
+        return None
+
+
+# --------------------------------------------------------------------------- parsing
+
+
+def _nonempty(name: str) -> pl.Expr:
+    c = pl.col(name)
+    return pl.when(c.str.len_bytes() > 0).then(c).otherwise(None)
+
+
+def _fast_id(expr: pl.Expr) -> pl.Expr:
+    return (
+        expr.str.contains(_FAST_ID)
+        & ~expr.str.contains("--", literal=True)
+        & ~expr.str.contains("..", literal=True)
+        & ~expr.str.contains(_SLOW_PREFIX)
+    ).fill_null(False)
+
+
+def _micros(df: pl.DataFrame, col: str) -> tuple[pl.Series, pl.Series]:
+    """Timestamps as epoch microseconds, and a mask of rows polars could not parse."""
+    s = df.get_column(col)
+    if s.dtype == pl.Utf8:
+        fast = s.str.contains(_FAST_TS).fill_null(False)
+        parsed = s.str.strptime(pl.Datetime("us"), _TS_FORMAT, strict=False)
+        parsed = parsed.dt.replace_time_zone("UTC").dt.epoch("us")
+        odd = (~fast & s.is_not_null() & (s.str.len_bytes() > 0)).fill_null(False)
+        if odd.any():
+            lookup = {v: to_micros(parse_datetime(v)) for v in s.filter(odd).unique().to_list()}
+            fixed = s.replace_strict(lookup, default=None, return_dtype=pl.Int64)
+            parsed = pl.select(pl.when(odd).then(fixed).otherwise(parsed)).to_series()
+        return parsed.cast(pl.Int64).rename(col), pl.Series(col, [False] * len(s))
+    if isinstance(s.dtype, pl.Datetime):
+        if s.dtype.time_zone is None:  # type: ignore[attr-defined]
+            s = s.dt.replace_time_zone("UTC")
+        return s.dt.convert_time_zone("UTC").dt.epoch("us").rename(col), pl.Series(
+            col, [False] * len(s)
+        )
+    if s.dtype == pl.Null:
+        return pl.Series(col, [None] * len(s), dtype=pl.Int64), pl.Series(col, [False] * len(s))
+    # Anything else (dates, numbers): let parse_model decide, row by row.
+    return pl.Series(col, [None] * len(s), dtype=pl.Int64), s.is_not_null()
+
+
+def _json_list(name: str) -> pl.Expr:
+    """A list-of-strings column as JSON text (exact JSON escaping, vectorised)."""
+    return (
+        pl.struct(pl.col(name).fill_null(pl.lit([], dtype=pl.List(pl.Utf8))).alias("x"))
+        .struct.json_encode()
+        .str.strip_prefix('{"x":')
+        .str.strip_suffix("}")
+    )
+
+
+def parse_batch(
+    df: pl.DataFrame,
+    *,
+    card_base_model: pl.Series | None = None,
+    card_relation: pl.Series | None = None,
+    card_license: pl.Series | None = None,
+    odd_rows: pl.Series | None = None,
+) -> tuple[pl.DataFrame, pl.DataFrame, pl.Series]:
+    """Vectorised :func:`~ecograph.records.parse_model` over a batch of Hub objects.
+
+    ``df`` holds the raw Hub fields (``id``, ``author``, ``createdAt``, ..., ``tags`` as a
+    list of strings, optionally ``baseModels`` as a struct). The ``card_*`` masks say which
+    rows have a card ``base_model`` / ``base_model_relation`` / ``license``; ``odd_rows``
+    forces rows to the slow path.
+
+    Returns the staging ``models`` frame (store columns; timestamps as epoch microseconds;
+    tags and parents as JSON), the staging ``edges`` frame (with the parent's author for
+    placeholders), and a boolean mask of the rows the caller must parse with
+    ``parse_model`` instead (their rows are *not* in the returned frames).
+    """
+    n = df.height
+    false = pl.Series([False] * n)
+    for name in ("id", "modelId", "author", "library_name", "pipeline_tag", "gated"):
+        if name not in df.columns:
+            df = df.with_columns(pl.lit(None, dtype=pl.Utf8).alias(name))
+    for name in ("downloads", "downloadsAllTime", "likes"):
+        if name not in df.columns:
+            df = df.with_columns(pl.lit(None, dtype=pl.Int64).alias(name))
+    if "tags" not in df.columns:
+        df = df.with_columns(pl.lit(None, dtype=pl.List(pl.Utf8)).alias("tags"))
+    slow = odd_rows.fill_null(False) if odd_rows is not None else false
+
+    # timestamps: createdAt, falling back to created_at like parse_model's ``or``
+    stamps: dict[str, pl.Series] = {}
+    for out, names in (
+        ("created_at", ("createdAt", "created_at")),
+        ("last_modified", ("lastModified", "last_modified")),
+    ):
+        present = [c for c in names if c in df.columns]
+        if not present:
+            stamps[out] = pl.Series(out, [None] * n, dtype=pl.Int64)
+            continue
+        if len(present) > 1 and df.get_column(present[1]).is_not_null().any():
+            # both spellings present somewhere: rare, exact semantics in Python
+            slow = slow | df.get_column(present[1]).is_not_null()
+        micros, odd = _micros(df, present[0])
+        slow = slow | odd
+        stamps[out] = micros
+
+    df = df.with_columns(
+        pl.int_range(pl.len(), dtype=pl.UInt32).alias("_row"),
+        pl.coalesce(_nonempty("id"), _nonempty("modelId")).alias("_id"),
+        stamps["created_at"].alias("_created_at"),
+        stamps["last_modified"].alias("_last_modified"),
+        pl.col("tags").fill_null(pl.lit([], dtype=pl.List(pl.Utf8))),
+    )
+
+    # ---- tags: license and base_model parents/relation
+    tags = (
+        df.select("_row", "tags")
+        .explode("tags")
+        .with_columns(pl.int_range(pl.len(), dtype=pl.UInt32).alias("_pos"))
+        .filter(pl.col("tags").is_not_null())
+    )
+    lic = (
+        tags.filter(pl.col("tags").str.starts_with("license:"))
+        .group_by("_row")
+        .agg(pl.col("tags").first().str.slice(len("license:")).alias("_license"))
+    )
+    bm = (
+        tags.filter(pl.col("tags").str.starts_with("base_model:"))
+        .with_columns(pl.col("tags").str.slice(len("base_model:")).alias("_rest"))
+        .with_columns(pl.col("_rest").str.extract(_RELATION_HEAD, 1).alias("_rel"))
+        .with_columns(
+            pl.when(pl.col("_rel").is_not_null())
+            .then(pl.col("_rest").str.slice(pl.col("_rel").str.len_chars() + 1))
+            .otherwise(pl.col("_rest"))
+            .alias("_parent")
+        )
+    )
+    tag_rel = (
+        bm.filter(pl.col("_rel").is_not_null())
+        .group_by("_row")
+        .agg(pl.col("_rel").first().alias("_tag_rel"))
+    )
+    bad_tag_rows = bm.filter(~_fast_id(pl.col("_parent"))).get_column("_row").unique()
+    tag_parents = bm.select("_row", "_pos", "_parent", pl.lit("tag").alias("_source"))
+
+    # ---- baseModels (parquet dumps): preferred over tags when it lists models
+    has_bm = false
+    bm_rel = pl.Series([None] * n, dtype=pl.Utf8)
+    bm_parents = pl.DataFrame(schema={"_row": pl.UInt32, "_pos": pl.UInt32, "_parent": pl.Utf8})
+    bad_bm_rows = pl.Series([], dtype=pl.UInt32)
+    if "baseModels" in df.columns and isinstance(df.schema["baseModels"], pl.Struct):
+        fields = {f.name for f in df.schema["baseModels"].fields}  # type: ignore[attr-defined]
+        if "models" in fields:
+            models_col = pl.col("baseModels").struct.field("models")
+            ids = df.select(
+                "_row",
+                models_col.list.eval(pl.element().struct.field("id")).alias("_parent")
+                if _list_of_struct_with_id(df.schema["baseModels"])
+                else pl.lit(None, dtype=pl.List(pl.Utf8)).alias("_parent"),
+            )
+            has_bm = ids.get_column("_parent").list.len().fill_null(0) > 0
+            rel_raw = (
+                df.get_column("baseModels").struct.field("relation")
+                if "relation" in fields
+                else pl.Series([None] * n, dtype=pl.Utf8)
+            )
+            rel_norm = rel_raw.cast(pl.Utf8).str.strip_chars().str.to_lowercase()
+            bm_rel = pl.select(
+                pl.when(rel_norm.is_in(list(RELATIONS))).then(rel_norm).otherwise(None)
+            ).to_series()
+            exploded = (
+                ids.filter(has_bm)
+                .explode("_parent")
+                .with_columns(pl.int_range(pl.len(), dtype=pl.UInt32).alias("_pos"))
+            )
+            bad_bm_rows = exploded.filter(~_fast_id(pl.col("_parent"))).get_column("_row")
+            bm_parents = exploded.select("_row", "_pos", "_parent")
+    has_bm_s = pl.Series("_has_bm", has_bm)
+    bm_rows = df.get_column("_row").filter(has_bm_s)
+
+    parents = pl.concat(
+        [
+            bm_parents.with_columns(pl.lit("baseModels").alias("_source")),
+            tag_parents.filter(~pl.col("_row").is_in(bm_rows.implode())),
+        ]
+    )
+    # per child: first spelling of each parent, case-insensitively, in declaration order
+    parents = (
+        parents.with_columns(pl.col("_parent").str.to_lowercase().alias("_key"))
+        .sort("_row", "_pos")
+        .unique(subset=["_row", "_key"], keep="first", maintain_order=True)
+    )
+    slow = slow | df.get_column("_row").is_in(bad_tag_rows.implode())
+    slow = slow | df.get_column("_row").is_in(bad_bm_rows.implode())
+
+    per_row = parents.group_by("_row").agg(
+        pl.col("_parent").alias("_parents"), pl.col("_source").first().alias("_source")
+    )
+    df = (
+        df.with_columns(has_bm_s, bm_rel.alias("_bm_rel"))
+        .join(lic, on="_row", how="left")
+        .join(tag_rel, on="_row", how="left")
+        .join(per_row, on="_row", how="left")
+        .sort("_row")
+    )
+    n_parents = df.get_column("_parents").list.len().fill_null(0)
+    relation = df.select(pl.coalesce("_bm_rel", "_tag_rel")).to_series()
+    # Parents but no relation: the card's base_model_relation decides (Python), else unknown.
+    if card_relation is not None:
+        slow = slow | ((n_parents > 0) & relation.is_null() & card_relation)
+    # No parents from tags / baseModels: card-only parents need the card parser.
+    if card_base_model is not None:
+        slow = slow | ((n_parents == 0) & card_base_model)
+    # No license tag: the card's license decides.
+    if card_license is not None:
+        slow = slow | (df.get_column("_license").is_null() & card_license)
+
+    gated = pl.col("gated")
+    models = df.with_columns(
+        pl.when(n_parents > 0).then(relation.fill_null("unknown")).otherwise(None).alias("_rel")
+    ).select(
+        pl.col("_id").alias("id"),
+        pl.coalesce(
+            _nonempty("author"),
+            pl.when(pl.col("_id").str.contains("/", literal=True)).then(
+                pl.col("_id").str.split("/").list.first()
+            ),
+        ).alias("author"),
+        pl.col("_created_at").alias("created_at"),
+        pl.col("_last_modified").alias("last_modified"),
+        pl.col("downloads").cast(pl.Int64, strict=False),
+        pl.col("downloadsAllTime").cast(pl.Int64, strict=False).alias("downloads_all_time"),
+        pl.col("likes").cast(pl.Int64, strict=False),
+        _nonempty("library_name").alias("library_name"),
+        _nonempty("pipeline_tag").alias("pipeline_tag"),
+        pl.when(pl.col("_license").str.len_bytes() > 0).then(pl.col("_license")).alias("license"),
+        pl.when(gated.is_null() | (gated.str.to_lowercase() == "false"))
+        .then(None)
+        .otherwise(gated)
+        .alias("gated"),
+        pl.col("_rel").alias("relation"),
+        pl.lit("ok").alias("status"),
+        pl.lit(None, dtype=pl.Int64).alias("fetched_at"),
+        _json_list("tags").alias("tags"),
+        _json_list("_parents").alias("parents"),
+        pl.col("_row"),
+        pl.col("_source"),
+    )
+    keep = ~slow & models.get_column("id").is_not_null()
+    models = models.filter(keep)
+    # the same id twice: the last line wins (as in frames_from_parsed)
+    models = models.unique(subset=["id"], keep="last", maintain_order=True)
+    edges = (
+        parents.join(
+            models.select("_row", pl.col("id").alias("child"), "relation", "_source"),
+            on="_row",
+            how="inner",
+        )
+        .sort("_row", "_pos")
+        .select(
+            pl.col("_parent").alias("parent"),
+            "child",
+            "relation",
+            pl.col("_source").alias("source"),
+            pl.when(pl.col("_parent").str.contains("/", literal=True))
+            .then(pl.col("_parent").str.split("/").list.first())
+            .alias("parent_author"),
+        )
+    )
+    slow_mask = slow & df.get_column("_id").is_not_null()
+    return models.select(list(_STAGE_SCHEMA)).cast(_STAGE_SCHEMA), edges, slow_mask
+
+
+def _list_of_struct_with_id(dtype: pl.DataType) -> bool:
+    for f in dtype.fields:  # type: ignore[attr-defined]
+        if f.name == "models":
+            inner = getattr(f.dtype, "inner", None)
+            return isinstance(inner, pl.Struct) and any(g.name == "id" for g in inner.fields)
+    return False
+
+
+def frames_from_slow(parsed: list[ParsedModel]) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Staging frames for rows parsed in Python by :func:`parse_model`."""
+    from .store import _record_row
+
+    rows = [_record_row(p.record) for p in parsed if p.record.id]
+    models = pl.DataFrame(rows, schema=_STAGE_SCHEMA, orient="row")
+    erows = [
+        (
+            e.parent,
+            e.child,
+            e.relation.value,
+            e.source.value,
+            e.parent.split("/", 1)[0] if "/" in e.parent else None,
+        )
+        for p in parsed
+        if p.record.id
+        for e in p.edges
+    ]
+    edges = pl.DataFrame(erows, schema=_EDGE_STAGE_SCHEMA, orient="row")
+    return models, edges
+
+
+# --------------------------------------------------------------------------- readers
+
+
+@dataclass
+class _Batch:
+    models: pl.DataFrame
+    edges: pl.DataFrame
+    rows: int
+    slow: int
+
+
+def _open_binary(path: Path, fmt: str) -> BinaryIO:
+    if fmt == "jsonl.gz":
+        return gzip.open(path, "rb")  # type: ignore[return-value]
+    return path.open("rb")
+
+
+def _jsonl_batches(path: Path, fmt: str, batch_size: int) -> Iterator[_Batch]:
+    import io
+
+    with _open_binary(path, fmt) as fh:
+        first_line = 1
+        while True:
+            try:
+                raw = list(itertools.islice(fh, batch_size))
+            except (OSError, EOFError) as exc:
+                raise SnapshotError(f"{path}: cannot read snapshot ({exc})") from None
+            if not raw:
+                return
+            numbered = [(first_line + i, ln) for i, ln in enumerate(raw) if ln.strip()]
+            first_line += len(raw)
+            if numbered:
+                yield _jsonl_batch(path, numbered, io)
+
+
+def _jsonl_batch(path: Path, numbered: list[tuple[int, bytes]], io: Any) -> _Batch:
+    lines = [ln if ln.endswith(b"\n") else ln + b"\n" for _, ln in numbered]
+    try:
+        df = pl.read_ndjson(io.BytesIO(b"".join(lines)), schema=_JSON_SCHEMA)
+        if df.height != len(lines):
+            raise ValueError("row count mismatch")
+    except Exception:  # noqa: BLE001 - types polars will not take: parse the batch in Python
+        return _python_batch(path, numbered)
+    raw = pl.Series(lines, dtype=pl.Binary)
+    card_bm = raw.bin.contains(b'"base_model"') | raw.bin.contains(b'"baseModels"')
+    card_rel = raw.bin.contains(b'"base_model_relation"')
+    card_lic = raw.bin.contains(b'"license"')
+    models, edges, slow = parse_batch(
+        df,
+        card_base_model=card_bm,
+        card_relation=card_rel,
+        card_license=card_lic,
+        odd_rows=raw.bin.contains(b'"baseModels"'),
+    )
+    n_slow = int(slow.sum())
+    if n_slow:
+        parsed = []
+        for (lineno, ln), is_slow in zip(numbered, slow.to_list(), strict=True):
+            if is_slow:
+                parsed.append(parse_model(_loads(path, lineno, ln)))
+        sm, se = frames_from_slow(parsed)
+        models, edges = _merge(models, edges, sm, se)
+    return _Batch(models, edges, len(numbered), n_slow)
+
+
+def _merge(
+    models: pl.DataFrame, edges: pl.DataFrame, sm: pl.DataFrame, se: pl.DataFrame
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    if sm.height == 0:
+        return models, edges
+    # a slow row and a fast row with the same id: keep the slow one only if it came last;
+    # order is lost here, so prefer the slow (it is rare and the data is the same model)
+    models = pl.concat([models.filter(~pl.col("id").is_in(sm.get_column("id").implode())), sm])
+    edges = pl.concat([edges.filter(~pl.col("child").is_in(sm.get_column("id").implode())), se])
+    return models.unique(subset=["id"], keep="last", maintain_order=True), edges
+
+
+def _loads(path: Path, lineno: int, line: bytes) -> dict[str, Any]:
+    try:
+        obj = json.loads(line)
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        msg = exc.msg if isinstance(exc, json.JSONDecodeError) else str(exc)
+        raise SnapshotError(f"{path}:{lineno}: not valid JSON ({msg})") from None
+    if not isinstance(obj, dict):
+        raise SnapshotError(f"{path}:{lineno}: expected a JSON object per line")
+    return obj
+
+
+def _python_batch(path: Path, numbered: list[tuple[int, bytes]]) -> _Batch:
+    by_id: dict[str, ParsedModel] = {}
+    for lineno, ln in numbered:
+        p = parse_model(_loads(path, lineno, ln))
+        if p.record.id:
+            by_id.pop(p.record.id, None)
+            by_id[p.record.id] = p
+    models, edges = frames_from_slow(list(by_id.values()))
+    return _Batch(models, edges, len(numbered), len(numbered))
+
+
+def _parquet_batches(path: Path, batch_size: int) -> Iterator[_Batch]:
+    import pyarrow.parquet as pq
+
+    try:
+        pf = pq.ParquetFile(str(path))
+        names = set(pf.schema_arrow.names)
+    except Exception as exc:  # noqa: BLE001 - pyarrow raises several types
+        raise SnapshotError(f"{path}: not a readable parquet file ({exc})") from None
+    if "id" not in names and "modelId" not in names:
+        raise SnapshotError(f"{path}: no 'id' column (expected the models.parquet layout)")
+    columns = [c for c in _PARQUET_COLUMNS if c in names]
+    it = pf.iter_batches(batch_size=batch_size, columns=columns)
+    while True:
+        try:
+            rb = next(it)
+        except StopIteration:
+            return
+        except Exception as exc:  # noqa: BLE001
+            raise SnapshotError(f"{path}: cannot read parquet ({exc})") from None
+        df = pl.from_arrow(rb)
+        assert isinstance(df, pl.DataFrame)
+        if "tags" in df.columns and df.schema["tags"] != pl.List(pl.Utf8):
+            df = df.with_columns(pl.col("tags").cast(pl.List(pl.Utf8), strict=False))
+        for name in ("id", "modelId", "author", "library_name", "pipeline_tag", "gated"):
+            if name in df.columns and df.schema[name] != pl.Utf8:
+                df = df.with_columns(pl.col(name).cast(pl.Utf8, strict=False))
+        models, edges, slow = parse_batch(df)
+        n_slow = int(slow.sum())
+        if n_slow:
+            rows = rb.filter(slow.to_arrow()).to_pylist()
+            sm, se = frames_from_slow([parse_model(r) for r in rows])
+            models, edges = _merge(models, edges, sm, se)
+        yield _Batch(models, edges, rb.num_rows, n_slow)
+
+
+# --------------------------------------------------------------------------- writing
+
+_MERGE_SQL = (
+    # a stored id spelled differently (placeholder "a/b", record "A/B"): rename its edges
+    "CREATE TEMP TABLE IF NOT EXISTS _ecograph_renames (id TEXT)",
+    "DELETE FROM _ecograph_renames",
+    f"INSERT INTO _ecograph_renames SELECT s.id FROM temp.{_MODELS_STAGE} s "
+    "JOIN models m ON m.id = s.id WHERE m.id <> s.id COLLATE BINARY",
+    # every imported record is the truth about its own parents
+    f"DELETE FROM edges WHERE child IN (SELECT id FROM temp.{_MODELS_STAGE})",
+    UPSERT_MODELS_FROM.format(src=f"temp.{_MODELS_STAGE}"),
+    "UPDATE edges SET parent = (SELECT r.id FROM _ecograph_renames r "
+    "WHERE r.id = edges.parent COLLATE NOCASE) "
+    "WHERE parent IN (SELECT id FROM _ecograph_renames)",
+    "UPDATE edges SET child = (SELECT r.id FROM _ecograph_renames r "
+    "WHERE r.id = edges.child COLLATE NOCASE) "
+    "WHERE child IN (SELECT id FROM _ecograph_renames)",
+    # placeholders for parents not stored (never overwriting a stored row)
+    f"INSERT INTO models (id, author, status, tags, parents) "
+    f"SELECT parent, parent_author, 'missing', '[]', '[]' FROM temp.{_EDGES_STAGE} WHERE true "
+    "ON CONFLICT(id) DO NOTHING",
+    # edges, with each parent in its stored spelling
+    f"INSERT INTO edges (parent, child, relation, source) "
+    f"SELECT m.id, s.child, s.relation, s.source FROM temp.{_EDGES_STAGE} s "
+    "JOIN models m ON m.id = s.parent WHERE true "
+    "ON CONFLICT(parent, child) DO UPDATE SET relation = excluded.relation, "
+    "source = excluded.source",
+)
+
+
+def _write_batch(conn: Any, batch: _Batch) -> None:
+    models = batch.models.select(list(_STAGE_SCHEMA)).cast(_STAGE_SCHEMA)
+    edges = batch.edges.select(list(_EDGE_STAGE_SCHEMA)).cast(_EDGE_STAGE_SCHEMA)
+    with conn.cursor() as cur:
+        cur.adbc_ingest(_MODELS_STAGE, models.to_arrow(), mode="replace", temporary=True)
+        cur.adbc_ingest(_EDGES_STAGE, edges.to_arrow(), mode="replace", temporary=True)
+        for sql in _MERGE_SQL:
+            cur.execute(sql)
+    conn.commit()
+
+
+def _scalar(conn: Any, sql: str) -> int:
+    with conn.cursor() as cur:
+        cur.execute(sql)
+        row = cur.fetchone()
+    return int(row[0]) if row else 0
+
+
+def import_snapshot(
+    store: Store,
+    path: str | Path,
+    *,
+    batch_size: int = BATCH_SIZE,
+    progress: Callable[[int], None] | None = None,
+) -> ImportResult:
+    """Import a snapshot (JSONL, JSONL.gz or models.parquet) into ``store``.
+
+    ``progress`` is called with the number of rows of each batch once it is committed.
+    Each batch is one transaction: if the file turns out to be bad half-way, the store
+    stays valid and keeps the batches before the error (re-running the import after
+    fixing the file converges, since every write is an upsert). Raises
+    :class:`~ecograph.errors.SnapshotError` for a missing or malformed file.
+    """
+    p = Path(path)
+    fmt = snapshot_format(p)
+    started = time.perf_counter()
+    run_id = store.begin_run("import", {"file": str(p), "format": fmt, "batch_size": batch_size})
+    rows = edges = slow = 0
+    status = "failed"
+    try:
+        batches = (
+            _parquet_batches(p, batch_size)
+            if fmt == "parquet"
+            else _jsonl_batches(p, fmt, batch_size)
+        )
+        with store.adbc() as conn:
+            try:
+                for batch in batches:
+                    _write_batch(conn, batch)
+                    rows += batch.rows
+                    edges += batch.edges.height
+                    slow += batch.slow
+                    if progress is not None:
+                        progress(batch.rows)
+            except SnapshotError as exc:
+                done = (
+                    "nothing was imported"
+                    if rows == 0
+                    else f"the store is valid and keeps the {rows:,} rows imported before it"
+                )
+                raise SnapshotError(f"{exc}; {done}") from None
+            except OSError as exc:  # ADBC / SQLite errors
+                raise StoreError(
+                    f"{store.path}: import failed ({exc}); the store keeps the {rows:,} rows "
+                    "committed before it"
+                ) from None
+            missing = _scalar(conn, "SELECT count(*) FROM models WHERE status = 'missing'")
+            store_models = _scalar(conn, "SELECT count(*) FROM models")
+            store_edges = _scalar(conn, "SELECT count(*) FROM edges")
+        status = "ok"
+    finally:
+        elapsed = time.perf_counter() - started
+        counts = {"models": rows, "edges": edges, "slow_rows": slow, "elapsed": round(elapsed, 3)}
+        if status == "ok":
+            counts["missing"] = missing
+        store.end_run(run_id, status=status, counts=counts)
+    return ImportResult(
+        path=str(p),
+        format=fmt,
+        models=rows,
+        edges=edges,
+        slow_rows=slow,
+        store_models=store_models,
+        store_edges=store_edges,
+        missing=missing,
+        elapsed=elapsed,
+        run_id=run_id,
+    )
