@@ -223,3 +223,104 @@ def export_command(root: str, db: str, fmt: str, output: str) -> None:
 
 
 COMMANDS.append(export_command)
+
+
+# ----------------------------------------------------------------- import / info (store)
+
+
+@click.command("import")
+@click.argument("file", type=click.Path(dir_okay=False))
+@db_option
+@quiet_option
+def import_command(file: str, db: str, quiet: bool) -> None:
+    """Load a snapshot FILE into the store, without HTTP.
+
+    FILE is a snapshot in ecograph's JSONL format (optionally gzipped: the fake Hub's and
+    `ecograph synth`'s format) or a whole-Hub dump in the public models.parquet layout.
+    Streams in batches of 100,000 rows, one transaction each: a bad line stops the import
+    with the store still valid. Importing again updates rows in place (upserts).
+
+    \b
+    Examples:
+      ecograph import hub.jsonl.gz --db hub.db
+      ecograph import models.parquet --db hub.db --quiet
+      ecograph info --db hub.db
+    """
+    from ..importer import count_rows, import_snapshot, snapshot_format
+    from ..store import Store
+
+    snapshot_format(file)  # a missing file fails before any store is created
+    bar = progress_bar(count_rows(file), "importing", quiet=quiet, unit="model")
+    try:
+        with Store.open(db) as store:
+            result = import_snapshot(store, file, progress=bar.update)
+    finally:
+        bar.close()
+    click.echo(result.summary_line())
+
+
+def _count_line(counts: dict[str, int], order: tuple[str, ...] = ()) -> str:
+    keys = [k for k in order if k in counts] + sorted(k for k in counts if k not in order)
+    return ", ".join(f"{k} {counts[k]:,}" for k in keys)
+
+
+def _size(n: int) -> str:
+    size = float(n)
+    for unit in ("B", "KB", "MB", "GB"):
+        if size < 1024 or unit == "GB":
+            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
+        size /= 1024
+    return f"{n} B"  # pragma: no cover
+
+
+def info_lines(summary: dict[str, Any]) -> list[str]:
+    """The text of ``ecograph info`` for a :meth:`Store.summary` dict."""
+    from ..records import RELATIONS
+
+    s = summary
+    lines = [
+        f"Store: {s['path']} ({_size(s['file_size'])}, schema v{s['schema_version']})",
+        f"Models: {s['models']:,}"
+        + (f" ({_count_line(s['models_by_status'], ('ok', 'missing', 'private', 'error'))})"
+           if s["models"] else ""),
+        f"Edges: {s['edges']:,}"
+        + (f" ({_count_line(s['edges_by_relation'], (*RELATIONS, 'unknown'))})"
+           if s["edges"] else ""),
+        f"Foundations: {s['foundations']:,} (models with children and no parent)",
+    ]
+    runs = s["runs"]
+    for kind in sorted(runs, key=lambda k: (k != "crawl", k != "import", k)):
+        r = runs[kind]
+        when = r["last_finished"] or r["last_started"]
+        stamp = when.strftime("%Y-%m-%d %H:%M UTC") if when else "-"
+        label = {"crawl": "Crawls", "import": "Imports"}.get(kind, f"Runs ({kind})")
+        lines.append(f"{label}: {r['count']:,} (last {stamp}, {r['last_status']})")
+    if not runs:
+        lines.append("Crawls: 0")
+    f = s["frontier"]
+    lines.append(
+        f"Frontier: pending {f.get('pending', 0):,}, done {f.get('done', 0):,}, "
+        f"failed {f.get('failed', 0):,}"
+    )
+    lines.append(f"Failed nodes: {s['failed']:,}")
+    return lines
+
+
+@click.command("info")
+@db_option
+def info_command(db: str) -> None:
+    """Summarise a store: models, edges, foundations, crawls and imports, crawl state.
+
+    \b
+    Example:
+      ecograph info --db llama.db
+    """
+    from ..store import Store
+
+    with Store.open(db, create=False) as store:
+        summary = store.summary()
+    for line in info_lines(summary):
+        click.echo(line)
+
+
+COMMANDS.extend([import_command, info_command])
