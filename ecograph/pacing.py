@@ -5,8 +5,8 @@ response: ``RateLimit: "api";r=<remaining>;t=<seconds to reset>`` and
 ``RateLimit-Policy: "fixed window";"api";q=<quota>;w=<window>``. :class:`RateLimiter` is
 fed from those headers (:meth:`RateLimiter.update`) and asked for permission before each
 request (:meth:`RateLimiter.acquire`). It spreads the remaining quota, less a small safety
-margin, over the time left in the window (a generic cell-rate schedule with a small burst
-allowance, so short crawls are not slowed down), and blocks everyone until the reset when
+margin, over the time left in the window (a token bucket refilled at that rate, holding a
+small burst, so short crawls are not slowed down), and blocks everyone until the reset when
 the budget is spent. Without headers it never waits.
 
 The module is pure apart from the clock: ``clock`` and ``sleep`` are injectable, so tests
@@ -142,7 +142,8 @@ class RateLimiter:
         self._reset_at: float | None = None  # clock time of the window's end
         self._quota: int | None = None
         self._window: float | None = None
-        self._tat = 0.0  # theoretical arrival time of the next request (GCRA)
+        self._tat = 0.0  # last refill of the token bucket
+        self._tokens = 0.0
         self._paused_until = 0.0
         self.requests = 0
         self.waits = 0
@@ -167,6 +168,7 @@ class RateLimiter:
                 self._reset_at = new_reset
                 self._budget = info.remaining
                 self._tat = now
+                self._tokens = self._burst_cap()
             elif new_reset >= self._reset_at - tol:
                 # same window: the server may know of requests we did not count
                 self._budget = min(self._budget, info.remaining) if self._budget is not None \
@@ -190,6 +192,9 @@ class RateLimiter:
             return self._min_margin
         return max(self._min_margin, math.ceil(self._quota * self._margin_frac))
 
+    def _burst_cap(self) -> float:
+        return max(1.0, math.floor((self._quota or 0) * self._burst_frac))
+
     def _roll(self, now: float) -> None:
         """Start a new window when the announced reset has passed."""
         if self._reset_at is None or now < self._reset_at + self._slack:
@@ -202,6 +207,7 @@ class RateLimiter:
             self._reset_at = None
             self._budget = None
         self._tat = now
+        self._tokens = self._burst_cap()
 
     def _reserve(self, now: float) -> float:
         """Take a slot and return 0, or return how long to wait before asking again."""
@@ -213,13 +219,14 @@ class RateLimiter:
         usable = self._budget - self._margin()
         if usable <= 0:
             return max(self._reset_at + self._slack - now, 0.01)
-        interval = max(self._reset_at - now, 0.0) / usable
-        burst = max(1, math.floor((self._quota or usable) * self._burst_frac))
-        tat = max(self._tat, now)
-        allowance = (burst - 1) * interval
-        if tat - now > allowance:
-            return tat - allowance - now
-        self._tat = tat + interval
+        # token bucket: refill at the rate that spends what is left by the reset
+        rate = usable / max(self._reset_at - now, 1e-3)
+        cap = max(1.0, math.floor((self._quota or usable) * self._burst_frac))
+        self._tokens = min(cap, self._tokens + rate * max(now - self._tat, 0.0))
+        self._tat = now
+        if self._tokens < 1.0:
+            return (1.0 - self._tokens) / rate
+        self._tokens -= 1.0
         self._budget -= 1
         return 0.0
 
