@@ -378,7 +378,7 @@ class GraphIndex:
         mask = (self.in_degree == 0) & (self.out_degree > 0)
         if "status" in models.columns:
             missing = models.filter(pl.col("status") == "missing").get_column("id")
-            missing = missing.filter(missing.is_in(self.ids))
+            missing = missing.filter(missing.is_in(self.ids.implode()))
             if missing.len():
                 mask[self.positions(missing)] = False
         return mask
@@ -650,14 +650,19 @@ def relation_conflicts(models: pl.DataFrame, edges: pl.DataFrame) -> pl.DataFram
     """Nodes whose declared relation conflicts with their number of parents.
 
     ``merge`` with a single parent, or ``finetune`` / ``quantized`` / ``adapter`` with
-    several. Returns ``id``, ``relation``, ``n_parents`` sorted by id.
+    several. Self-loops are not counted as parents (:func:`self_loops` reports them).
+    Returns ``id``, ``relation``, ``n_parents`` sorted by id.
 
     >>> m = pl.DataFrame({"id": ["a", "b", "c"], "relation": [None, "merge", "finetune"]})
     >>> e = pl.DataFrame({"parent": ["a", "a", "b"], "child": ["b", "c", "c"]})
     >>> relation_conflicts(m, e).rows()
     [('b', 'merge', 1), ('c', 'finetune', 2)]
     """
-    n_par = edges.group_by("child").agg(pl.col("parent").n_unique().alias("n_parents"))
+    n_par = (
+        edges.filter(pl.col("parent") != pl.col("child"))
+        .group_by("child")
+        .agg(pl.col("parent").n_unique().alias("n_parents"))
+    )
     return (
         models.select("id", "relation")
         .join(n_par.rename({"child": "id"}), on="id", how="inner")
