@@ -174,6 +174,10 @@ _BASE = "base_model:"
 _CACHE_SIZE = 64
 
 
+class _BadLine(ValueError):
+    """A snapshot object that cannot be indexed (the loader adds where it is)."""
+
+
 class QueryError(ValueError):
     """A request the Hub would refuse with ``400 Bad Request``; the message is the body."""
 
@@ -194,7 +198,8 @@ def _epoch(value: Any) -> float:
 
 
 def _number(value: Any) -> float:
-    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else 0.0
+    t = type(value)
+    return value if t is int or t is float else 0.0
 
 
 def tag_parents(tags: Any) -> tuple[list[str], str | None]:
@@ -294,6 +299,10 @@ class SnapshotIndex:
             "created": array("d"),
             "modified": array("d"),
         }
+        self._append = [
+            self.columns[c].append
+            for c in ("downloads", "likes", "trending", "created", "modified")
+        ]
         self.duplicates = 0
         self.with_parents = 0
         self._tag_index: dict[str, list[int]] | None = None
@@ -324,7 +333,10 @@ class SnapshotIndex:
                         raise SnapshotError(
                             f"{path}:{lineno}: not valid JSON ({exc.msg})"
                         ) from None
-                    index._add(obj, line, f"{path}:{lineno}")
+                    try:
+                        index._add(obj, line)
+                    except _BadLine as exc:
+                        raise SnapshotError(f"{path}:{lineno}: {exc}") from None
             except (OSError, EOFError, UnicodeDecodeError) as exc:
                 raise SnapshotError(f"{path}: cannot read snapshot ({exc})") from None
         return index
@@ -334,39 +346,51 @@ class SnapshotIndex:
         """Index model dicts (each serialised once, compactly)."""
         index = cls()
         for n, obj in enumerate(objects, 1):
-            index._add(obj, json.dumps(obj, separators=(",", ":"), ensure_ascii=False), f"#{n}")
+            try:
+                index._add(obj, json.dumps(obj, separators=(",", ":"), ensure_ascii=False))
+            except _BadLine as exc:
+                raise SnapshotError(f"model object #{n}: {exc}") from None
         return index
 
-    def _add(self, obj: Any, line: str, where: str) -> None:
-        if not isinstance(obj, Mapping):
-            raise SnapshotError(f"{where}: expected a JSON object per line")
-        mid = obj.get("id", obj.get("modelId"))
+    def _add(self, obj: Any, line: str) -> None:
+        """Index one model (the hot loop of a load: keep it lean)."""
+        if not isinstance(obj, dict):
+            if not isinstance(obj, Mapping):
+                raise _BadLine("expected a JSON object per line")
+            obj = dict(obj)
+        mid = obj.get("id")
+        if mid is None:
+            mid = obj.get("modelId")
         if not isinstance(mid, str) or not mid.strip():
-            raise SnapshotError(f"{where}: model object without a string 'id'")
+            raise _BadLine("model object without a string 'id'")
         low = mid.lower()
         if low == mid:
-            low = mid  # share the string: most ids are not lower-case, but some are
-        if low in self.by_lower:
+            low = mid  # share the string object
+        by_lower = self.by_lower
+        if low in by_lower:
             self.duplicates += 1
             return
         i = len(self.ids)
         self.ids.append(mid)
         self.lines.append(line)
-        self.by_lower[low] = i
-        parents, relation = tag_parents(obj.get("tags"))
-        if parents:
-            self.with_parents += 1
-            per_rel = self.children_by_relation[relation or "finetune"]
-            for p in parents:
-                key = p.lower()
-                self.children.setdefault(key, []).append(i)
-                per_rel.setdefault(key, []).append(i)
-        cols = self.columns
-        cols["downloads"].append(_number(obj.get("downloads")))
-        cols["likes"].append(_number(obj.get("likes")))
-        cols["trending"].append(_number(obj.get("trendingScore")))
-        cols["created"].append(_epoch(obj.get("createdAt")))
-        cols["modified"].append(_epoch(obj.get("lastModified")))
+        by_lower[low] = i
+        if _BASE in line:
+            parents, relation = tag_parents(obj.get("tags"))
+            if parents:
+                self.with_parents += 1
+                per_rel = self.children_by_relation[relation or "finetune"]
+                children = self.children
+                for p in parents:
+                    key = p.lower()
+                    children.setdefault(key, []).append(i)
+                    per_rel.setdefault(key, []).append(i)
+        cols = self._append
+        get = obj.get
+        cols[0](_number(get("downloads")))
+        cols[1](_number(get("likes")))
+        cols[2](_number(get("trendingScore")))
+        cols[3](_epoch(get("createdAt")))
+        cols[4](_epoch(get("lastModified")))
 
     # ------------------------------------------------------------------ lookups
 
