@@ -1,0 +1,366 @@
+"""Tidy-tree layouts of a fork family (pure: no matplotlib, no I/O).
+
+A family is a DAG (merges have several parents), so it is drawn on its **BFS spanning
+tree**: every node hangs under its *first* parent, i.e. the parent on the previous
+generation with the smallest id (deterministic). The other parent links are returned as
+``extra_edges`` for the renderer to draw faintly.
+
+Space is shared like in a tidy tree: every visible leaf gets one slot and an inner node's
+span is the union of its children's spans, so a subtree's angular (radial) or horizontal
+(layered) extent is proportional to its leaf count and no two subtrees overlap. Radial:
+the root is at the origin and generation ``d`` sits on the circle of radius ``d``.
+Layered: the root is at the top, generation ``d`` on the row ``y = -d``.
+
+Above a node budget, leaves are **folded** into a "+N" badge on their parent, the leaves
+under the smallest subtrees first, repeated generation by generation until the picture has
+at most ``max_nodes`` markers (visible nodes + badges). A badge takes one leaf slot next to
+its parent's visible children.
+"""
+
+from __future__ import annotations
+
+import heapq
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+__all__ = ["SpanningTree", "TreeLayout", "spanning_tree", "fold_tree", "tree_layout",
+           "random_family"]
+
+
+@dataclass(frozen=True)
+class SpanningTree:
+    """The BFS spanning tree of a family. Index 0 is the root; ``order`` is BFS order."""
+
+    ids: list[str]
+    parent: np.ndarray  # int64, -1 for the root
+    depth: np.ndarray  # int64
+    children: list[list[int]]  # tree children, in drawing order
+    extra_edges: list[tuple[int, int]]  # non-tree (parent, child) links between tree nodes
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    def subtree_sizes(self) -> np.ndarray:
+        """Number of nodes in each node's subtree (itself included)."""
+        size = np.ones(len(self.ids), dtype=np.int64)
+        for i in range(len(self.ids) - 1, 0, -1):  # BFS order: children after parents
+            size[self.parent[i]] += size[i]
+        return size
+
+
+@dataclass
+class TreeLayout:
+    """Positions of the visible nodes and badges of a (possibly folded) spanning tree."""
+
+    kind: str
+    tree: SpanningTree
+    visible: np.ndarray  # indices into tree.ids, BFS order (root first)
+    x: np.ndarray  # per visible node
+    y: np.ndarray
+    badge_parent: np.ndarray  # tree index of the node carrying each badge
+    badge_count: np.ndarray  # nodes folded into each badge
+    badge_x: np.ndarray
+    badge_y: np.ndarray
+    n_slots: int  # leaf slots (visible leaves + badges)
+    s: np.ndarray = field(default_factory=lambda: np.zeros(0))  # slot coordinate per node
+    badge_s: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    folded: int = 0  # nodes hidden in badges
+    meta: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def n_markers(self) -> int:
+        """Visible nodes plus badges: what the node budget counts."""
+        return len(self.visible) + len(self.badge_parent)
+
+    def radius(self, depth: np.ndarray | float) -> np.ndarray:
+        """Ring radius of generation ``depth`` (radial layouts)."""
+        d = np.asarray(depth, dtype=np.float64)
+        return np.where(d > 0, d + self.meta.get("inner_radius", 0.0), 0.0)
+
+    def angle(self, s: np.ndarray | float) -> np.ndarray:
+        """Angle (radians, unwrapped: monotone in the slot coordinate) of slot ``s``."""
+        return _angle(np.asarray(s, dtype=np.float64), self.n_slots)
+
+
+def spanning_tree(
+    ids: Sequence[str],
+    edges: Sequence[tuple[str, str]],
+    root: str,
+    *,
+    order_key: Mapping[str, tuple] | None = None,
+) -> SpanningTree:
+    """BFS spanning tree from ``root`` over ``edges`` (parent, child); cycle-safe.
+
+    Each node's tree parent is its smallest-id parent on the previous generation. Sibling
+    order: ``order_key[id]`` (default: id). Nodes not reachable from the root are ignored;
+    self-loops are dropped.
+
+    >>> t = spanning_tree(["r", "a", "b", "m"],
+    ...                   [("r", "a"), ("r", "b"), ("b", "m"), ("a", "m"), ("m", "r")], "r")
+    >>> t.ids, t.parent.tolist(), t.depth.tolist()
+    (['r', 'a', 'b', 'm'], [-1, 0, 0, 1], [0, 1, 1, 2])
+    >>> [(t.ids[p], t.ids[c]) for p, c in t.extra_edges]
+    [('b', 'm'), ('m', 'r')]
+    """
+    known = set(ids)
+    out: dict[str, list[str]] = {}
+    for p, c in edges:
+        if p != c and p in known and c in known:
+            out.setdefault(p, []).append(c)
+    for lst in out.values():
+        lst.sort()
+    index: dict[str, int] = {root: 0}
+    order = [root]
+    parent = [-1]
+    depth = [0]
+    frontier = [root]
+    d = 0
+    while frontier:
+        nxt: list[str] = []
+        for u in sorted(frontier):
+            ui = index[u]
+            for c in out.get(u, ()):
+                if c not in index:
+                    index[c] = len(order)
+                    order.append(c)
+                    parent.append(ui)
+                    depth.append(d + 1)
+                    nxt.append(c)
+        frontier = nxt
+        d += 1
+    par = np.asarray(parent, dtype=np.int64)
+    children: list[list[int]] = [[] for _ in order]
+    for i in range(1, len(order)):
+        children[par[i]].append(i)
+    if order_key is not None:
+        for lst in children:
+            lst.sort(key=lambda i: (order_key.get(order[i], ()), order[i]))
+    else:
+        for lst in children:
+            lst.sort(key=lambda i: order[i])
+    extra = sorted(
+        (index[p], index[c])
+        for p, lst in out.items() if p in index
+        for c in lst
+        if c in index and par[index[c]] != index[p]
+    )
+    return SpanningTree(order, par, np.asarray(depth, dtype=np.int64), children, extra)
+
+
+def fold_tree(tree: SpanningTree, max_nodes: int) -> tuple[np.ndarray, np.ndarray]:
+    """Fold leaves into badges until visible nodes + badges <= ``max_nodes``.
+
+    Returns ``(visible, hidden)``: a boolean mask over tree nodes and, per node, how many
+    descendants its badge stands for (0 = no badge). Leaf groups are folded by ascending
+    subtree size of their parent (ties: id); a node whose children are all folded becomes
+    a leaf of the next round, and folding it carries its badge into its parent's.
+
+    >>> t = spanning_tree(list("rabcdefg"), [("r", "a"), ("r", "b"), ("a", "c"), ("a", "d"),
+    ...                   ("a", "e"), ("b", "f"), ("b", "g")], "r")
+    >>> vis, hid = fold_tree(t, 7)
+    >>> [t.ids[i] for i in range(len(t)) if vis[i]], {t.ids[i]: int(h) for i, h in
+    ...     enumerate(hid) if h}
+    (['r', 'a', 'b', 'c', 'd', 'e'], {'b': 2})
+    """
+    n = len(tree)
+    visible = np.ones(n, dtype=bool)
+    hidden = np.zeros(n, dtype=np.int64)
+    drawn = n
+    max_nodes = max(int(max_nodes), 2)
+    if drawn <= max_nodes:
+        return visible, hidden
+    size = tree.subtree_sizes()
+    par = tree.parent
+    vis_kids = np.array([len(k) for k in tree.children], dtype=np.int64)
+    leafset: list[list[int]] = [[] for _ in range(n)]
+    heap: list[tuple[int, int, str, int]] = []
+    for i in range(1, n):
+        if vis_kids[i] == 0:
+            leafset[par[i]].append(i)
+    for p in range(n):
+        if leafset[p]:
+            heap.append((0, int(size[p]), tree.ids[p], p))
+    heapq.heapify(heap)
+    while heap and drawn > max_nodes:
+        rnd, _, _, p = heapq.heappop(heap)
+        group = leafset[p]
+        if not group:
+            continue
+        leafset[p] = []
+        saving = len(group) + sum(1 for c in group if hidden[c]) - (0 if hidden[p] else 1)
+        for c in group:
+            visible[c] = False
+            hidden[p] += 1 + hidden[c]
+            hidden[c] = 0
+        vis_kids[p] -= len(group)
+        drawn -= saving
+        if vis_kids[p] == 0 and p != 0:
+            q = int(par[p])
+            leafset[q].append(p)
+            heapq.heappush(heap, (rnd + 1, int(size[q]), tree.ids[q], q))
+    return visible, hidden
+
+
+def tree_layout(
+    tree: SpanningTree,
+    *,
+    kind: str = "radial",
+    max_nodes: int | None = None,
+    inner_radius: float | None = None,
+) -> TreeLayout:
+    """Place the (folded) tree: slots proportional to leaf counts, one ring/row per generation.
+
+    Radial rings are one unit apart; generation ``d >= 1`` sits at radius
+    ``inner_radius + d``. ``inner_radius=None`` picks it so that the innermost ring holding
+    leaves has room for them (about 0.2 ring gaps of arc per slot, at most half the
+    depth), which keeps crowded first generations from piling up around the root.
+
+    >>> t = spanning_tree(list("rabc"), [("r", "a"), ("r", "b"), ("a", "c")], "r")
+    >>> lay = tree_layout(t, kind="layered")
+    >>> lay.x.tolist(), lay.y.tolist()
+    ([0.5, 0.0, 1.0, 0.0], [0.0, -1.0, -1.0, -2.0])
+    """
+    if kind not in ("radial", "layered"):
+        raise ValueError(f"unknown layout {kind!r} (radial or layered)")
+    n = len(tree)
+    if max_nodes is not None:
+        visible, hidden = fold_tree(tree, max_nodes)
+    else:
+        visible, hidden = np.ones(n, dtype=bool), np.zeros(n, dtype=np.int64)
+    lo, hi, badge_slot, slot = _slots(tree, visible, hidden)
+    vis_idx = np.flatnonzero(visible)
+    total = max(slot, 1)
+    depth = tree.depth.astype(np.float64)
+    centre = np.where(hi > lo, (lo + hi) / 2.0, lo)
+    # a leaf with a badge is centred on its own slot, not between itself and the badge
+    for i, s in badge_slot.items():
+        if not any(visible[c] for c in tree.children[i]):
+            centre[i] = s - 1
+    bp = np.array(sorted(badge_slot), dtype=np.int64)
+    bslots = np.array([badge_slot[i] for i in bp], dtype=np.float64)
+    bdepth = depth[bp] + 1 if len(bp) else np.zeros(0)
+    meta: dict[str, float] = {}
+    if kind == "radial":
+        if inner_radius is None:
+            inner_radius = _auto_inner_radius(tree, visible, badge_slot, total)
+        meta["inner_radius"] = inner_radius
+        rad = np.where(depth > 0, depth + inner_radius, 0.0)
+        brad = bdepth + inner_radius
+        ang = _angle(centre, total)
+        x = rad * np.cos(ang)
+        y = rad * np.sin(ang)
+        bang = _angle(bslots, total)
+        bx, by = brad * np.cos(bang), brad * np.sin(bang)
+    else:
+        x, y = centre.copy(), 0.0 - depth
+        bx, by = bslots, -bdepth
+    return TreeLayout(
+        kind=kind, tree=tree, visible=vis_idx, x=x[vis_idx], y=y[vis_idx],
+        badge_parent=bp, badge_count=hidden[bp] if len(bp) else np.zeros(0, dtype=np.int64),
+        badge_x=np.asarray(bx, dtype=np.float64), badge_y=np.asarray(by, dtype=np.float64),
+        n_slots=total, folded=int(n - len(vis_idx)), meta=meta,
+        s=centre[vis_idx], badge_s=bslots,
+    )
+
+
+
+def _auto_inner_radius(
+    tree: SpanningTree, visible: np.ndarray, badge_slot: dict[int, int], total: int
+) -> float:
+    vis = np.flatnonzero(visible)
+    if len(vis) <= 1:
+        return 0.0
+    has_kid = np.zeros(len(tree), dtype=bool)
+    has_kid[tree.parent[vis[1:]]] = True
+    leaf_depths = [int(tree.depth[i]) for i in vis if not has_kid[i] and i not in badge_slot]
+    leaf_depths += [int(tree.depth[i]) + 1 for i in badge_slot]
+    d_in = min(leaf_depths) if leaf_depths else 1
+    max_depth = int(tree.depth[vis].max()) + (1 if badge_slot else 0)
+    want = total * 0.2 / (2 * math.pi) - d_in
+    return float(np.clip(want, 0.0, 0.5 * max_depth))
+
+
+def _angle(slots: np.ndarray, total: int) -> np.ndarray:
+    # slot centres over the full circle, starting at 12 o'clock, clockwise
+    return math.pi / 2 - 2 * math.pi * (np.asarray(slots, dtype=np.float64) + 0.5) / total
+
+
+def _slots(
+    tree: SpanningTree, visible: np.ndarray, hidden: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, dict[int, int], int]:
+    """Slot assignment where any node's badge takes the slot after its visible children."""
+    n = len(tree)
+    lo = np.zeros(n, dtype=np.float64)
+    hi = np.zeros(n, dtype=np.float64)
+    badge_slot: dict[int, int] = {}
+    slot = 0
+    stack: list[tuple[int, bool]] = [(0, False)]
+    while stack:
+        i, done = stack.pop()
+        kids = [c for c in tree.children[i] if visible[c]]
+        if done:
+            if hidden[i]:
+                badge_slot[i] = slot
+                slot += 1
+            lo[i] = lo[kids[0]]
+            hi[i] = badge_slot.get(i, hi[kids[-1]])
+            if i in badge_slot:
+                # centre over children + badge
+                hi[i] = max(hi[kids[-1]], badge_slot[i])
+            continue
+        if not kids:
+            lo[i] = hi[i] = slot
+            slot += 1
+            if hidden[i]:
+                badge_slot[i] = slot
+                hi[i] = slot
+                slot += 1
+            continue
+        stack.append((i, True))
+        for c in reversed(kids):
+            stack.append((c, False))
+    return lo, hi, badge_slot, slot
+
+
+def random_family(n: int, *, seed: int = 0, root: str = "base/root") -> tuple[list[dict], list[
+        tuple[str, str, str]]]:
+    """A seeded, heavy-tailed synthetic family of ``n`` nodes (root included).
+
+    For tests, docs and benchmarks. Returns ``(rows, edges)``: rows are dicts with ``id``,
+    ``author``, ``relation``, ``downloads``, ``likes``, ``depth``-free model columns;
+    edges are (parent, child, relation). About 5% of non-root nodes are merges with a
+    second parent elsewhere in the family.
+
+    >>> rows, edges = random_family(50, seed=1)
+    >>> len(rows), rows[0]["id"], len(edges) >= 49
+    (50, 'base/root', True)
+    """
+    rng = np.random.default_rng(seed)
+    rels = ["finetune", "quantized", "adapter", "merge"]
+    probs = [0.45, 0.35, 0.15, 0.05]
+    rows = [{"id": root, "author": root.split("/")[0], "relation": None,
+             "downloads": int(rng.lognormal(13, 1)), "likes": int(rng.integers(100, 5000))}]
+    edges: list[tuple[str, str, str]] = []
+    # preferential attachment (a ticket urn): popular parents get more children;
+    # quantized models and adapters are (almost always) leaves
+    tickets = [0] * 200
+    n_auth = max(3, n // 8)
+    for k in range(1, n):
+        p = tickets[int(rng.integers(len(tickets)))]
+        rel = rels[int(rng.choice(4, p=probs))]
+        author = f"user{int(rng.zipf(1.6)) % n_auth}"
+        mid = f"{author}/{root.split('/')[-1]}-{rel[:2]}-{k}"
+        rows.append({"id": mid, "author": author, "relation": rel,
+                     "downloads": int(rng.lognormal(4, 2.5)),
+                     "likes": int(rng.lognormal(1, 1.5))})
+        edges.append((rows[p]["id"], mid, rel))
+        if rel == "merge" and k > 2:
+            q = int(rng.integers(0, k))
+            if q != p:
+                edges.append((rows[q]["id"], mid, rel))
+        if rel in ("finetune", "merge"):
+            tickets.extend([k] * min(300, 1 + int(rng.pareto(1.1))))
+    return rows, edges

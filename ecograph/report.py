@@ -1,0 +1,202 @@
+"""A family report: metrics (JSON + Markdown), pictures and one self-contained HTML page.
+
+:func:`write_report` writes into a directory::
+
+    metrics.json   every DESIGN §5 metric of the family (ecograph.metrics)
+    metrics.md     the same as Markdown tables
+    fork_tree.png  the fork tree (ecograph.render)
+    adoption.png   cumulative derivatives since the root's release
+    fanout.png     fan-out distribution (log-log)
+    report.html    all of the above on one page, images embedded (base64), every model
+                   id and author HTML-escaped
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import json
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+from .render import draw_fork_tree, save_figure
+
+__all__ = ["write_report", "metrics_markdown", "metrics_record"]
+
+_SCALARS = [
+    ("size", "family size (derivatives)"),
+    ("direct_children", "direct children"),
+    ("max_depth", "max depth (generations)"),
+    ("mean_depth", "mean depth"),
+    ("longest_chain", "longest chain"),
+    ("max_fanout", "max fan-out"),
+    ("max_fanout_node", "max fan-out model"),
+    ("mean_fanout", "mean fan-out of parents"),
+    ("leaf_share", "leaf share"),
+    ("n_authors", "authors"),
+    ("community_share", "community share"),
+    ("community_download_share", "community download share"),
+    ("author_hhi", "author concentration (HHI)"),
+    ("family_downloads", "family downloads (30 d)"),
+    ("root_downloads", "root downloads (30 d)"),
+    ("downloads_ratio", "family / root downloads"),
+    ("first_derivative_days", "days to first derivative"),
+    ("derivatives_30d", "derivatives within 30 days"),
+    ("derivatives_90d", "derivatives within 90 days"),
+    ("bridges", "bridges (cross-family)"),
+]
+_SHARES = {"leaf_share", "community_share", "community_download_share"}
+
+
+def metrics_record(models: pl.DataFrame, edges: pl.DataFrame, root: str) -> dict[str, Any]:
+    """All metrics of ``root``'s family as a JSON-ready dict (ecograph.metrics)."""
+    from .metrics import METRIC_COLUMNS, family_metrics, to_records
+
+    return to_records(family_metrics(models, edges, [root]), keys=METRIC_COLUMNS)[0]
+
+
+def _fmt(key: str, v: Any) -> str:
+    if v is None:
+        return "–"
+    if isinstance(v, float):
+        if key in _SHARES:
+            return f"{v:.1%}"
+        return f"{v:,.2f}" if abs(v) < 1000 else f"{v:,.0f}"
+    if isinstance(v, int):
+        return f"{v:,}"
+    return str(v)
+
+
+def _md_cell(s: str) -> str:
+    return s.replace("|", "\\|")
+
+
+def metrics_markdown(rec: dict[str, Any]) -> str:
+    """Markdown tables of a metrics record (headline numbers, relations, authors, months).
+
+    >>> print(metrics_markdown({"root": "a/r", "size": 2}).splitlines()[0])
+    # Family of `a/r`
+    """
+    lines = [f"# Family of `{rec['root']}`", "", "| metric | value |", "|---|---|"]
+    for key, label in _SCALARS:
+        if key in rec:
+            lines.append(f"| {label} | {_md_cell(_fmt(key, rec[key]))} |")
+    for key, title in (("by_relation", "By relation"), ("direct_by_relation",
+                                                          "Direct children by relation")):
+        if rec.get(key):
+            lines += ["", f"## {title}", "", "| relation | models |", "|---|---|"]
+            lines += [f"| {r} | {n:,} |" for r, n in rec[key].items()]
+    if rec.get("depth_counts"):
+        lines += ["", "## Generations", "", "| depth | models |", "|---|---|"]
+        lines += [f"| {i} | {n:,} |" for i, n in enumerate(rec["depth_counts"], 1)]
+    if rec.get("top_authors"):
+        lines += ["", "## Top authors", "", "| author | models | downloads (30 d) |",
+                  "|---|---|---|"]
+        lines += [f"| {_md_cell(str(a['author']))} | {a['count']:,} | "
+                  f"{(a['downloads'] or 0):,} |" for a in rec["top_authors"]]
+    if rec.get("monthly"):
+        lines += ["", "## Derivatives per month", "", "| month | models |", "|---|---|"]
+        lines += [f"| {m['month'][:7]} | {m['count']:,} |" for m in rec["monthly"]]
+    return "\n".join(lines) + "\n"
+
+
+def _img(path: Path, alt: str) -> str:
+    data = base64.b64encode(path.read_bytes()).decode("ascii")
+    return (f'<figure><img alt="{html.escape(alt)}" src="data:image/png;base64,{data}">'
+            f"</figure>")
+
+
+def _html(rec: dict[str, Any], nodes: pl.DataFrame, images: dict[str, Path],
+          caption: str) -> str:
+    e = html.escape
+    root = rec["root"]
+    rows = "".join(f"<tr><th>{e(label)}</th><td>{e(_fmt(k, rec.get(k)))}</td></tr>"
+                   for k, label in _SCALARS if k in rec)
+    rel = "".join(f"<tr><th>{e(r)}</th><td>{n:,}</td></tr>"
+                  for r, n in (rec.get("by_relation") or {}).items())
+    authors = "".join(
+        f"<tr><td>{e(str(a['author']))}</td><td>{a['count']:,}</td>"
+        f"<td>{(a['downloads'] or 0):,}</td></tr>" for a in rec.get("top_authors") or [])
+    cols = [c for c in ("id", "author", "relation", "depth", "downloads", "likes")
+            if c in nodes.columns]
+    top = (nodes.filter(pl.col("id") != root)
+           .sort(["downloads", "id"], descending=[True, False], nulls_last=True)
+           .head(25).select(cols))
+    models = "".join(
+        "<tr>" + "".join(f"<td>{e(_fmt(c, v))}</td>" for c, v in zip(cols, row, strict=True))
+        + "</tr>" for row in top.iter_rows())
+    head = "".join(f"<th>{e(c)}</th>" for c in cols)
+    css = ("body{font-family:system-ui,-apple-system,Segoe UI,sans-serif;max-width:1000px;"
+           "margin:2em auto;padding:0 1em;color:#222}table{border-collapse:collapse;"
+           "margin:1em 0}th,td{border-bottom:1px solid #ddd;padding:.25em .7em;"
+           "text-align:left}td{font-variant-numeric:tabular-nums}img{max-width:100%}"
+           "figure{margin:1.5em 0}.cap{color:#555;font-size:.9em;white-space:pre-line}"
+           ".grid{display:flex;flex-wrap:wrap;gap:2em}")
+    return f"""<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<title>ecograph report: {e(root)}</title>
+<style>{css}</style>
+</head>
+<body>
+<h1>Family of <code>{e(root)}</code></h1>
+<h2>Fork tree</h2>
+{_img(images['fork_tree'], f'fork tree of {root}')}
+<p class="cap">{e(caption)}</p>
+<h2>Metrics</h2>
+<div class="grid">
+<table>{rows}</table>
+<table><tr><th>relation</th><th>models</th></tr>{rel}</table>
+</div>
+<h2>Adoption</h2>
+{_img(images['adoption'], 'adoption curve')}
+<h2>Fan-out</h2>
+{_img(images['fanout'], 'fan-out distribution')}
+<h2>Top authors</h2>
+<table><tr><th>author</th><th>models</th><th>downloads (30 d)</th></tr>{authors}</table>
+<h2>Most downloaded derivatives</h2>
+<table><tr>{head}</tr>{models}</table>
+<p class="cap">Written by ecograph. Downloads are the Hub's 30-day counts.</p>
+</body>
+</html>
+"""
+
+
+def write_report(
+    models: pl.DataFrame,
+    edges: pl.DataFrame,
+    root: str,
+    out_dir: str | Path,
+    *,
+    layout: str = "radial",
+    max_nodes: int = 1500,
+    dpi: int = 200,
+) -> dict[str, Path]:
+    """Write the report on ``root``'s family (an exact id) into ``out_dir``; return the
+    paths by name (``metrics_json``, ``metrics_md``, ``fork_tree``, ``adoption``,
+    ``fanout``, ``html``)."""
+    from .graph import family_frames
+    from .plots import adoption_curves, fanout_distribution
+
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    rec = metrics_record(models, edges, root)
+    nodes, fam_edges = family_frames(models, edges, root)
+    paths: dict[str, Path] = {}
+    paths["metrics_json"] = out / "metrics.json"
+    paths["metrics_json"].write_text(json.dumps(rec, indent=2, ensure_ascii=False) + "\n",
+                                     encoding="utf-8")
+    paths["metrics_md"] = out / "metrics.md"
+    paths["metrics_md"].write_text(metrics_markdown(rec), encoding="utf-8")
+    fig = draw_fork_tree(nodes, fam_edges, root, layout=layout, max_nodes=max_nodes, dpi=dpi)
+    caption = getattr(fig, "_ecograph_caption", "")
+    paths["fork_tree"] = save_figure(fig, out / "fork_tree.png", dpi=dpi)
+    fam = [(root, nodes, fam_edges)]
+    paths["adoption"] = save_figure(adoption_curves(fam), out / "adoption.png", dpi=dpi)
+    paths["fanout"] = save_figure(fanout_distribution(fam), out / "fanout.png", dpi=dpi)
+    paths["html"] = out / "report.html"
+    paths["html"].write_text(_html(rec, nodes, paths, caption), encoding="utf-8")
+    return paths
