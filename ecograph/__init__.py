@@ -32,4 +32,19 @@ __all__ = [
     "Status",
     "normalize_id",
     "parse_model",
+    "open",
+    "Ecosystem",
+    "Family",
 ]
+
+_API = ("open", "Ecosystem", "Family")
+
+
+def __getattr__(name: str) -> object:
+    # The analysis API (polars, networkx) is imported on first use, so that
+    # `import ecograph` and the CLI stay fast.
+    if name in _API:
+        from . import api
+
+        return getattr(api, name)
+    raise AttributeError(f"module 'ecograph' has no attribute {name!r}")

@@ -1,0 +1,299 @@
+"""The library API for notebooks and scripts: :func:`open`, :class:`Ecosystem`, :class:`Family`.
+
+This module is the I/O edge of the analysis side: it opens a store or reads a snapshot, and
+hands polars frames to the pure modules (:mod:`ecograph.graph`, :mod:`ecograph.metrics`).
+
+>>> import ecograph
+>>> from ecograph.snapshot import bundled_snapshot
+>>> eco = ecograph.Ecosystem.from_snapshot(bundled_snapshot())
+>>> eco.foundations().select("root", "size").head(2).rows()
+[('meta-llama/Llama-3.1-8B', 134), ('mistralai/Mistral-7B-v0.1', 54)]
+>>> fam = eco.family("meta-llama/llama-3.1-8b")      # case-insensitive
+>>> fam.root, fam.nodes.height, fam.metrics()["max_depth"]
+('meta-llama/Llama-3.1-8B', 135, 7)
+"""
+
+from __future__ import annotations
+
+import html
+import os
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+import networkx as nx
+import polars as pl
+
+from . import graph as _graph
+from . import metrics as _metrics
+from .errors import StoreError
+
+__all__ = ["open", "Ecosystem", "Family"]
+
+
+def open(path: str | os.PathLike[str]) -> Ecosystem:
+    """Open an ecograph store (the SQLite file written by ``ecograph crawl`` / ``import``).
+
+    Nothing is read until the first frame is needed. A snapshot file (``.jsonl``,
+    ``.jsonl.gz``) is accepted too and read with :func:`ecograph.snapshot.read_snapshot`.
+
+    Raises
+    ------
+    StoreError
+        If ``path`` does not exist (the store is never created here).
+
+    Examples
+    --------
+    >>> from ecograph.snapshot import bundled_snapshot
+    >>> eco = open(bundled_snapshot())
+    >>> len(eco.models) > 200
+    True
+    """
+    p = Path(path)
+    if not p.exists():
+        raise StoreError(f"no ecograph store at {p} (create one with `ecograph crawl` or "
+                         "`ecograph import`)")
+    if p.name.endswith((".jsonl", ".jsonl.gz", ".json.gz")):
+        return Ecosystem.from_snapshot(p)
+    return Ecosystem(_loader=lambda: _load_store(p), _source=str(p))
+
+
+def _load_store(path: Path) -> tuple[pl.DataFrame, pl.DataFrame]:
+    from .store import Store  # I/O module, imported only when a store is opened
+
+    with Store.open(path, create=False) as store:
+        return store.load()
+
+
+def _html_table(frame: pl.DataFrame, title: str, max_rows: int = 10) -> str:
+    """A compact HTML table (values escaped) for Jupyter."""
+    head = "".join(f"<th>{html.escape(str(c))}</th>" for c in frame.columns)
+    rows = []
+    for row in frame.head(max_rows).iter_rows():
+        cells = "".join(f"<td>{html.escape(_fmt(v))}</td>" for v in row)
+        rows.append(f"<tr>{cells}</tr>")
+    more = (
+        f"<tr><td colspan='{len(frame.columns)}'>… {frame.height - max_rows} more</td></tr>"
+        if frame.height > max_rows
+        else ""
+    )
+    return (
+        f"<div><b>{html.escape(title)}</b><table><thead><tr>{head}</tr></thead>"
+        f"<tbody>{''.join(rows)}{more}</tbody></table></div>"
+    )
+
+
+def _fmt(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float):
+        return f"{value:.3g}"
+    if isinstance(value, int):
+        return f"{value:,}"
+    if isinstance(value, dict):
+        return ", ".join(f"{k} {_fmt(v)}" for k, v in value.items() if v)
+    if isinstance(value, list):
+        return ", ".join(_fmt(v) for v in value[:8]) + (" …" if len(value) > 8 else "")
+    return str(value)
+
+
+class Ecosystem:
+    """A fork graph (``models`` and ``edges`` frames) and the metrics of its families.
+
+    Create one with :func:`ecograph.open`, :meth:`from_frames` or :meth:`from_snapshot`.
+    Frames are loaded lazily; the metrics of all foundations are computed once and cached.
+
+    Examples
+    --------
+    >>> from ecograph.snapshot import bundled_snapshot
+    >>> eco = Ecosystem.from_snapshot(bundled_snapshot())
+    >>> eco.stats(["Qwen/Qwen2.5-7B"]).select("root", "size", "max_depth").row(0)
+    ('Qwen/Qwen2.5-7B', 45, 3)
+    >>> eco.quality().get_column("kind").unique().sort().to_list()
+    ['cycle', 'missing_parent', 'self_loop']
+    """
+
+    def __init__(
+        self,
+        models: pl.DataFrame | None = None,
+        edges: pl.DataFrame | None = None,
+        *,
+        _loader: Any = None,
+        _source: str = "frames",
+    ) -> None:
+        self._models = models
+        self._edges = edges
+        self._loader = _loader
+        self._source = _source
+        self._index: _graph.GraphIndex | None = None
+        self._all_stats: pl.DataFrame | None = None
+
+    # ---------------------------------------------------------------- constructors
+    @classmethod
+    def from_frames(cls, models: pl.DataFrame, edges: pl.DataFrame) -> Ecosystem:
+        """Wrap ``models`` and ``edges`` frames (schemas of :mod:`ecograph.frames`)."""
+        return cls(models, edges)
+
+    @classmethod
+    def from_snapshot(cls, path: str | os.PathLike[str]) -> Ecosystem:
+        """Read a JSONL(.gz) snapshot (:func:`ecograph.snapshot.read_snapshot`)."""
+        from .snapshot import read_snapshot
+
+        models, edges = read_snapshot(path)
+        eco = cls(models, edges)
+        eco._source = str(path)
+        return eco
+
+    # ---------------------------------------------------------------- frames
+    def _ensure(self) -> None:
+        if self._models is None or self._edges is None:
+            self._models, self._edges = self._loader()
+
+    @property
+    def models(self) -> pl.DataFrame:
+        """The ``models`` frame (one row per node, ``missing`` placeholders included)."""
+        self._ensure()
+        assert self._models is not None
+        return self._models
+
+    @property
+    def edges(self) -> pl.DataFrame:
+        """The ``edges`` frame (parent, child, relation, source)."""
+        self._ensure()
+        assert self._edges is not None
+        return self._edges
+
+    @property
+    def index(self) -> _graph.GraphIndex:
+        """The integer view of the graph (built once)."""
+        if self._index is None:
+            self._index = _graph.GraphIndex.from_frames(self.models, self.edges)
+        return self._index
+
+    # ---------------------------------------------------------------- analysis
+    def resolve(self, text: str) -> str:
+        """The model id matching user input (see :func:`ecograph.graph.resolve_root`)."""
+        return _graph.resolve_root(self.models, text)
+
+    def stats(self, roots: Iterable[str] | None = None) -> pl.DataFrame:
+        """Every DESIGN §5 metric, one row per root (:func:`ecograph.metrics.family_metrics`).
+
+        ``roots=None`` = every foundation (computed once, then cached). Roots are resolved
+        like user input (case-insensitive, URLs).
+        """
+        if roots is None:
+            if self._all_stats is None:
+                self._all_stats = _metrics.family_metrics(
+                    self.models, self.edges, index=self.index
+                )
+            return self._all_stats
+        ids = [self.resolve(r) for r in ([roots] if isinstance(roots, str) else roots)]
+        if self._all_stats is not None:
+            cached = self._all_stats.filter(pl.col("root").is_in(ids))
+            if cached.height == len(set(ids)):
+                order = {r: i for i, r in enumerate(dict.fromkeys(ids))}
+                return cached.sort(pl.col("root").replace_strict(order, return_dtype=pl.Int64))
+        return _metrics.family_metrics(self.models, self.edges, ids, index=self.index)
+
+    def foundations(self, top: int | None = None) -> pl.DataFrame:
+        """Foundations with their headline metrics, largest family first."""
+        return _metrics.headline(self.stats(), top)
+
+    def family(self, root: str) -> Family:
+        """The :class:`Family` of ``root`` (resolved like user input)."""
+        return Family(self, self.resolve(root))
+
+    def quality(self) -> pl.DataFrame:
+        """Data-quality problems (:func:`ecograph.graph.quality`)."""
+        return _graph.quality(self.models, self.edges)
+
+    def to_networkx(self) -> nx.DiGraph:
+        """The whole graph as a networkx DiGraph (small hubs only)."""
+        return _graph.to_networkx(self.models, self.edges)
+
+    def __repr__(self) -> str:
+        if self._models is None:
+            return f"<Ecosystem {self._source} (not loaded)>"
+        return f"<Ecosystem {self._source}: {self.models.height:,} models, " \
+               f"{self.edges.height:,} edges>"
+
+    def _repr_html_(self) -> str:
+        title = (
+            f"Ecosystem {self._source}: {self.models.height:,} models, "
+            f"{self.edges.height:,} edges — foundations by family size"
+        )
+        return _html_table(self.foundations(), title)
+
+
+class Family:
+    """The family of one root: every node reachable from it (DESIGN §5).
+
+    Examples
+    --------
+    >>> from ecograph.snapshot import bundled_snapshot
+    >>> fam = Ecosystem.from_snapshot(bundled_snapshot()).family("google/gemma-2-9b")
+    >>> fam.nodes.select("id", "depth").row(0)
+    ('google/gemma-2-9b', 0)
+    >>> fam.to_networkx().number_of_nodes() == fam.nodes.height
+    True
+    """
+
+    def __init__(self, eco: Ecosystem, root: str) -> None:
+        self.ecosystem = eco
+        self.root = root
+        self._frames: tuple[pl.DataFrame, pl.DataFrame] | None = None
+        self._metrics: dict[str, Any] | None = None
+
+    def _ensure(self) -> tuple[pl.DataFrame, pl.DataFrame]:
+        if self._frames is None:
+            self._frames = _graph.family_frames(
+                self.ecosystem.models, self.ecosystem.edges, self.root
+            )
+        return self._frames
+
+    @property
+    def nodes(self) -> pl.DataFrame:
+        """The root (depth 0) and every family node with its ``depth``."""
+        return self._ensure()[0]
+
+    @property
+    def edges(self) -> pl.DataFrame:
+        """Edges among :attr:`nodes`."""
+        return self._ensure()[1]
+
+    def metrics(self, *, as_frame: bool = False) -> dict[str, Any] | pl.DataFrame:
+        """Every DESIGN §5 metric of this family: a dict (or a one-row frame)."""
+        frame = self.ecosystem.stats([self.root])
+        return frame if as_frame else frame.row(0, named=True)
+
+    def to_networkx(self) -> nx.DiGraph:
+        """The family as a networkx DiGraph (node attrs: model columns and ``depth``)."""
+        return _graph.to_networkx(self.nodes, self.edges)
+
+    def quality(self) -> pl.DataFrame:
+        """Data-quality problems among this family's nodes and edges."""
+        return _graph.quality(self.nodes, self.edges)
+
+    def __len__(self) -> int:
+        return self.nodes.height - 1
+
+    def __repr__(self) -> str:
+        return f"<Family {self.root}: {len(self):,} models>"
+
+    def _repr_html_(self) -> str:
+        m = self.metrics()
+        rows = [
+            (k, _fmt(m[k]))
+            for k in _metrics.JSON_KEYS
+            if k not in ("root", "top_authors")
+        ]
+        top = ", ".join(f"{t['author']} ({t['count']})" for t in m["top_authors"][:5])
+        rows.append(("top_authors", top))
+        body = "".join(
+            f"<tr><th>{html.escape(k)}</th><td>{html.escape(v)}</td></tr>" for k, v in rows
+        )
+        return (
+            f"<div><b>Family of {html.escape(self.root)}</b>"
+            f"<table><tbody>{body}</tbody></table></div>"
+        )
+
