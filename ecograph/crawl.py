@@ -169,7 +169,8 @@ class _Run:
     def __init__(self, store: Any, hub: HubLike, kind: str, params: dict[str, Any],
                  progress: ProgressCallback | None, *, attempts: int = 6,
                  rng: random.Random | None = None,
-                 sleep: Callable[[float], None] | None = None) -> None:
+                 sleep: Callable[[float], None] | None = None,
+                 baseline: dict[str, int] | None = None) -> None:
         self.store = store
         self.hub = hub
         self.kind = kind
@@ -179,7 +180,8 @@ class _Run:
         self.stop = threading.Event()
         self._sleep = sleep
         self.t0 = time.monotonic()
-        self.req0 = Counter(hub.request_counts())
+        # requests made for this run before it started (resolving the roots) count too
+        self.req0 = Counter(hub.request_counts() if baseline is None else baseline)
         self.lim0 = self._limiter()
         self.lock = threading.Lock()
         self.retries = 0
@@ -369,6 +371,7 @@ def crawl_down(
     refresh: bool = True,
     verify_parents: int = 50,
     root_infos: Sequence[ModelInfoResult] | None = None,
+    baseline: dict[str, int] | None = None,
     rng: random.Random | None = None,
 ) -> CrawlResult:
     """Breadth-first crawl of the families of ``roots`` into ``store``.
@@ -391,12 +394,15 @@ def crawl_down(
     rels = None if relations is None else frozenset(str(r) for r in relations)
     if rels is not None and rels >= set(RELATIONS):
         rels = None  # all relations, including "unknown"
+    if baseline is None and root_infos is None:
+        baseline = hub.request_counts()
     infos = list(root_infos) if root_infos is not None else \
         resolve_roots(hub, roots, attempts=attempts, rng=rng)
     root_ids = [i.parsed.record.id for i in infos]
     params = _params(hub, roots=root_ids, max_depth=max_depth, max_models=max_models,
                      relations=rels, workers=workers)
-    run = _Run(store, hub, "down", params, progress, attempts=attempts, rng=rng)
+    run = _Run(store, hub, "down", params, progress, attempts=attempts, rng=rng,
+               baseline=baseline)
     try:
         _down(run, infos, max_depth=max_depth, max_models=max_models, rels=rels,
               workers=max(1, workers), refresh=refresh, verify_parents=verify_parents)
@@ -563,6 +569,7 @@ def crawl_up(
     progress: ProgressCallback | None = None,
     attempts: int = 6,
     start_infos: Sequence[ModelInfoResult] | None = None,
+    baseline: dict[str, int] | None = None,
     rng: random.Random | None = None,
 ) -> CrawlResult:
     """Follow ``baseModels`` from ``start`` (one detail request per model) to its roots.
@@ -572,10 +579,12 @@ def crawl_up(
     no readable parent (the foundations of ``start``).
     """
     starts = [start] if isinstance(start, str) else list(start)
+    if baseline is None and start_infos is None:
+        baseline = hub.request_counts()
     infos = list(start_infos) if start_infos is not None else \
         resolve_roots(hub, starts, attempts=attempts, rng=rng)
     run = _Run(store, hub, "up", _params(hub, start=[i.parsed.record.id for i in infos]),
-               progress, attempts=attempts, rng=rng)
+               progress, attempts=attempts, rng=rng, baseline=baseline)
     try:
         roots = _up(run, infos)
     except (KeyboardInterrupt, _Cancelled):
@@ -644,6 +653,7 @@ def crawl_scan(
     progress: ProgressCallback | None = None,
     attempts: int = 6,
     max_pages: int | None = None,
+    baseline: dict[str, int] | None = None,
     rng: random.Random | None = None,
 ) -> CrawlResult:
     """List the whole Hub newest first (or the models created ``since``), saving every
@@ -653,7 +663,7 @@ def crawl_scan(
 
     since_iso = since.astimezone(UTC).isoformat() if since else None
     run = _Run(store, hub, "scan", _params(hub, since=since_iso, max_pages=max_pages),
-               progress, attempts=attempts, rng=rng)
+               progress, attempts=attempts, rng=rng, baseline=baseline)
     raw = store.get_state(_SCAN_STATE)
     state = json.loads(raw) if raw else {}
     cursor = None
@@ -765,6 +775,7 @@ def crawl(
     attempts: int = 6,
     hub_size: int = HUB_SIZE,
     root_infos: Sequence[ModelInfoResult] | None = None,
+    baseline: dict[str, int] | None = None,
 ) -> CrawlResult:
     """The ``ecograph crawl`` command as a function.
 
@@ -773,7 +784,8 @@ def crawl(
     ``scan`` (list the whole Hub or the models created ``since``) or ``auto`` (the cheaper
     by :func:`estimate`). With no ``roots``, a BFS resumes the pending frontier.
     ``root_infos``: the roots already resolved (:func:`resolve_roots`), to check them
-    before the store is opened.
+    before the store is opened; ``baseline``: the client's request counts before that
+    (so that those requests count in the run).
     """
     if direction not in ("down", "up", "both"):
         raise ValueError(f"direction must be down, up or both, not {direction!r}")
@@ -785,11 +797,13 @@ def crawl(
     if root_infos is not None:
         infos = list(root_infos)
     else:
+        baseline = hub.request_counts()
         infos = resolve_roots(hub, ids, attempts=attempts) if ids else []
     total = CrawlResult(kind="crawl")
     if direction in ("up", "both") and infos:
         up = crawl_up(store, hub, ids, progress=progress, attempts=attempts,
-                      start_infos=infos)
+                      start_infos=infos, baseline=baseline)
+        baseline = None
         total.merge(up)
         total.roots = up.roots
         if direction == "up":
@@ -798,19 +812,22 @@ def crawl(
     total.roots = [i.parsed.record.id for i in infos]
     chosen = strategy
     if strategy == "auto":
+        if baseline is None:
+            baseline = hub.request_counts()
         est = estimate(hub, infos, hub_size=hub_size, since=since, attempts=attempts)
         total.estimate = est
         chosen = est.choice
     total.strategy = chosen
     if chosen == "scan":
-        res = crawl_scan(store, hub, since=since, progress=progress, attempts=attempts)
+        res = crawl_scan(store, hub, since=since, progress=progress, attempts=attempts,
+                         baseline=baseline)
         total.merge(res)
         if infos:
             _check_after_scan(store, infos, total)
     else:
         res = crawl_down(store, hub, total.roots, max_depth=max_depth, max_models=max_models,
                          relations=relations, workers=workers, progress=progress,
-                         attempts=attempts, root_infos=infos)
+                         attempts=attempts, root_infos=infos, baseline=baseline)
         total.merge(res)
     return total
 

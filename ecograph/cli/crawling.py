@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -43,6 +44,8 @@ class _Bar:
     """Draws the crawl's progress events on a tqdm bar."""
 
     def __init__(self, quiet: bool) -> None:
+        # no bar when stderr is not a terminal (logs, CI, pipes)
+        quiet = quiet or not sys.stderr.isatty()
         self.bar = progress_bar(None, "crawling", quiet=quiet, unit="node")
         self._last = 0.0
 
@@ -158,7 +161,8 @@ def crawl_command(roots: tuple[str, ...], db: str, endpoint: str | None, token: 
         with Store.open(db) as store:
             result = crawl(store, hub, ids, direction=direction, strategy=chosen,
                            max_depth=max_depth, max_models=max_models, relations=relations,
-                           workers=workers, since=since, progress=bar, root_infos=infos)
+                           workers=workers, since=since, progress=bar, root_infos=infos,
+                           baseline={})
     finally:
         bar.close()
     for line in _summary(result, db):

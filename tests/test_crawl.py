@@ -1,0 +1,523 @@
+"""Crawls against the fake Hub through the real huggingface_hub client.
+
+The truth is computed independently: a networkx graph over the fixture's tag edges (what
+``filter=base_model:X`` can find) and ``fixtures/small_hub_expected.json``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import re
+from collections import deque
+from pathlib import Path
+
+import networkx as nx
+import polars as pl
+import pytest
+from click.testing import CliRunner
+
+import ecograph.hub as hubmod
+from ecograph.cli import main
+from ecograph.crawl import (
+    CrawlProgress,
+    crawl,
+    crawl_down,
+    crawl_scan,
+    crawl_up,
+    estimate,
+    resolve_roots,
+)
+from ecograph.errors import UnknownModelError
+from ecograph.fakehub import FakeHub
+from ecograph.hub import HubClient, ModelInfoResult, Page, RetryableHubError
+from ecograph.pacing import RateLimiter
+from ecograph.records import EdgeSource, parse_model
+from ecograph.store import Store
+
+FIXTURE = Path(__file__).resolve().parent.parent / "fixtures" / "small_hub.jsonl"
+EXPECTED = json.loads((FIXTURE.parent / "small_hub_expected.json").read_text())
+FOUNDATIONS = sorted(EXPECTED["foundations"])
+LLAMA = "meta-llama/Llama-3.1-8B"
+SMOL = "HuggingFaceTB/SmolLM2-135M"
+GEMMA = "google/gemma-2-9b"
+LEAF = "mradermacher/Aurora_faustus-8B-LINEAR-ORPO-GGUF"
+BRIDGE = "allknowingroger/MistralQwen-7B-slerp"
+
+
+@pytest.fixture(scope="module")
+def objs() -> list[dict]:
+    return [json.loads(x) for x in FIXTURE.read_text(encoding="utf-8").splitlines()]
+
+
+@pytest.fixture(scope="module")
+def tag_graph(objs: list[dict]) -> nx.DiGraph:
+    """Edges the Hub's listing can find: the tags (case resolved to known ids)."""
+    parsed = [parse_model(o) for o in objs]
+    known = {p.record.id.lower(): p.record.id for p in parsed}
+    g = nx.DiGraph()
+    for p in parsed:
+        g.add_node(p.record.id, relation=p.record.relation and p.record.relation.value)
+        for e in p.edges:
+            if e.source is EdgeSource.TAG:
+                g.add_edge(known.get(e.parent.lower(), e.parent), e.child,
+                           relation=e.relation.value)
+    return g
+
+
+@pytest.fixture(scope="module")
+def fakehub():
+    with FakeHub(FIXTURE) as hub:
+        yield hub
+
+
+def client(hub: FakeHub) -> HubClient:
+    return HubClient(hub.url, token=False, timeout=5, limiter=RateLimiter())
+
+
+def family(store: Store, root: str) -> tuple[set[str], set[tuple[str, str, str]]]:
+    """Root + descendants along the store's edges, and the edges among them."""
+    _, edges = store.load()
+    kids: dict[str, list[tuple[str, str]]] = {}
+    for p, c, r in edges.select("parent", "child", "relation").iter_rows():
+        kids.setdefault(p, []).append((c, r))
+    seen, queue = {root}, deque([root])
+    while queue:
+        for c, _ in kids.get(queue.popleft(), []):
+            if c not in seen:
+                seen.add(c)
+                queue.append(c)
+    fam_edges = {(p, c, r) for p, lst in kids.items() if p in seen for c, r in lst}
+    return seen, fam_edges
+
+
+def truth(g: nx.DiGraph, root: str) -> tuple[set[str], set[tuple[str, str, str]]]:
+    nodes = nx.descendants(g, root) | {root}
+    return nodes, {(p, c, d["relation"]) for p, c, d in g.edges(data=True) if p in nodes}
+
+
+def snapshot(store: Store) -> tuple[list[tuple], list[tuple]]:
+    models, edges = store.load()
+    return (sorted(models.drop("fetched_at").rows()), sorted(edges.rows()))
+
+
+# --------------------------------------------------------------------------- down
+
+
+@pytest.mark.parametrize("root", FOUNDATIONS)
+def test_down_finds_exactly_the_family(tmp_path: Path, fakehub: FakeHub,
+                                       tag_graph: nx.DiGraph, root: str) -> None:
+    hub = client(fakehub)
+    with Store.open(tmp_path / "s.db") as store:
+        res = crawl_down(store, hub, [root], workers=4)
+        nodes, edges = family(store, root)
+        models, _ = store.load()
+    want_nodes, want_edges = truth(tag_graph, root)
+    assert nodes == want_nodes
+    assert edges == want_edges
+    assert len(nodes) - 1 == EXPECTED["foundations"][root]["size_tag_edges_only"]
+    rel = dict(models.select("id", "relation").iter_rows())
+    assert all(rel[n] == tag_graph.nodes[n]["relation"] for n in nodes)
+    assert res.failures == [] and res.gaps == [] and res.status == "done"
+    # one listing per family node, plus the root's detail and a few parent checks
+    assert len(nodes) + 1 <= res.total_requests <= len(nodes) + 1 + 10
+    assert res.requests.get("status_200", 0) + res.requests.get("status_404", 0) \
+        == res.total_requests
+
+
+def test_request_counts_stored_in_runs(tmp_path: Path, fakehub: FakeHub) -> None:
+    fakehub.reset_counters()
+    with Store.open(tmp_path / "s.db") as store:
+        res = crawl_down(store, client(fakehub), [LLAMA])
+        runs = store.runs()
+    assert runs.height == 1 and runs["status"][0] == "done"
+    counts = json.loads(runs["counts"][0])
+    assert counts["requests"] == res.total_requests == fakehub.requests
+    assert counts["models"] == res.models and counts["edges"] == res.edges
+    assert counts["rate_limited"] == 0 and counts["failures"] == 0
+    assert json.loads(runs["params"][0])["roots"] == [LLAMA]
+
+
+def test_missing_parents_are_verified(tmp_path: Path, fakehub: FakeHub) -> None:
+    qwen = "Qwen/Qwen2.5-7B"
+    with Store.open(tmp_path / "s.db") as store:
+        res = crawl_down(store, client(fakehub), [qwen])
+        models, _ = store.load()
+    status = dict(models.select("id", "status").iter_rows())
+    assert res.missing_parents == ["deleted-user/qwen2.5-7b-rp-sft"]
+    assert status["deleted-user/qwen2.5-7b-rp-sft"] == "missing"
+    # the Mistral parent of the cross-family merge exists: stored ok, not "missing"
+    assert status["mistralai/Mistral-7B-v0.1"] == "ok"
+
+
+def test_max_depth_and_relations(tmp_path: Path, fakehub: FakeHub,
+                                 tag_graph: nx.DiGraph) -> None:
+    hub = client(fakehub)
+    with Store.open(tmp_path / "a.db") as store:
+        res = crawl_down(store, hub, [LLAMA], max_depth=1, verify_parents=0)
+        nodes, _ = family(store, LLAMA)
+    assert nodes == {LLAMA, *tag_graph.successors(LLAMA)}
+    assert res.total_requests == 2
+    with Store.open(tmp_path / "b.db") as store:
+        crawl_down(store, hub, [LLAMA], relations=["quantized"], verify_parents=0)
+        nodes, _ = family(store, LLAMA)
+    expect = {LLAMA}
+    frontier = [LLAMA]
+    while frontier:
+        n = frontier.pop()
+        for c in tag_graph.successors(n):
+            if c not in expect:
+                expect.add(c)
+                if tag_graph.nodes[c]["relation"] == "quantized":
+                    frontier.append(c)
+    assert nodes == expect
+
+
+def test_resume_and_refresh(tmp_path: Path, fakehub: FakeHub) -> None:
+    hub = client(fakehub)
+    with Store.open(tmp_path / "full.db") as store:
+        crawl_down(store, hub, [GEMMA])
+        full = snapshot(store)
+    with Store.open(tmp_path / "part.db") as store:
+        first = crawl_down(store, hub, [GEMMA], max_models=8, workers=1)
+        assert store.frontier_counts()["pending"] > 0 and first.models < 30
+        again = crawl_down(store, hub, [GEMMA])  # resumes: lists only what is pending
+        assert snapshot(store) == full
+        assert first.total_requests + again.total_requests <= 30 + 2 + 2 + 10
+        done = store.frontier_counts()["done"]
+        refresh = crawl_down(store, hub, [GEMMA])  # finished: re-lists the family
+        assert refresh.total_requests >= done
+        assert snapshot(store) == full
+        assert store.runs().height == 3
+
+
+def test_interrupt_keeps_work(tmp_path: Path, fakehub: FakeHub) -> None:
+    hub = client(fakehub)
+    calls = []
+
+    def progress(p: CrawlProgress) -> None:
+        calls.append(p)
+        if p.phase == "down" and p.done == 5:
+            raise KeyboardInterrupt
+
+    with Store.open(tmp_path / "s.db") as store:
+        with pytest.raises(KeyboardInterrupt):
+            crawl_down(store, hub, [LLAMA], progress=progress, workers=2)
+        assert store.frontier_counts()["done"] == 5
+        assert store.runs()["status"].to_list() == ["interrupted"]
+        crawl_down(store, hub, [LLAMA])
+        got = snapshot(store)
+    with Store.open(tmp_path / "ref.db") as store:
+        crawl_down(store, hub, [LLAMA])
+        assert snapshot(store) == got
+
+
+class FlakyHub:
+    """A hub double: wraps a real client and fails some nodes."""
+
+    def __init__(self, inner: HubClient, bad: set[str], fail_times: int) -> None:
+        self.inner, self.bad, self.fail_times = inner, bad, fail_times
+        self.endpoint = inner.endpoint
+        self.seen: dict[str, int] = {}
+
+    def model_info(self, model_id: str) -> ModelInfoResult:
+        return self.inner.model_info(model_id)
+
+    def children_page(self, model_id: str, cursor: str | None = None) -> Page:
+        n = self.seen[model_id] = self.seen.get(model_id, 0) + 1
+        if model_id in self.bad and n <= self.fail_times:
+            raise RetryableHubError("HTTP 503 from test", status=503)
+        return self.inner.children_page(model_id, cursor)
+
+    def scan_page(self, cursor: str | None = None) -> Page:
+        return self.inner.scan_page(cursor)
+
+    def request_counts(self) -> dict[str, int]:
+        return self.inner.request_counts()
+
+
+def test_failing_node_is_marked_listed_and_retried_later(tmp_path: Path,
+                                                          fakehub: FakeHub) -> None:
+    bad = "meta-llama/Llama-3.1-8B-Instruct"
+    hub = FlakyHub(client(fakehub), {bad}, fail_times=2)
+    with Store.open(tmp_path / "s.db") as store:
+        res = crawl_down(store, hub, [LLAMA], attempts=2)
+        assert [n for n, _ in res.failures] == [bad]
+        assert res.status == "done_with_failures"
+        assert store.failed() == [(bad, "HTTP 503 from test")]
+        res2 = crawl_down(store, hub, [LLAMA], attempts=2)  # failed nodes are retried
+        assert res2.failures == [] and store.failed() == []
+        got = snapshot(store)
+    with Store.open(tmp_path / "ref.db") as store:
+        crawl_down(store, client(fakehub), [LLAMA])
+        assert snapshot(store) == got
+
+
+def test_transient_errors_are_retried(tmp_path: Path, fakehub: FakeHub) -> None:
+    hub = FlakyHub(client(fakehub), {LLAMA, GEMMA}, fail_times=1)
+    with Store.open(tmp_path / "s.db") as store:
+        res = crawl_down(store, hub, [LLAMA], attempts=3)
+    assert res.failures == [] and res.retries == 1
+
+
+class GappyHub(FlakyHub):
+    def model_info(self, model_id: str) -> ModelInfoResult:
+        info = self.inner.model_info(model_id)
+        counts = dict(info.children_count or {})
+        counts["adapter"] = counts.get("adapter", 0) + 5
+        return ModelInfoResult(info.parsed, counts)
+
+
+def test_gaps_against_children_model_count(tmp_path: Path, fakehub: FakeHub) -> None:
+    with Store.open(tmp_path / "s.db") as store:
+        res = crawl_down(store, GappyHub(client(fakehub), set(), 0), [SMOL])
+    assert [(g.node, g.expected - g.found) for g in res.gaps] == [(SMOL, 5)]
+    assert res.gaps[0].found_by_relation == {"finetune": 1, "quantized": 1, "adapter": 1}
+
+
+# --------------------------------------------------------------------------- pacing, faults
+
+
+def test_quota_over_several_windows(tmp_path: Path, fakehub: FakeHub) -> None:
+    hub_clean = client(fakehub)
+    with Store.open(tmp_path / "ref.db") as store:
+        crawl_down(store, hub_clean, [LLAMA])
+        want = snapshot(store)
+    with FakeHub(FIXTURE, quota=100, window=2) as fh:
+        hub = client(fh)
+        with Store.open(tmp_path / "s.db") as store:
+            res = crawl_down(store, hub, [LLAMA], workers=8)
+            assert snapshot(store) == want
+    assert res.total_requests > 100  # more than one window's quota
+    assert res.rate_limited <= 2
+    assert res.waits >= 1  # it did wait for the reset
+
+
+def test_fail_rate_gives_the_same_result(tmp_path: Path, fakehub: FakeHub) -> None:
+    with Store.open(tmp_path / "ref.db") as store:
+        crawl_down(store, client(fakehub), [LLAMA])
+        want = snapshot(store)
+    with FakeHub(FIXTURE, fail_rate=0.1, truncate_rate=0.03, drop_rate=0.02, seed=7) as fh:
+        with Store.open(tmp_path / "s.db") as store:
+            res = crawl_down(store, client(fh), [LLAMA], workers=8)
+            assert snapshot(store) == want
+    assert res.failures == []
+    assert res.retries >= 5
+
+
+# --------------------------------------------------------------------------- up, scan, auto
+
+
+def test_up_from_a_leaf_reaches_the_foundation(tmp_path: Path, fakehub: FakeHub,
+                                               tag_graph: nx.DiGraph) -> None:
+    with Store.open(tmp_path / "s.db") as store:
+        res = crawl_up(store, client(fakehub), LEAF)
+        models, edges = store.load()
+    assert res.roots == [LLAMA]
+    ancestors = nx.ancestors(tag_graph, LEAF) | {LEAF}
+    assert set(models["id"]) == ancestors
+    assert res.total_requests == len(ancestors)
+    assert set(edges.select("parent", "child").rows()) == {
+        (p, c) for p, c in tag_graph.edges if c in ancestors}
+
+
+def test_up_from_a_bridge_reaches_both_foundations(tmp_path: Path, fakehub: FakeHub) -> None:
+    with Store.open(tmp_path / "s.db") as store:
+        res = crawl_up(store, client(fakehub), BRIDGE)
+    assert res.roots == ["Qwen/Qwen2.5-7B", "mistralai/Mistral-7B-v0.1"]
+
+
+def test_both_directions(tmp_path: Path, fakehub: FakeHub, tag_graph: nx.DiGraph) -> None:
+    with Store.open(tmp_path / "s.db") as store:
+        res = crawl(store, client(fakehub), [LEAF], direction="both")
+        nodes, _ = family(store, LLAMA)
+    assert res.roots == [LLAMA]
+    assert nodes == nx.descendants(tag_graph, LLAMA) | {LLAMA}
+
+
+def test_scan_whole_hub(tmp_path: Path, fakehub: FakeHub, objs: list[dict],
+                        monkeypatch: pytest.MonkeyPatch) -> None:
+    from ecograph.frames import frames_from_parsed
+
+    monkeypatch.setattr(hubmod, "PAGE_SIZE", 50)
+    want_models, want_edges = frames_from_parsed(parse_model(o) for o in objs)
+    hub = client(fakehub)
+    with Store.open(tmp_path / "s.db") as store:
+        part = crawl_scan(store, hub, max_pages=2)
+        assert part.status == "partial" and part.total_requests == 2
+        cursor = json.loads(store.get_state("scan"))["cursor"]
+        assert cursor
+        rest = crawl_scan(store, hub)  # resumes from the checkpointed cursor
+        assert rest.total_requests == 4 and rest.status == "done"
+        models, edges = store.load()
+    assert sorted(models["id"]) == sorted(want_models["id"])
+    assert set(edges.select("parent", "child").rows()) == \
+        set(want_edges.select("parent", "child").rows())
+    assert set(rest.missing_parents) == set(EXPECTED["global"]["missing_parents"])
+
+
+def test_scan_since(tmp_path: Path, fakehub: FakeHub, objs: list[dict]) -> None:
+    from datetime import UTC, datetime
+
+    since = datetime(2024, 9, 1, tzinfo=UTC)
+    want = {o["id"] for o in objs if o.get("createdAt") and o["createdAt"] >= "2024-09-01"}
+    with Store.open(tmp_path / "s.db") as store:
+        crawl_scan(store, client(fakehub), since=since)
+        models, _ = store.load()
+    got = set(models.filter(pl.col("status") == "ok")["id"])
+    assert got == want and 0 < len(want) < len(objs)
+
+
+def test_estimate_and_auto(tmp_path: Path, fakehub: FakeHub) -> None:
+    hub = client(fakehub)
+    infos = resolve_roots(hub, [LLAMA])
+    est = estimate(hub, infos)
+    assert est.choice == "bfs" and 60 <= est.bfs_requests <= 400
+    assert est.scan_requests == 2200
+    with Store.open(tmp_path / "s.db") as store:
+        res = crawl(store, hub, [LLAMA], strategy="auto", hub_size=300)
+        assert res.strategy == "scan" and res.estimate is not None
+        assert res.estimate.scan_requests == 1
+        nodes, _ = family(store, LLAMA)
+    assert len(nodes) == 135
+    with pytest.raises(UnknownModelError):
+        resolve_roots(hub, ["no/such-model"])
+
+
+def test_progress_events(tmp_path: Path, fakehub: FakeHub) -> None:
+    events: list[CrawlProgress] = []
+    with Store.open(tmp_path / "s.db") as store:
+        res = crawl_down(store, client(fakehub), [SMOL], progress=events.append)
+    downs = [e for e in events if e.phase == "down"]
+    assert downs[-1].frontier == 0 and downs[-1].done == 5
+    assert downs[-1].models == res.models and events[-1].requests <= res.total_requests
+
+
+# --------------------------------------------------------------------------- CLI
+
+
+def run_cli(args: list[str], env: dict[str, str] | None = None):
+    return CliRunner().invoke(main, args, env=env)
+
+
+def sha(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def test_cli_crawl_and_export(tmp_path: Path, fakehub: FakeHub, tag_graph: nx.DiGraph) -> None:
+    db = tmp_path / "s.db"
+    r = run_cli(["crawl", GEMMA, "--db", str(db), "--endpoint", fakehub.url, "-q"])
+    assert r.exit_code == 0, r.output
+    lines = r.stdout.splitlines()
+    assert lines[0].startswith("Crawl done in ")
+    assert re.fullmatch(r"  models: 3\d  edges: 3\d", lines[1])
+    assert lines[2].startswith("  requests: ") and "429s: 0" in lines[2]
+    assert "  failures: 0" in lines and "  gaps: 0" in lines
+    out = tmp_path / "g.json"
+    r = run_cli(["export", "google/GEMMA-2-9b", "--db", str(db), "--format", "json",
+                 "-o", str(out)])
+    assert r.exit_code == 0, r.output
+    data = json.loads(out.read_text())
+    g = nx.node_link_graph(data, edges="edges")
+    assert set(g) == nx.descendants(tag_graph, GEMMA) | {GEMMA}
+    assert g.nodes[GEMMA]["depth"] == 0 and g.nodes[GEMMA]["created_at"].endswith("Z")
+    assert {"author", "relation", "downloads", "likes", "status"} <= set(g.nodes[GEMMA])
+    assert all(d["relation"] for _, _, d in g.edges(data=True))
+
+
+@pytest.fixture()
+def existing(tmp_path: Path, fakehub: FakeHub) -> Path:
+    db = tmp_path / "s.db"
+    r = run_cli(["crawl", SMOL, "--db", str(db), "--endpoint", fakehub.url, "-q"])
+    assert r.exit_code == 0
+    return db
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["x y"], "Error: 'x y' is not a Hub model id (expected org/name)"),
+    (["nobody/nothing-here"], "Error: unknown model 'nobody/nothing-here'"),
+])
+def test_cli_bad_roots(existing: Path, fakehub: FakeHub, args: list[str],
+                       message: str) -> None:
+    before = sha(existing)
+    r = run_cli(["crawl", *args, "--db", str(existing), "--endpoint", fakehub.url])
+    assert r.exit_code == 1
+    assert r.stderr.splitlines() == [message] and r.stdout == ""
+    assert sha(existing) == before
+
+
+def test_cli_unknown_root_creates_no_store(tmp_path: Path, fakehub: FakeHub) -> None:
+    r = run_cli(["crawl", "nobody/x", "--db", str(tmp_path / "n.db"), "--endpoint", fakehub.url])
+    assert r.exit_code == 1 and not (tmp_path / "n.db").exists()
+
+
+def test_cli_unreachable_endpoint(existing: Path) -> None:
+    before = sha(existing)
+    r = run_cli(["crawl", SMOL, "--db", str(existing), "--endpoint", "http://127.0.0.1:9"])
+    assert r.exit_code == 1
+    (line,) = r.stderr.splitlines()
+    assert line.startswith("Error: cannot reach http://127.0.0.1:9: ")
+    assert sha(existing) == before
+
+
+def test_cli_bad_db(tmp_path: Path, fakehub: FakeHub) -> None:
+    foreign = tmp_path / "notes.db"
+    foreign.write_text("my precious notes\n" * 100)
+    before = sha(foreign)
+    for db in (foreign, tmp_path / "no" / "such" / "dir.db"):
+        r = run_cli(["crawl", SMOL, "--db", str(db), "--endpoint", fakehub.url])
+        assert r.exit_code == 1
+        (line,) = r.stderr.splitlines()
+        assert line.startswith("Error: ") and str(db) in line
+    assert sha(foreign) == before
+    r = run_cli(["export", SMOL, "--db", str(tmp_path / "none.db"), "-o", str(tmp_path / "o")])
+    assert r.exit_code == 1 and len(r.stderr.splitlines()) == 1
+
+
+def test_cli_debug_shows_the_exception(existing: Path, fakehub: FakeHub) -> None:
+    r = run_cli(["crawl", "x y", "--db", str(existing)], env={"ECOGRAPH_DEBUG": "1"})
+    assert r.exit_code == 1 and type(r.exception).__name__ == "InvalidModelIdError"
+
+
+def test_cli_interrupt_message(existing: Path, fakehub: FakeHub,
+                               monkeypatch: pytest.MonkeyPatch) -> None:
+    import ecograph.crawl as crawlmod
+
+    def boom(*a: object, **k: object) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(crawlmod, "crawl", boom)
+    r = run_cli(["crawl", SMOL, "--db", str(existing), "--endpoint", fakehub.url])
+    assert r.exit_code == 130
+    assert r.stderr.splitlines() == ["Error: interrupted; everything collected so far is saved."]
+
+
+def test_cli_bad_options(existing: Path) -> None:
+    r = run_cli(["crawl", SMOL, "--db", str(existing), "--relations", "forks"])
+    assert r.exit_code == 2 and "forks is not a relation" in r.stderr
+    r = run_cli(["crawl", "--db", str(existing), "--since", "yesterday-ish"])
+    assert r.exit_code == 2 and "is not a date" in r.stderr
+
+
+def test_token_never_written(tmp_path: Path, fakehub: FakeHub,
+                             caplog: pytest.LogCaptureFixture) -> None:
+    token = "hf_FAKEsecretTOKEN0123456789abcdef"
+    db = tmp_path / "s.db"
+    caplog.set_level(logging.DEBUG)
+    r1 = run_cli(["crawl", SMOL, "--db", str(db), "--endpoint", fakehub.url, "--token", token])
+    r2 = run_cli(["crawl", "--db", str(db), "--endpoint", fakehub.url, "--strategy", "scan"],
+                 env={"HF_TOKEN": token, "HF_DEBUG": "1"})
+    r3 = run_cli(["crawl", "nobody/nothing", "--db", str(db), "--endpoint", fakehub.url,
+                  "--token", token])
+    out = tmp_path / "e.json"
+    r4 = run_cli(["export", SMOL, "--db", str(db), "-o", str(out)])
+    assert (r1.exit_code, r2.exit_code, r3.exit_code, r4.exit_code) == (0, 0, 1, 0)
+    texts = [r.output for r in (r1, r2, r3, r4)] + [caplog.text, out.read_text()]
+    assert not any(token in t for t in texts)
+    for f in tmp_path.iterdir():
+        assert token.encode() not in f.read_bytes(), f
+    with Store.open(db) as store:
+        assert token not in store.runs().write_csv()
+    assert os.environ.get("HF_TOKEN") != token
