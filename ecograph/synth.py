@@ -1,0 +1,883 @@
+"""Seeded generator of realistic synthetic Hub snapshots, at any size.
+
+The output is the snapshot format of the fake Hub and of ``ecograph import``: JSONL (gzipped
+when the file name ends with ``.gz``), one Hub model object per line, with the
+``base_model:ORG/NAME`` and ``base_model:<relation>:ORG/NAME`` tags of every direct parent.
+
+The model behind it, in the order the generator runs (everything vectorised with numpy except
+the naming pass, which needs each parent's name before its children's):
+
+- **time**: creation instants grow exponentially from 2019 to late 2025 (the Hub's growth);
+  models are indexed in creation order, so a parent is always older than its children.
+- **parents**: about 28% of models declare a parent. A child picks its parent with
+  probability proportional to the parent's *fitness* among models created before it, most
+  often within a recency window (new foundations attract derivatives fast). Fitness is
+  heavy-tailed (Pareto): a few foundations get families of thousands (tens of thousands at
+  2M models), most get none. Finetunes and merges can become parents (chains up to depth
+  ~10); quantizations almost never do, adapters rarely.
+- **relations** of models with a parent: adapter ~43%, finetune ~36%, quantized ~19%,
+  merge ~2%. Merges have 2-5 parents, mostly from the first parent's family, sometimes
+  across families (bridges).
+- **authors** are heavy-tailed; a few prolific quantizers (mradermacher, bartowski,
+  RichardErkhov, TheBloke before 2024, ...) publish a large share of quantizations.
+- **downloads** are lognormal, scaled by the number of children; likes follow downloads.
+- **quirks** of real data, a handful per million: self-loops, 2-cycles, parents that were
+  deleted (referenced, no line) and messy ``cardData.base_model`` values (URL, trailing
+  slash, ``@revision``, comma list, duplicates, case variant, non-string) on models whose
+  tags carry no ``base_model`` entries (the Hub derives no tags from invalid values).
+
+The same ``(n_models, seed)`` always gives the same bytes. Generating and gzip-writing
+2,000,000 models takes about a minute on two cores (``benchmarks/bench_synth.py``).
+
+>>> objs = list(generate(300, seed=1))
+>>> len(objs), objs[0]["id"] != objs[1]["id"]
+(300, True)
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import math
+import queue
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+__all__ = [
+    "SynthHub",
+    "SynthSummary",
+    "build",
+    "generate",
+    "iter_lines",
+    "write_snapshot",
+    "family_sizes",
+]
+
+# Relation codes (0 = no parent).
+NONE, FINETUNE, QUANTIZED, ADAPTER, MERGE = 0, 1, 2, 3, 4
+REL_NAMES = ("", "finetune", "quantized", "adapter", "merge")
+
+PARENT_SHARE = 0.28
+# finetune, quantized, adapter, merge among models with a parent
+RELATION_SHARES = (0.36, 0.19, 0.43, 0.02)
+MERGE_PARENTS = (2, 3, 4, 5)
+MERGE_PARENT_PROBS = (0.62, 0.24, 0.09, 0.05)
+
+# Parent attractiveness ("fitness"): share of eligible models per kind, scale and Pareto
+# tail. Calibrated so that family sizes and fan-outs are heavy-tailed like the real Hub's
+# (see benchmarks/bench_synth.py for the resulting top families).
+_FIT: dict[str, float] = {
+    "root_share": 0.06,
+    "root_scale": 1.2,
+    "root_alpha": 1.2,
+    "ft_share": 0.50,
+    "ft_scale": 1.2,
+    "ft_alpha": 1.4,
+    "merge_scale": 0.3,
+    "q_share": 0.012,
+    "q_scale": 0.6,
+    "a_share": 0.004,
+    "a_scale": 0.2,
+    "window_all": 0.3,
+    "window_days": 200.0,
+}
+
+_START = np.datetime64("2019-01-01T00:00:00", "ms").astype(np.int64)
+_END = np.datetime64("2025-11-01T00:00:00", "ms").astype(np.int64)
+_DAY_MS = 86_400_000
+_GROWTH = 4.2  # e^4.2 ~ 67x more models created per day at the end than at the start
+
+# ----------------------------------------------------------------------------- vocabulary
+
+# Famous foundations, given to the fittest roots: (id, arch, licence, gated).
+FAMOUS: tuple[tuple[str, str, str, str], ...] = (
+    ("meta-llama/Llama-3.1-8B", "llama", "llama3.1", "manual"),
+    ("Qwen/Qwen2.5-7B", "qwen2", "apache-2.0", ""),
+    ("meta-llama/Meta-Llama-3-8B", "llama", "llama3", "manual"),
+    ("mistralai/Mistral-7B-v0.1", "mistral", "apache-2.0", ""),
+    ("google/gemma-2-9b", "gemma2", "gemma", "manual"),
+    ("Qwen/Qwen2.5-32B", "qwen2", "apache-2.0", ""),
+    ("meta-llama/Llama-3.2-3B", "llama", "llama3.2", "manual"),
+    ("stabilityai/stable-diffusion-xl-base-1.0", "sdxl", "openrail++", ""),
+    ("Qwen/Qwen2.5-14B", "qwen2", "apache-2.0", ""),
+    ("meta-llama/Llama-3.1-70B", "llama", "llama3.1", "manual"),
+    ("microsoft/Phi-3-mini-4k-instruct", "phi3", "mit", ""),
+    ("black-forest-labs/FLUX.1-dev", "flux", "other", "auto"),
+    ("Qwen/Qwen2.5-1.5B", "qwen2", "apache-2.0", ""),
+    ("meta-llama/Llama-2-7b-hf", "llama", "llama2", "manual"),
+    ("google-bert/bert-base-uncased", "bert", "apache-2.0", ""),
+    ("Qwen/Qwen2.5-0.5B", "qwen2", "apache-2.0", ""),
+    ("meta-llama/Llama-3.2-1B", "llama", "llama3.2", "manual"),
+    ("mistralai/Mistral-Nemo-Base-2407", "mistral", "apache-2.0", ""),
+    ("google/gemma-2-2b", "gemma2", "gemma", "manual"),
+    ("openai/whisper-large-v3", "whisper", "apache-2.0", ""),
+    ("Qwen/Qwen2.5-3B", "qwen2", "other", ""),
+    ("deepseek-ai/DeepSeek-R1", "deepseek_v3", "mit", ""),
+    ("FacebookAI/xlm-roberta-base", "xlm-roberta", "mit", ""),
+    ("mistralai/Mixtral-8x7B-v0.1", "mixtral", "apache-2.0", ""),
+    ("TinyLlama/TinyLlama_v1.1", "llama", "apache-2.0", ""),
+    ("openai-community/gpt2", "gpt2", "mit", ""),
+    ("google/t5-v1_1-base", "t5", "apache-2.0", ""),
+    ("microsoft/phi-2", "phi", "mit", ""),
+    ("tiiuae/falcon-7b", "falcon", "apache-2.0", ""),
+    ("HuggingFaceTB/SmolLM2-1.7B", "llama", "apache-2.0", ""),
+)
+
+# arch -> (pipeline_tag, library_name of full models, is an LLM)
+ARCHS: dict[str, tuple[str, str, bool]] = {
+    "llama": ("text-generation", "transformers", True),
+    "qwen2": ("text-generation", "transformers", True),
+    "mistral": ("text-generation", "transformers", True),
+    "gemma2": ("text-generation", "transformers", True),
+    "phi3": ("text-generation", "transformers", True),
+    "phi": ("text-generation", "transformers", True),
+    "mixtral": ("text-generation", "transformers", True),
+    "falcon": ("text-generation", "transformers", True),
+    "gpt2": ("text-generation", "transformers", True),
+    "deepseek_v3": ("text-generation", "transformers", True),
+    "bert": ("fill-mask", "transformers", False),
+    "xlm-roberta": ("fill-mask", "transformers", False),
+    "t5": ("text2text-generation", "transformers", False),
+    "whisper": ("automatic-speech-recognition", "transformers", False),
+    "vit": ("image-classification", "transformers", False),
+    "sdxl": ("text-to-image", "diffusers", False),
+    "flux": ("text-to-image", "diffusers", False),
+    "sentence-transformers": ("sentence-similarity", "sentence-transformers", False),
+}
+_ARCH_LIST = tuple(ARCHS)
+# share of other (non-famous) root families per arch, in _ARCH_LIST order
+_ARCH_P = np.array([22, 16, 10, 5, 4, 2, 1, 1, 5, 1, 10, 3, 4, 3, 4, 3, 2, 4], dtype=float)
+_LICENSES = ("apache-2.0", "mit", "other", "cc-by-nc-4.0", "cc-by-4.0", "openrail", "gpl-3.0")
+_LICENSE_P = np.array([45, 22, 17, 7, 4, 3, 2], dtype=float)
+
+_WORDS = (
+    "Nova Aurora Atlas Orion Zephyr Falcon Phoenix Titan Vega Lyra Nimbus Sage Echo Onyx Iris "
+    "Helix Apex Quill Ember Cobalt Juniper Saffron Pico Tempest Solstice Borealis Cascade "
+    "Mistral Lumen Raven Kestrel Cedar Maple Coral Polaris Comet Nebula Quasar Pulsar Zenith"
+).split()
+_TOPICS = (
+    "Instruct chat sft dpo orpo kto grpo math code medical legal finance roleplay uncensored "
+    "abliterated reasoning tools function-calling summarize translate ko ja zh de fr es it pt "
+    "ru vi ar hi tr pl nl sv multilingual longctx 128k rag agent storywriter creative bio"
+).split()
+_TASKS = (
+    "alpaca gsm8k sql sentiment ner qa dolly oasst ultrachat sharegpt squad imdb medqa "
+    "python json emoji pokemon anime portrait pixel-art watercolor style character"
+).split()
+_METHODS = ("slerp", "ties", "dare_ties", "linear", "model_stock", "della", "passthrough")
+_QSUFFIXES = (
+    "GGUF",
+    "i1-GGUF",
+    "Q4_K_M-GGUF",
+    "AWQ",
+    "GPTQ",
+    "bnb-4bit",
+    "8bit",
+    "exl2",
+    "mlx-4bit",
+    "Q8_0-GGUF",
+    "fp8",
+)
+_QSUFFIX_P = np.array([46, 10, 12, 5, 5, 8, 3, 2, 4, 4, 1], dtype=float)
+# prolific quantizers: (name, weight, active until (ms since epoch) or None)
+_QUANTIZERS = (
+    ("mradermacher", 30, None),
+    ("RichardErkhov", 14, None),
+    ("bartowski", 12, None),
+    ("QuantFactory", 7, None),
+    ("TheBloke", 8, int(np.datetime64("2024-02-01", "ms").astype(np.int64))),
+    ("tensorblock", 6, None),
+    ("MaziyarPanahi", 5, None),
+    ("NikolayKozloff", 4, None),
+    ("lmstudio-community", 4, None),
+    ("DevQuasar", 4, None),
+    ("second-state", 3, None),
+    ("unsloth", 3, None),
+)
+_ONNX_QUANTIZERS = ("Xenova", "onnx-community")
+_ADAPTER_AUTHORS = ("Lots-of-LoRAs", "mlx-community", "lora-library", "sd-community")
+_SYL = (
+    "ka lo mi ra ven tor sa li no ze fa ri an el os ul ta be do gi hu ja ku ma ne pa qu si vo "
+    "wu xi yo zu ar en ix or us"
+).split()
+_ORG_SUFFIX = ("-ai", "-lab", "-labs", "AI", "-research", "-nlp", "", "", "", "", "", "", "")
+
+
+def _author_name(rank: int) -> str:
+    """A deterministic synthetic user name for an author rank."""
+    a = _SYL[rank % 37]
+    b = _SYL[(rank // 37) % 37]
+    c = _SYL[(rank // 1369) % 37]
+    n = rank // 50653
+    base = f"{a}{b}{c}" if rank % 3 else f"{a.capitalize()}{b}{c.capitalize()}"
+    suffix = _ORG_SUFFIX[rank % len(_ORG_SUFFIX)]
+    return f"{base}{n if n else ''}{suffix}"
+
+
+# ----------------------------------------------------------------------------- model
+
+
+@dataclass
+class SynthHub:
+    """A generated hub, column-oriented (row ``i`` = the ``i``-th model by creation time)."""
+
+    n: int
+    seed: int
+    created_ms: np.ndarray  # int64, strictly increasing
+    parent: np.ndarray  # int64, first parent or -1
+    relation: np.ndarray  # int8 codes (0 = no parent)
+    root: np.ndarray  # int64, root of the first-parent chain
+    extra: dict[int, list[int]]  # merge / quirk parents beyond the first
+    author_rank: np.ndarray  # int64 (negative: a prolific quantizer/adapter author)
+    downloads: np.ndarray  # int64
+    arch: np.ndarray  # int16 index into _ARCH_LIST, per row (inherited from the root)
+    license: np.ndarray  # int16 index into _LICENSES (-1: use the famous root's licence)
+    famous: dict[int, int]  # row -> index into FAMOUS
+    self_loops: np.ndarray  # rows whose tags also name themselves
+    cycles: list[tuple[int, int]]  # (a, b): b is a's first parent and a is b's extra parent
+    missing: np.ndarray  # rows whose first parent was deleted (no line)
+    messy: np.ndarray  # rows whose parents are only in a messy cardData.base_model
+    fitness: np.ndarray  # float64, attractiveness as a parent
+    ids: list[str] = field(default_factory=list)  # filled by iter_lines, row by row
+
+    @property
+    def with_parent(self) -> int:
+        return int((self.relation > 0).sum())
+
+
+@dataclass
+class SynthSummary:
+    """What :func:`write_snapshot` wrote."""
+
+    path: str
+    models: int
+    with_parent: int
+    edges: int
+    relations: dict[str, int]
+    top_families: list[tuple[str, int]]
+    max_fanout: tuple[str, int]
+    seconds: float
+    bytes: int
+
+    @property
+    def parent_share(self) -> float:
+        return self.with_parent / self.models if self.models else 0.0
+
+
+def _pareto(rng: np.random.Generator, alpha: float, size: int) -> np.ndarray:
+    return rng.pareto(alpha, size) + 1.0
+
+
+def _weighted_draw(
+    rng: np.random.Generator, cum: np.ndarray, lo: np.ndarray, hi: np.ndarray
+) -> np.ndarray:
+    """For each (lo, hi), draw an index in [lo, hi) with probability ∝ weight (``cum`` is the
+    inclusive cumulative weight). Returns -1 where the range has no weight."""
+    base = np.where(lo > 0, cum[np.maximum(lo - 1, 0)], 0.0)
+    top = np.where(hi > 0, cum[np.maximum(hi - 1, 0)], 0.0)
+    mass = top - base
+    u = base + rng.random(lo.shape[0]) * mass
+    idx = np.searchsorted(cum, u, side="right")
+    ok = (mass > 0) & (idx < hi) & (idx >= lo)
+    return np.where(ok, idx, -1)
+
+
+def build(n_models: int, seed: int = 0) -> SynthHub:
+    """Generate the columns of a synthetic hub of ``n_models`` models (deterministic)."""
+    if n_models < 1:
+        raise ValueError("n_models must be >= 1")
+    n = int(n_models)
+    rng = np.random.default_rng(np.random.SeedSequence([seed, 0x5EC0]))
+    idx = np.arange(n, dtype=np.int64)
+
+    # --- creation times: exponential growth, strictly increasing in row order
+    u = np.sort(rng.random(n))
+    frac = np.log1p(u * math.expm1(_GROWTH)) / _GROWTH
+    created = (_START + frac * (_END - _START)).astype(np.int64) + idx
+
+    # --- who declares a parent, and how
+    wants = rng.random(n) < PARENT_SHARE * 1.01
+    rel = np.where(
+        wants, rng.choice(4, size=n, p=np.array(RELATION_SHARES) / sum(RELATION_SHARES)) + 1, 0
+    ).astype(np.int8)
+
+    # --- fitness (attractiveness as a parent)
+    fit = np.zeros(n)
+    roots_ok = (rel == 0) & (rng.random(n) < _FIT["root_share"])
+    fit[roots_ok] = _FIT["root_scale"] * _pareto(rng, _FIT["root_alpha"], int(roots_ok.sum()))
+    ft_ok = (rel == FINETUNE) & (rng.random(n) < _FIT["ft_share"])
+    fit[ft_ok] = _FIT["ft_scale"] * _pareto(rng, _FIT["ft_alpha"], int(ft_ok.sum()))
+    merge_rows = rel == MERGE  # merges get merged (and quantized) again: chains
+    fit[merge_rows] = _FIT["merge_scale"] * _pareto(rng, 1.5, int(merge_rows.sum()))
+    q_ok = (rel == QUANTIZED) & (rng.random(n) < _FIT["q_share"])
+    fit[q_ok] = _FIT["q_scale"] * _pareto(rng, 1.2, int(q_ok.sum()))
+    a_ok = (rel == ADAPTER) & (rng.random(n) < _FIT["a_share"])
+    fit[a_ok] = _FIT["a_scale"] * _pareto(rng, 1.5, int(a_ok.sum()))
+    fit = np.minimum(fit, 2e5)
+    cum = np.cumsum(fit)
+
+    # --- first parent: weighted by fitness among older models, mostly within a window
+    child = np.flatnonzero(rel > 0)
+    window = np.where(
+        rng.random(child.size) < _FIT["window_all"],
+        np.inf,
+        rng.exponential(_FIT["window_days"], child.size) * _DAY_MS,
+    )
+    lo = np.searchsorted(created, created[child] - np.minimum(window, 1e15), side="left")
+    lo = np.where(np.isinf(window), 0, lo)
+    first = _weighted_draw(rng, cum, lo, child)
+    retry = first < 0
+    if retry.any():
+        first[retry] = _weighted_draw(
+            rng, cum, np.zeros(int(retry.sum()), dtype=np.int64), child[retry]
+        )
+    parent = np.full(n, -1, dtype=np.int64)
+    parent[child] = first
+    rel[parent < 0] = NONE
+    has = parent >= 0
+
+    # --- root of each first-parent chain (pointer jumping)
+    root = np.where(has, parent, idx)
+    while True:
+        nxt = root[root]
+        if np.array_equal(nxt, root):
+            break
+        root = nxt
+
+    # --- the largest families carry famous names
+    tree = np.bincount(root, minlength=n) - 1
+    root_rows = np.flatnonzero(~has & (tree > 0))
+    n_famous = min(len(FAMOUS), root_rows.size // 20)
+    top_roots = root_rows[np.argsort(-tree[root_rows], kind="stable")[:n_famous]]
+    famous = {int(r): k for k, r in enumerate(top_roots)}
+
+    # --- merges: 2-5 parents, ~80% from the first parent's family
+    extra: dict[int, list[int]] = {}
+    merges = np.flatnonzero(rel == MERGE)
+    if merges.size:
+        k_extra = rng.choice(MERGE_PARENTS, size=merges.size, p=MERGE_PARENT_PROBS) - 1
+        eligible = np.flatnonzero(fit > 0)
+        key = root[eligible] * n + eligible
+        order = np.argsort(key, kind="stable")
+        key, elig_sorted = key[order], eligible[order]
+        cum_f = np.cumsum(fit[elig_sorted])
+        slots_row = np.repeat(merges, k_extra)
+        same = rng.random(slots_row.size) < 0.8
+        fam = root[slots_row]
+        lo_f = np.searchsorted(key, fam * n, side="left")
+        hi_f = np.searchsorted(key, fam * n + slots_row, side="left")
+        pick = np.full(slots_row.size, -1, dtype=np.int64)
+        pos = _weighted_draw(rng, cum_f, lo_f, hi_f)
+        ok = same & (pos >= 0)
+        pick[ok] = elig_sorted[pos[ok]]
+        rest = pick < 0
+        if rest.any():
+            g_lo = np.zeros(int(rest.sum()), dtype=np.int64)
+            pick[rest] = _weighted_draw(rng, cum, g_lo, slots_row[rest])
+        for m, p in zip(slots_row.tolist(), pick.tolist(), strict=True):
+            if p < 0 or p == parent[m]:
+                continue
+            lst = extra.setdefault(m, [])
+            if p not in lst:
+                lst.append(p)
+        lonely = [m for m in merges.tolist() if m not in extra]
+        rel[lonely] = FINETUNE  # could not find a second parent: a plain finetune
+
+    # --- quirks (a handful per million; at least one of each when n >= 1000)
+    scale = n / 1_000_000
+    free = np.flatnonzero(has & (rel != MERGE))
+    free = free[~np.isin(free, list(extra))]
+    n_self = max(1 if n >= 1000 else 0, round(20 * scale))
+    n_cyc = max(1 if n >= 1000 else 0, round(5 * scale))
+    n_miss = max(2 if n >= 1000 else 0, round(600 * scale))
+    n_messy = max(7 if n >= 1000 else 0, round(1500 * scale))
+    picks = rng.choice(free, size=min(free.size, n_self + n_miss + n_messy), replace=False)
+    picks = np.sort(picks)
+    sel = rng.permutation(picks.size)
+    self_loops = np.sort(picks[sel[:n_self]])
+    missing = np.sort(picks[sel[n_self : n_self + n_miss]])
+    messy = np.sort(picks[sel[n_self + n_miss :]])
+    used = set(picks.tolist())
+    for s in self_loops.tolist():
+        extra.setdefault(s, []).append(s)
+    cycles: list[tuple[int, int]] = []
+    cand = free[(rel[free] == FINETUNE) & has[np.maximum(parent[free], 0)]]
+    cand = cand[rel[parent[cand]] == FINETUNE]
+    if cand.size:
+        for a in rng.permutation(cand).tolist():
+            if len(cycles) >= n_cyc:
+                break
+            b = int(parent[a])
+            if a in used or b in used or b in extra:
+                continue
+            used.update((a, b))
+            extra[b] = [a]
+            rel[b] = MERGE  # the Hub infers "merge" for several parents
+            cycles.append((a, b))
+
+    # --- authors: heavy-tailed ranks; quantizations mostly by the prolific quantizers
+    n_authors = max(50, n // 6)
+    w = np.arange(1, n_authors + 1, dtype=float) ** -0.85
+    cum_a = np.cumsum(w)
+    ranks = np.searchsorted(cum_a, rng.random(n) * cum_a[-1], side="right").astype(np.int64)
+    quant = rel == QUANTIZED
+    qpick = rng.random(n) < 0.5
+    qw = np.array([q[1] for q in _QUANTIZERS], dtype=float)
+    qidx = rng.choice(len(_QUANTIZERS), size=n, p=qw / qw.sum())
+    for k, (_, _, until) in enumerate(_QUANTIZERS):
+        if until is not None:
+            late = (qidx == k) & (created > until)
+            qidx[late] = 0
+    ranks = np.where(quant & qpick, -1 - qidx, ranks)
+    apick = (rel == ADAPTER) & (rng.random(n) < 0.06)
+    ranks = np.where(apick, -100 - rng.integers(0, len(_ADAPTER_AUTHORS), n), ranks)
+
+    # --- family attributes, downloads
+    arch_root = rng.choice(len(_ARCH_LIST), size=n, p=_ARCH_P / _ARCH_P.sum()).astype(np.int16)
+    lic_root = rng.choice(len(_LICENSES), size=n, p=_LICENSE_P / _LICENSE_P.sum()).astype(np.int16)
+    for r, k in famous.items():
+        arch_root[r] = _ARCH_LIST.index(FAMOUS[k][1])
+        lic_root[r] = -1
+    arch = arch_root[root]
+    lic = np.where(rng.random(n) < 0.85, lic_root[root], lic_root)
+    nchild = np.bincount(parent[has], minlength=n)
+    for ps in extra.values():
+        for p in ps:
+            nchild[p] += 1
+    dl = rng.lognormal(1.2, 2.0, n) * (1.0 + nchild) ** 1.25
+    dl[list(famous)] *= 50
+    downloads = np.minimum(dl, 5e8).astype(np.int64)
+
+    return SynthHub(
+        n=n,
+        seed=seed,
+        created_ms=created,
+        parent=parent,
+        relation=rel,
+        root=root,
+        extra=extra,
+        author_rank=ranks,
+        downloads=downloads,
+        arch=arch,
+        license=lic,
+        famous=famous,
+        self_loops=self_loops,
+        cycles=cycles,
+        missing=missing,
+        messy=messy,
+        fitness=fit,
+    )
+
+
+# ----------------------------------------------------------------------------- JSON lines
+
+
+def _iso(ms: np.ndarray) -> list[str]:
+    return [s + "Z" for s in np.datetime_as_string(ms.astype("datetime64[ms]"), unit="ms")]
+
+
+def iter_lines(hub: SynthHub, *, chunk: int = 20_000) -> Iterator[list[str]]:
+    """Yield the snapshot's JSON lines (each ending with ``\\n``) in chunks of ``chunk`` rows.
+
+    Lines are built from preformatted templates: every string in them is a generated id or
+    a fixed vocabulary word, so no JSON escaping is needed.
+    """
+    n = hub.n
+    rng = np.random.default_rng(np.random.SeedSequence([hub.seed, 0x11AE]))
+    topic = rng.integers(0, len(_TOPICS), n).tolist()
+    task = rng.integers(0, len(_TASKS), n).tolist()
+    word = rng.integers(0, len(_WORDS), n).tolist()
+    method = rng.integers(0, len(_METHODS), n).tolist()
+    qsuf = rng.choice(len(_QSUFFIXES), size=n, p=_QSUFFIX_P / _QSUFFIX_P.sum()).tolist()
+    version = rng.integers(0, 6, n).tolist()
+    size_b = rng.choice(
+        np.array(["0.5B", "1B", "1.5B", "3B", "7B", "8B", "13B", "14B", "32B", "70B"]), n
+    ).tolist()
+    card_rel = (rng.random(n) < 0.3).tolist()
+    convers = (rng.random(n) < 0.5).tolist()
+    gated_r = rng.random(n)
+    modified = hub.created_ms + (rng.exponential(40.0, n) * _DAY_MS).astype(np.int64)
+    modified = np.minimum(modified, _END + 30 * _DAY_MS)
+    created_s = hub.created_ms
+    likes = (hub.downloads**0.6 * rng.lognormal(-1.5, 1.0, n)).astype(np.int64).tolist()
+    dl_all = (hub.downloads * (1 + rng.exponential(4.0, n))).astype(np.int64).tolist()
+    downloads = hub.downloads.tolist()
+    parent = hub.parent.tolist()
+    relation = hub.relation.tolist()
+    ranks = hub.author_rank.tolist()
+    arch = hub.arch.tolist()
+    lic = hub.license.tolist()
+    root = hub.root.tolist()
+    extra = hub.extra
+    famous = hub.famous
+    missing = set(hub.missing.tolist())
+    messy = {r: k for k, r in enumerate(hub.messy.tolist())}
+
+    names: list[str] = [""] * n  # name part (after the slash)
+    ids: list[str] = [""] * n
+    hub.ids = ids
+    stems: list[str] = [""] * n
+    seen: set[str] = set()
+    author_cache: dict[int, str] = {}
+    head_cache: dict[tuple[int, int, int, bool], tuple[str, str | None]] = {}
+    miss_ids: dict[int, str] = {}
+
+    def author_of(rank: int) -> str:
+        a = author_cache.get(rank)
+        if a is None:
+            if rank <= -100:
+                a = _ADAPTER_AUTHORS[-100 - rank]
+            elif rank < 0:
+                a = _QUANTIZERS[-1 - rank][0]
+            else:
+                a = _author_name(rank)
+            author_cache[rank] = a
+        return a
+
+    def unique(author: str, name: str) -> tuple[str, str]:
+        if len(name) > 88:
+            name = name[:88].rstrip("-._")
+        mid = f"{author}/{name}"
+        key = mid.lower()
+        if key in seen:
+            k = 2
+            while f"{key}-{k}" in seen:
+                k += 1
+            name = f"{name}-{k}"
+            mid = f"{author}/{name}"
+            key = mid.lower()
+        seen.add(key)
+        return mid, name
+
+    def head(a: int, r: int, q: int, conv: bool) -> tuple[str, str | None]:
+        """Tags before the base_model ones, and the library name."""
+        key = (a, r, q, conv)
+        got = head_cache.get(key)
+        if got is not None:
+            return got
+        arch_name = _ARCH_LIST[a]
+        pipe, lib, llm = ARCHS[arch_name]
+        tags: list[str]
+        library: str | None = lib
+        if r == ADAPTER:
+            library = "diffusers" if lib == "diffusers" else "peft"
+            tags = [library, "safetensors", arch_name]
+            if library == "diffusers":
+                tags += ["lora", "template:sd-lora"]
+        elif r == QUANTIZED and not llm:
+            library = "transformers.js"
+            tags = ["transformers.js", "onnx", arch_name]
+        elif r == QUANTIZED:
+            s = _QSUFFIXES[q]
+            if "GGUF" in s:
+                library = None
+                tags = ["gguf", arch_name]
+                if s.startswith("i1"):
+                    tags.append("imatrix")
+            elif s.startswith("mlx"):
+                library = "mlx"
+                tags = ["mlx", "safetensors", arch_name, "4-bit"]
+            elif s == "AWQ":
+                tags = ["transformers", "safetensors", arch_name, "4-bit", "awq"]
+            elif s == "GPTQ":
+                tags = ["transformers", "safetensors", arch_name, "4-bit", "gptq"]
+            elif s == "exl2":
+                tags = ["transformers", "safetensors", arch_name, "exl2"]
+            elif s == "fp8":
+                tags = ["transformers", "safetensors", arch_name, "fp8", "compressed-tensors"]
+            else:
+                tags = ["transformers", "safetensors", arch_name, s.split("-")[-1], "bitsandbytes"]
+        else:
+            tags = [lib, "safetensors", arch_name]
+            if r == MERGE:
+                tags += ["mergekit", "merge"]
+        tags.append(pipe)
+        if llm and conv:
+            tags.append("conversational")
+        out = ('"' + '", "'.join(tags) + '"', library)
+        head_cache[key] = out
+        return out
+
+    tail_tags = '"endpoints_compatible", "region:us"'
+    created_iso_all = _iso(created_s)
+    modified_iso_all = _iso(modified)
+    cycle_child = {b: a for a, b in hub.cycles}  # b lists a (named early, see below)
+    # the most attractive finetunes are the instruct/chat versions of their parents
+    ft_rows = np.flatnonzero(hub.relation == FINETUNE)
+    n_hubs = max(1, n // 5000)
+    hubs = set(ft_rows[np.argsort(-hub.fitness[ft_rows], kind="stable")[:n_hubs]].tolist())
+
+    def name_row(i: int, r: int, author: str) -> None:
+        """Give row ``i`` its id (its first parent is already named)."""
+        p = parent[i]
+        a = arch[i]
+        if r == NONE:
+            if ARCHS[_ARCH_LIST[a]][2]:
+                base = f"{_WORDS[word[i]]}-{size_b[i]}"
+            else:
+                base = f"{_WORDS[word[i]].lower()}-{_TASKS[task[i]]}"
+            if version[i] > 2:
+                base += f"-v{version[i] - 2}"
+        else:
+            pname = names[p]
+            stem = stems[p]
+            if r == QUANTIZED:
+                if author == "RichardErkhov":
+                    pauth = ids[p].split("/", 1)[0]
+                    base = f"{pauth}_-_{pname}-{_QSUFFIXES[qsuf[i]].lower()}"
+                elif not ARCHS[_ARCH_LIST[a]][2]:
+                    base = pname
+                else:
+                    base = f"{pname}-{_QSUFFIXES[qsuf[i]]}"
+            elif r == ADAPTER:
+                base = f"{stem.lower()}-{_TASKS[task[i]]}-lora"
+            elif r == MERGE:
+                older = [x for x in extra.get(i, ()) if x < i]
+                o = stems[older[0]].split("-")[0] if older else _WORDS[word[i]]
+                if version[i] == 0:
+                    base = f"mergekit-{_METHODS[method[i]]}-{_WORDS[word[i]].lower()}{i % 9973}"
+                else:
+                    base = f"{stem}-{o}-{_METHODS[method[i]]}"
+            elif i in hubs:
+                base = f"{stem}-Instruct" if version[i] % 2 else f"{stem}-it"
+            else:
+                base = f"{stem}-{_TOPICS[topic[i]]}"
+                if version[i] > 3:
+                    base += f"-v{version[i] - 3}"
+        mid, name = unique(author, base)
+        names[i] = name
+        ids[i] = mid
+        stems[i] = name if len(name) <= 40 else (stems[root[i]] or name[:40].rstrip("-._"))
+
+    out: list[str] = []
+    for i in range(n):
+        r = relation[i]
+        a = arch[i]
+        fam_k = famous.get(i)
+        gated = "false"
+        if fam_k is not None:
+            mid = FAMOUS[fam_k][0]
+            author, name = mid.split("/", 1)
+            seen.add(mid.lower())
+            gated = f'"{FAMOUS[fam_k][3]}"' if FAMOUS[fam_k][3] else "false"
+            names[i], ids[i], stems[i] = name, mid, name
+        elif ids[i]:  # named early: the child half of a 2-cycle
+            mid = ids[i]
+            author = mid.split("/", 1)[0]
+        else:
+            author = author_of(ranks[i])
+            name_row(i, r, author)
+            mid = ids[i]
+            if r == NONE and gated_r[i] < 0.004:
+                gated = '"manual"'
+            elif r == NONE and gated_r[i] < 0.007:
+                gated = '"auto"'
+        if i in cycle_child:  # this row lists a younger model as a parent: name it now
+            c = cycle_child[i]
+            name_row(c, relation[c], author_of(ranks[c]))
+        # ---- parents
+        card_extra = ""
+        bm = ""
+        lic_k = lic[i]
+        lic_name = FAMOUS[famous[root[i]]][2] if lic_k < 0 else _LICENSES[lic_k]
+        conv = convers[i]
+        if r != NONE:
+            p = parent[i]
+            rname = REL_NAMES[r]
+            pids = [ids[p]]
+            if i in missing:
+                mp = miss_ids.get(p)
+                if mp is None:
+                    mp, _ = unique(ids[p].split("/", 1)[0], f"{names[p]}-old")
+                    miss_ids[p] = mp
+                pids = [mp]
+            for x in extra.get(i, ()):
+                pids.append(ids[x] if x != i else mid)
+            k = messy.get(i)
+            if k is None:
+                bm = ", " + ", ".join(f'"base_model:{x}", "base_model:{rname}:{x}"' for x in pids)
+                if len(pids) == 1:
+                    card_extra = f'"base_model": "{pids[0]}", '
+                else:
+                    card_extra = '"base_model": ["' + '", "'.join(pids) + '"], '
+                if card_rel[i] or r == MERGE:
+                    card_extra += f'"base_model_relation": "{rname}", '
+            else:
+                card_extra = _messy_card(k % 7, pids) + ", "
+                if k % 3 == 0:
+                    card_extra += f'"base_model_relation": "{rname}", '
+        tags_head, library = head(a, r, qsuf[i], conv)
+        lib_json = f'"{library}"' if library else "null"
+        card_lib = f'"library_name": "{library}", ' if library else ""
+        pipe = ARCHS[_ARCH_LIST[a]][0]
+        out.append(
+            f'{{"id": "{mid}", "author": "{author}", "createdAt": "{created_iso_all[i]}", '
+            f'"lastModified": "{modified_iso_all[i]}", "downloads": {downloads[i]}, '
+            f'"downloadsAllTime": {dl_all[i]}, "likes": {likes[i]}, '
+            f'"trendingScore": {likes[i] // 40}, "library_name": {lib_json}, '
+            f'"pipeline_tag": "{pipe}", "private": false, "gated": {gated}, '
+            f'"tags": [{tags_head}, "en"{bm}, "license:{lic_name}", {tail_tags}], '
+            f'"cardData": {{{card_extra}{card_lib}"license": "{lic_name}"}}}}\n'
+        )
+        if len(out) >= chunk:
+            yield out
+            out = []
+    if out:
+        yield out
+
+
+def _messy_card(kind: int, pids: list[str]) -> str:
+    """A messy ``"base_model": ...`` card entry for the parents ``pids`` (no tags exist)."""
+    first = pids[0]
+    if kind == 0:
+        return f'"base_model": "https://huggingface.co/{first}"'
+    if kind == 1:
+        return f'"base_model": "{first}/"'
+    if kind == 2:
+        return f'"base_model": "{first}@main"'
+    if kind == 3:
+        joined = ", ".join(pids) if len(pids) > 1 else f"{first}, {first}"
+        return f'"base_model": "{joined}"'
+    if kind == 4:
+        return f'"base_model": ["{first}", "{first}"]'
+    if kind == 5:
+        return f'"base_model": "{first.lower()}"'
+    return '"base_model": 7'
+
+
+def generate(n_models: int, seed: int = 0) -> Iterator[dict[str, Any]]:
+    """Yield the model objects of a synthetic hub (parsed JSON; for small hubs and tests)."""
+    for lines in iter_lines(build(n_models, seed)):
+        for line in lines:
+            yield json.loads(line)
+
+
+# ----------------------------------------------------------------------------- writing
+
+
+def family_sizes(hub: SynthHub, roots: list[int] | np.ndarray) -> dict[int, int]:
+    """Exact family sizes (descendants over all parent edges, root excluded) of ``roots``."""
+    n = hub.n
+    par_rows = [hub.parent[hub.parent >= 0]]
+    child_rows = [np.flatnonzero(hub.parent >= 0)]
+    if hub.extra:
+        ch = np.fromiter((c for c, ps in hub.extra.items() for _ in ps), dtype=np.int64)
+        pa = np.fromiter((p for ps in hub.extra.values() for p in ps), dtype=np.int64)
+        par_rows.append(pa)
+        child_rows.append(ch)
+    src = np.concatenate(par_rows)
+    dst = np.concatenate(child_rows)
+    order = np.argsort(src, kind="stable")
+    src, dst = src[order], dst[order]
+    indptr = np.searchsorted(src, np.arange(n + 1))
+    out: dict[int, int] = {}
+    for r in np.asarray(roots).tolist():
+        seen = np.zeros(n, dtype=bool)
+        seen[r] = True
+        frontier = np.array([r], dtype=np.int64)
+        count = 0
+        while frontier.size:
+            starts, ends = indptr[frontier], indptr[frontier + 1]
+            lens = ends - starts
+            if not lens.sum():
+                break
+            offs = np.repeat(starts - np.cumsum(lens) + lens, lens) + np.arange(lens.sum())
+            nxt = np.unique(dst[offs])
+            nxt = nxt[~seen[nxt]]
+            seen[nxt] = True
+            count += nxt.size
+            frontier = nxt
+        out[int(r)] = count
+    return out
+
+
+def _top_families(hub: SynthHub, k: int = 10) -> list[tuple[int, int]]:
+    tree = np.bincount(hub.root, minlength=hub.n) - 1  # first-parent tree sizes (approx.)
+    roots = np.flatnonzero(hub.relation == 0)
+    cand = roots[np.argsort(-tree[roots], kind="stable")[: 3 * k]]
+    sizes = family_sizes(hub, cand)
+    return sorted(sizes.items(), key=lambda kv: (-kv[1], kv[0]))[:k]
+
+
+def write_snapshot(
+    path: str | Path,
+    n_models: int,
+    seed: int = 0,
+    *,
+    progress: Callable[[int], None] | None = None,
+) -> SynthSummary:
+    """Generate a synthetic hub and write it to ``path`` (gzip when it ends with ``.gz``).
+
+    ``progress(n)`` is called with the number of models written since the last call.
+    Compression runs in a second thread (zlib releases the GIL), so generation and gzip
+    overlap on a multi-core machine. Same ``(n_models, seed)`` -> same bytes.
+    """
+    t0 = time.perf_counter()
+    path = Path(path)
+    hub = build(n_models, seed)
+    gz = path.name.endswith(".gz")
+    q: queue.Queue[bytes | None] = queue.Queue(maxsize=4)
+    error: list[BaseException] = []
+
+    def writer() -> None:
+        try:
+            with path.open("wb") as raw:
+                if gz:
+                    with gzip.GzipFile(
+                        filename="", mode="wb", fileobj=raw, compresslevel=1, mtime=0
+                    ) as fh:
+                        while (data := q.get()) is not None:
+                            fh.write(data)
+                else:
+                    while (data := q.get()) is not None:
+                        raw.write(data)
+        except BaseException as exc:  # noqa: BLE001 - re-raised in the caller
+            error.append(exc)
+            while q.get() is not None:
+                pass
+
+    th = threading.Thread(target=writer, name="synth-writer", daemon=True)
+    th.start()
+    try:
+        for lines in iter_lines(hub):
+            if error:
+                break
+            q.put("".join(lines).encode("utf-8"))
+            if progress is not None:
+                progress(len(lines))
+    finally:
+        q.put(None)
+        th.join()
+    if error:
+        raise error[0]
+    top = _top_families(hub)
+    fan = np.bincount(hub.parent[hub.parent >= 0], minlength=hub.n)
+    for ps in hub.extra.values():
+        for p in ps:
+            fan[p] += 1
+    max_row = int(np.argmax(fan))
+    names = hub.ids
+    rel_counts = np.bincount(hub.relation, minlength=5)
+    n_edges = int((hub.parent >= 0).sum()) + sum(len(v) for v in hub.extra.values())
+    return SynthSummary(
+        path=str(path),
+        models=hub.n,
+        with_parent=hub.with_parent - int(_non_string_messy(hub)),
+        edges=n_edges,
+        relations={REL_NAMES[k]: int(rel_counts[k]) for k in range(1, 5)},
+        top_families=[(names[r], s) for r, s in top],
+        max_fanout=(names[max_row], int(fan[max_row])),
+        seconds=time.perf_counter() - t0,
+        bytes=path.stat().st_size,
+    )
+
+
+def _non_string_messy(hub: SynthHub) -> int:
+    """Messy rows whose card value is a non-string (they end up with no parent at all)."""
+    return sum(1 for k in range(hub.messy.size) if k % 7 == 6)
