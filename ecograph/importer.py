@@ -456,7 +456,13 @@ def frames_from_slow(parsed: list[ParsedModel]) -> tuple[pl.DataFrame, pl.DataFr
     """Staging frames for rows parsed in Python by :func:`parse_model`."""
     from .store import _record_row
 
-    rows = [_record_row(p.record) for p in parsed if p.record.id]
+    by_id: dict[str, ParsedModel] = {}
+    for p in parsed:  # the same id twice: the last one wins
+        if p.record.id:
+            by_id.pop(p.record.id, None)
+            by_id[p.record.id] = p
+    parsed = list(by_id.values())
+    rows = [_record_row(p.record) for p in parsed]
     models = pl.DataFrame(rows, schema=_STAGE_SCHEMA, orient="row")
     erows = [
         (
@@ -467,7 +473,6 @@ def frames_from_slow(parsed: list[ParsedModel]) -> tuple[pl.DataFrame, pl.DataFr
             e.parent.split("/", 1)[0] if "/" in e.parent else None,
         )
         for p in parsed
-        if p.record.id
         for e in p.edges
     ]
     edges = pl.DataFrame(erows, schema=_EDGE_STAGE_SCHEMA, orient="row")
@@ -492,8 +497,6 @@ def _open_binary(path: Path, fmt: str) -> BinaryIO:
 
 
 def _jsonl_batches(path: Path, fmt: str, batch_size: int) -> Iterator[_Batch]:
-    import io
-
     with _open_binary(path, fmt) as fh:
         first_line = 1
         while True:
@@ -506,37 +509,102 @@ def _jsonl_batches(path: Path, fmt: str, batch_size: int) -> Iterator[_Batch]:
             numbered = [(first_line + i, ln) for i, ln in enumerate(raw) if ln.strip()]
             first_line += len(raw)
             if numbered:
-                yield _jsonl_batch(path, numbered, io)
+                yield _jsonl_batch(path, numbered)
 
 
-def _jsonl_batch(path: Path, numbered: list[tuple[int, bytes]], io: Any) -> _Batch:
-    lines = [ln if ln.endswith(b"\n") else ln + b"\n" for _, ln in numbered]
+def _arrow_json_schema() -> Any:
+    import pyarrow as pa
+
+    types = {
+        pl.Utf8(): pa.string(),
+        pl.Int64(): pa.int64(),
+        pl.List(pl.Utf8()): pa.list_(pa.string()),
+    }
+    # ``gated`` is false | "auto" | "manual": mixed JSON types, read from the text instead
+    return pa.schema([(k, types[v]) for k, v in _JSON_SCHEMA.items() if k != "gated"])
+
+
+def _arrow_ranges(lines: list[bytes], lo: int, hi: int, out: list[tuple[int, int, Any]]) -> None:
+    """Parse ``lines[lo:hi]`` with pyarrow's JSON reader; on a type it will not take,
+    bisect so only the offending lines (in runs of at most 64) go to Python."""
+    import io
+
+    import pyarrow as pa
+    import pyarrow.json as pj
+
+    chunk = b"".join(lines[lo:hi])
+    longest = max(len(ln) for ln in lines[lo:hi])
     try:
-        df = pl.read_ndjson(io.BytesIO(b"".join(lines)), schema=_JSON_SCHEMA)
-        if df.height != len(lines):
-            raise ValueError("row count mismatch")
-    except Exception:  # noqa: BLE001 - types polars will not take: parse the batch in Python
-        return _python_batch(path, numbered)
-    raw = pl.Series(lines, dtype=pl.Binary)
-    card_bm = raw.bin.contains(b'"base_model"') | raw.bin.contains(b'"baseModels"')
-    card_rel = raw.bin.contains(b'"base_model_relation"')
-    card_lic = raw.bin.contains(b'"license"')
-    models, edges, slow = parse_batch(
-        df,
-        card_base_model=card_bm,
-        card_relation=card_rel,
-        card_license=card_lic,
-        odd_rows=raw.bin.contains(b'"baseModels"'),
-    )
-    n_slow = int(slow.sum())
-    if n_slow:
-        parsed = []
-        for (lineno, ln), is_slow in zip(numbered, slow.to_list(), strict=True):
-            if is_slow:
-                parsed.append(parse_model(_loads(path, lineno, ln)))
+        table = pj.read_json(
+            io.BytesIO(chunk),
+            read_options=pj.ReadOptions(block_size=max(1 << 22, 2 * longest)),
+            parse_options=pj.ParseOptions(
+                explicit_schema=_arrow_json_schema(), unexpected_field_behavior="ignore"
+            ),
+        )
+        if table.num_rows != hi - lo:
+            raise pa.ArrowInvalid("row count mismatch")
+    except (pa.ArrowException, ValueError):
+        if hi - lo <= 64:
+            out.append((lo, hi, None))
+            return
+        mid = (lo + hi) // 2
+        _arrow_ranges(lines, lo, mid, out)
+        _arrow_ranges(lines, mid, hi, out)
+        return
+    out.append((lo, hi, table))
+
+
+def _gated_from_text(text: pl.Series) -> tuple[pl.Series, pl.Series]:
+    """The top-level ``gated`` value as parse_model renders it, and rows too odd for this."""
+    token = text.str.extract(r'"gated"\s*:\s*("[^"\\]*"|true|false|null)', 1)
+    count = text.str.count_matches('"gated"', literal=True)
+    odd = (count > 1) | ((count == 1) & token.is_null())
+    value = pl.select(
+        pl.when(token == "true")
+        .then(pl.lit("true"))
+        .when(token.str.starts_with('"'))
+        .then(token.str.slice(1, token.str.len_chars() - 2))
+        .otherwise(None)
+    ).to_series()
+    return value.rename("gated"), odd.fill_null(False)
+
+
+def _jsonl_batch(path: Path, numbered: list[tuple[int, bytes]]) -> _Batch:
+    import pyarrow as pa
+
+    lines = [ln if ln.endswith(b"\n") else ln + b"\n" for _, ln in numbered]
+    ranges: list[tuple[int, int, Any]] = []
+    _arrow_ranges(lines, 0, len(lines), ranges)
+    fast_idx = [i for lo, hi, t in ranges if t is not None for i in range(lo, hi)]
+    slow_idx = [i for lo, hi, t in ranges if t is None for i in range(lo, hi)]
+    models = pl.DataFrame(schema=_STAGE_SCHEMA)
+    edges = pl.DataFrame(schema=_EDGE_STAGE_SCHEMA)
+    if fast_idx:
+        tables = [t for _, _, t in ranges if t is not None]
+        df = pl.from_arrow(pa.concat_tables(tables))
+        assert isinstance(df, pl.DataFrame)
+        try:
+            text = pl.Series([lines[i] for i in fast_idx], dtype=pl.Binary).cast(pl.Utf8)
+        except Exception:  # noqa: BLE001 - not UTF-8: let the Python path report it
+            return _python_batch(path, numbered)
+        gated, gated_odd = _gated_from_text(text)
+        # A card ``base_model`` matters only when the tags declare no parent; null is none.
+        n_bm = text.str.count_matches('"base_model"', literal=True)
+        n_bm_null = text.str.count_matches(r'"base_model"\s*:\s*null')
+        models, edges, slow = parse_batch(
+            df.with_columns(gated),
+            card_base_model=(n_bm > n_bm_null),
+            card_relation=text.str.contains('"base_model_relation"', literal=True),
+            card_license=text.str.contains('"license"', literal=True),
+            odd_rows=text.str.contains('"baseModels"', literal=True) | gated_odd,
+        )
+        slow_idx += [fast_idx[i] for i in slow.arg_true().to_list()]
+    if slow_idx:
+        parsed = [parse_model(_loads(path, *numbered[i])) for i in sorted(slow_idx)]
         sm, se = frames_from_slow(parsed)
         models, edges = _merge(models, edges, sm, se)
-    return _Batch(models, edges, len(numbered), n_slow)
+    return _Batch(models, edges, len(numbered), len(slow_idx))
 
 
 def _merge(
@@ -563,13 +631,7 @@ def _loads(path: Path, lineno: int, line: bytes) -> dict[str, Any]:
 
 
 def _python_batch(path: Path, numbered: list[tuple[int, bytes]]) -> _Batch:
-    by_id: dict[str, ParsedModel] = {}
-    for lineno, ln in numbered:
-        p = parse_model(_loads(path, lineno, ln))
-        if p.record.id:
-            by_id.pop(p.record.id, None)
-            by_id[p.record.id] = p
-    models, edges = frames_from_slow(list(by_id.values()))
+    models, edges = frames_from_slow([parse_model(_loads(path, n, ln)) for n, ln in numbered])
     return _Batch(models, edges, len(numbered), len(numbered))
 
 
@@ -610,21 +672,19 @@ def _parquet_batches(path: Path, batch_size: int) -> Iterator[_Batch]:
 
 # --------------------------------------------------------------------------- writing
 
+_EXISTING = "_ecograph_existing"
 _MERGE_SQL = (
-    # a stored id spelled differently (placeholder "a/b", record "A/B"): rename its edges
-    "CREATE TEMP TABLE IF NOT EXISTS _ecograph_renames (id TEXT)",
-    "DELETE FROM _ecograph_renames",
-    f"INSERT INTO _ecograph_renames SELECT s.id FROM temp.{_MODELS_STAGE} s "
-    "JOIN models m ON m.id = s.id WHERE m.id <> s.id COLLATE BINARY",
+    # imported ids already stored (maybe spelled differently: placeholder "a/b", "A/B")
+    f"CREATE TEMP TABLE IF NOT EXISTS {_EXISTING} (id TEXT, stored TEXT)",
+    f"DELETE FROM {_EXISTING}",
+    f"INSERT INTO {_EXISTING} SELECT s.id, m.id FROM temp.{_MODELS_STAGE} s "
+    "JOIN models m ON m.id = s.id",
     # every imported record is the truth about its own parents
-    f"DELETE FROM edges WHERE child IN (SELECT id FROM temp.{_MODELS_STAGE})",
+    f"DELETE FROM edges WHERE child IN (SELECT stored FROM {_EXISTING})",
     UPSERT_MODELS_FROM.format(src=f"temp.{_MODELS_STAGE}"),
-    "UPDATE edges SET parent = (SELECT r.id FROM _ecograph_renames r "
-    "WHERE r.id = edges.parent COLLATE NOCASE) "
-    "WHERE parent IN (SELECT id FROM _ecograph_renames)",
-    "UPDATE edges SET child = (SELECT r.id FROM _ecograph_renames r "
-    "WHERE r.id = edges.child COLLATE NOCASE) "
-    "WHERE child IN (SELECT id FROM _ecograph_renames)",
+    # edges pointing at a renamed id take the record's spelling
+    f"UPDATE edges SET parent = (SELECT x.id FROM {_EXISTING} x WHERE x.stored = edges.parent)"
+    f" WHERE parent IN (SELECT stored FROM {_EXISTING} WHERE stored <> id)",
     # placeholders for parents not stored (never overwriting a stored row)
     f"INSERT INTO models (id, author, status, tags, parents) "
     f"SELECT parent, parent_author, 'missing', '[]', '[]' FROM temp.{_EDGES_STAGE} WHERE true "
@@ -639,14 +699,29 @@ _MERGE_SQL = (
 
 
 def _write_batch(conn: Any, batch: _Batch) -> None:
-    models = batch.models.select(list(_STAGE_SCHEMA)).cast(_STAGE_SCHEMA)
-    edges = batch.edges.select(list(_EDGE_STAGE_SCHEMA)).cast(_EDGE_STAGE_SCHEMA)
+    """Stage one batch through Arrow and merge it, in one transaction."""
+    # insert in key order: B-tree pages are then touched once, not at random
+    models = (
+        batch.models.select(list(_STAGE_SCHEMA))
+        .cast(_STAGE_SCHEMA)
+        .sort(pl.col("id").str.to_lowercase())
+    )
+    edges = (
+        batch.edges.select(list(_EDGE_STAGE_SCHEMA))
+        .cast(_EDGE_STAGE_SCHEMA)
+        .sort(pl.col("parent").str.to_lowercase(), pl.col("child").str.to_lowercase())
+    )
     with conn.cursor() as cur:
-        cur.adbc_ingest(_MODELS_STAGE, models.to_arrow(), mode="replace", temporary=True)
-        cur.adbc_ingest(_EDGES_STAGE, edges.to_arrow(), mode="replace", temporary=True)
-        for sql in _MERGE_SQL:
-            cur.execute(sql)
-    conn.commit()
+        cur.execute("BEGIN IMMEDIATE")
+        try:
+            cur.adbc_ingest(_MODELS_STAGE, models.to_arrow(), mode="replace", temporary=True)
+            cur.adbc_ingest(_EDGES_STAGE, edges.to_arrow(), mode="replace", temporary=True)
+            for sql in _MERGE_SQL:
+                cur.execute(sql)
+        except BaseException:
+            cur.execute("ROLLBACK")
+            raise
+        cur.execute("COMMIT")
 
 
 def _scalar(conn: Any, sql: str) -> int:
@@ -683,7 +758,7 @@ def import_snapshot(
             if fmt == "parquet"
             else _jsonl_batches(p, fmt, batch_size)
         )
-        with store.adbc() as conn:
+        with store.adbc(cache_mb=256) as conn:
             try:
                 for batch in batches:
                     _write_batch(conn, batch)

@@ -227,6 +227,8 @@ class Store:
         if p.is_dir():
             raise StoreError(f"{p} is a directory, not an ecograph store")
         exists = p.exists()
+        if exists and not p.is_file():
+            raise StoreError(f"{p} is not a regular file, not an ecograph store")
         new = not exists or p.stat().st_size == 0
         if exists and not new:
             _check_header(p, _read_header(p))
@@ -238,10 +240,11 @@ class Store:
                 raise StoreError(f"cannot create store {p}: directory {parent} does not exist")
             if not os.access(parent, os.W_OK):
                 raise StoreError(f"cannot create store {p}: directory {parent} is not writable")
+        verb = "create" if new else "open"
         try:
             conn = _connect(p)
         except sqlite3.Error as exc:
-            raise StoreError(f"cannot open store {p}: {exc}") from None
+            raise StoreError(f"cannot {verb} store {p}: {exc}") from None
         try:
             if new:
                 cls._create(conn)
@@ -253,7 +256,7 @@ class Store:
             raise
         except sqlite3.Error as exc:
             conn.close()
-            raise StoreError(f"cannot open store {p}: {exc}") from None
+            raise StoreError(f"cannot {verb} store {p}: {exc}") from None
         return cls(p, conn)
 
     @staticmethod
@@ -476,6 +479,7 @@ class Store:
         with self.adbc() as conn:
             cur = conn.cursor()
             try:
+                cur.execute("BEGIN")  # one snapshot for both tables
                 cur.execute(
                     f"SELECT {self._MODEL_SENTINEL} UNION ALL "
                     f"SELECT {', '.join(MODEL_SCHEMA)} FROM models"
@@ -486,6 +490,7 @@ class Store:
                     f"SELECT {', '.join(EDGE_SCHEMA)} FROM edges"
                 )
                 edges = pl.from_arrow(cur.fetch_arrow_table()).slice(1)
+                cur.execute("COMMIT")
             except OSError as exc:  # ADBC reports SQLite errors as OSError subclasses
                 raise StoreError(f"{self.path}: cannot load ({exc})") from None
             finally:
@@ -710,15 +715,15 @@ class Store:
     # ------------------------------------------------------------------ bulk access
 
     @contextmanager
-    def adbc(self) -> Iterator[Any]:
+    def adbc(self, *, cache_mb: int = 64) -> Iterator[Any]:
         """An ADBC (Arrow) connection to the store, for bulk reads and writes.
 
         ADBC links its own copy of SQLite. Two SQLite libraries in one process must not
         hold the same file open at once: POSIX locks are per process, so either copy would
         believe it is alone and checkpoint / delete the WAL under the other. The store
         therefore closes its :mod:`sqlite3` connection for the duration (holding its lock)
-        and reopens it afterwards. The ADBC connection starts in a transaction
-        (autocommit off): call ``commit()`` on it.
+        and reopens it afterwards. The connection is in autocommit mode: run ``BEGIN`` /
+        ``COMMIT`` yourself (anything left open is rolled back).
         """
         import adbc_driver_sqlite.dbapi as adbc_dbapi
 
@@ -728,17 +733,21 @@ class Store:
             self._conn.close()
             try:
                 try:
-                    conn = adbc_dbapi.connect(str(self.path))
+                    conn = adbc_dbapi.connect(str(self.path), autocommit=True)
                 except OSError as exc:
                     raise StoreError(f"cannot open store {self.path}: {exc}") from None
                 try:
                     with conn.cursor() as cur:
                         cur.execute("PRAGMA busy_timeout=30000")
+                        cur.execute("PRAGMA synchronous=NORMAL")
+                        cur.execute("PRAGMA temp_store=MEMORY")
+                        cur.execute(f"PRAGMA cache_size=-{int(cache_mb) * 1024}")
                     yield conn
                 finally:
                     try:
-                        conn.rollback()
-                    except Exception:  # noqa: BLE001 - nothing pending is fine
+                        with conn.cursor() as cur:
+                            cur.execute("ROLLBACK")
+                    except Exception:  # noqa: BLE001 - no transaction open: fine
                         pass
                     conn.close()
             finally:

@@ -1,0 +1,252 @@
+"""Benchmark: bulk import of a 2,000,000-model snapshot, then load() into polars.
+
+Usage::
+
+    python benchmarks/bench_import.py                 # 2M models, JSONL + parquet
+    python benchmarks/bench_import.py --models 200000 --formats jsonl
+
+The snapshot comes from ``ecograph synth`` when that module exists, else from a crude
+vectorised generator below (same layout: ids, dates, counters, ``base_model:`` tags for
+~28% of the models, some missing parents and case variants). The parquet variant is
+written from it in the public ``models.parquet`` layout (``baseModels`` struct).
+
+Each import runs in a fresh subprocess so peak RSS (``ru_maxrss``) is the import's own.
+Targets (issue 3): under 60 s and under 2 GB for 2M models.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import polars as pl
+
+
+def crude_snapshot(n: int, path: Path, seed: int = 7) -> None:
+    """Write an ``n``-model JSONL snapshot quickly (vectorised, not realistic in detail)."""
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    idx = np.arange(n)
+    orgs = rng.zipf(1.6, n) % 50_000
+    ids = pl.Series([f"org{o}/model-{i}" for o, i in zip(orgs, idx, strict=True)])
+    has_parent = (rng.random(n) < 0.28) & (idx > 10)
+    # heavy-tailed: parents skew towards early (popular) models
+    parent_idx = np.floor(idx * rng.random(n) ** 4).astype(np.int64)
+    rels = np.array(["finetune", "quantized", "adapter", "merge"])[
+        rng.choice(4, n, p=[0.45, 0.35, 0.15, 0.05])
+    ]
+    missing = rng.random(n) < 0.01
+    created = np.datetime64("2021-01-01T00:00:00") + (idx * (150_000_000 // max(n, 1))).astype(
+        "timedelta64[s]"
+    )
+    df = pl.DataFrame(
+        {
+            "id": ids,
+            "parent_idx": parent_idx,
+            "has_parent": has_parent,
+            "rel": rels,
+            "missing": missing,
+            "createdAt": pl.Series(created.astype("datetime64[ms]")),
+            "downloads": rng.zipf(1.8, n).astype(np.int64),
+            "likes": rng.zipf(2.2, n).astype(np.int64) - 1,
+        }
+    )
+    parent = pl.when(pl.col("missing")).then(pl.format("gone/model-{}", pl.col("parent_idx")))
+    parent = parent.otherwise(ids.gather(parent_idx))
+    df = df.with_columns(
+        pl.when(pl.col("has_parent")).then(parent).alias("parent"),
+        pl.col("createdAt").dt.strftime("%Y-%m-%dT%H:%M:%S.000Z"),
+    ).with_columns(
+        pl.col("id").str.split("/").list.first().alias("author"),
+        pl.col("createdAt").alias("lastModified"),
+        (pl.col("downloads") * 6).alias("downloadsAllTime"),
+        pl.lit("transformers").alias("library_name"),
+        pl.lit("text-generation").alias("pipeline_tag"),
+        pl.lit(False).alias("private"),
+        pl.lit(False).alias("gated"),
+        pl.concat_list(
+            pl.lit("transformers"),
+            pl.lit("safetensors"),
+            pl.lit("license:apache-2.0"),
+        ).alias("tags0"),
+        pl.when(pl.col("has_parent"))
+        .then(
+            pl.concat_list(
+                pl.format("base_model:{}", "parent"),
+                pl.format("base_model:{}:{}", "rel", "parent"),
+            )
+        )
+        .otherwise(pl.lit([], dtype=pl.List(pl.Utf8)))
+        .alias("tags1"),
+    )
+    df = df.with_columns(
+        pl.concat_list("tags0", "tags1", pl.lit("region:us")).alias("tags"),
+        pl.struct(
+            pl.lit("apache-2.0").alias("license"), pl.col("parent").alias("base_model")
+        ).alias("cardData"),
+    ).select(
+        "id",
+        "author",
+        "createdAt",
+        "lastModified",
+        "downloads",
+        "downloadsAllTime",
+        "likes",
+        "library_name",
+        "pipeline_tag",
+        "private",
+        "gated",
+        "tags",
+        "cardData",
+    )
+    df.write_ndjson(path)
+
+
+def to_models_parquet(jsonl: Path, out: Path) -> None:
+    """Rewrite a JSONL snapshot in the public models.parquet layout."""
+    from ecograph.records import parse_base_model_tags
+
+    df = pl.read_ndjson(
+        jsonl,
+        schema={
+            "id": pl.Utf8,
+            "author": pl.Utf8,
+            "createdAt": pl.Utf8,
+            "lastModified": pl.Utf8,
+            "downloads": pl.Int64,
+            "downloadsAllTime": pl.Int64,
+            "likes": pl.Int64,
+            "trendingScore": pl.Float64,
+            "pipeline_tag": pl.Utf8,
+            "library_name": pl.Utf8,
+            "tags": pl.List(pl.Utf8),
+        },
+    )
+    bm = []
+    for tags in df.get_column("tags").to_list():
+        parents, rel = parse_base_model_tags(tags or [])
+        bm.append(
+            {
+                "relation": rel.value if rel else None,
+                "models": [{"_id": f"x{i}", "id": p} for i, p in enumerate(parents)],
+            }
+            if parents
+            else None
+        )
+    df = df.with_columns(
+        pl.col("createdAt").str.to_datetime(time_zone="UTC", time_unit="ms"),
+        pl.col("lastModified").str.to_datetime(time_zone="UTC", time_unit="ms"),
+        pl.Series(
+            "baseModels",
+            bm,
+            dtype=pl.Struct(
+                {
+                    "relation": pl.Utf8,
+                    "models": pl.List(pl.Struct({"_id": pl.Utf8, "id": pl.Utf8})),
+                }
+            ),
+        ),
+    )
+    df.write_parquet(out)
+
+
+_CHILD = r"""
+import json, resource, sys, time
+from ecograph.store import Store
+from ecograph.importer import import_snapshot
+src, db = sys.argv[1], sys.argv[2]
+with Store.open(db) as store:
+    r = import_snapshot(store, src)
+    rss_import = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    t = time.perf_counter()
+    models, edges = store.load()
+    load_s = time.perf_counter() - t
+print(json.dumps({"rows": r.models, "edges": r.edges, "slow": r.slow_rows,
+                  "missing": r.missing, "seconds": r.elapsed, "rss_mb": rss_import / 1024,
+                  "load_s": load_s, "load_rows": models.height, "load_edges": edges.height,
+                  "rss_total_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+"""
+
+
+def run_import(src: Path, db: Path) -> dict[str, float]:
+    for suffix in ("", "-wal", "-shm"):
+        Path(str(db) + suffix).unlink(missing_ok=True)
+    out = subprocess.run(
+        [sys.executable, "-c", _CHILD, str(src), str(db)], capture_output=True, text=True
+    )
+    if out.returncode != 0:
+        raise SystemExit(out.stderr)
+    res = json.loads(out.stdout.strip().splitlines()[-1])
+    res["db_mb"] = db.stat().st_size / 2**20
+    return res
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--models", type=int, default=2_000_000)
+    ap.add_argument("--formats", default="jsonl,parquet")
+    ap.add_argument("--dir", default=None, help="work directory (default: a temp dir)")
+    ap.add_argument("--crude", action="store_true", help="skip ecograph synth")
+    args = ap.parse_args()
+    work = Path(args.dir or tempfile.mkdtemp(prefix="ecograph-bench-"))
+    work.mkdir(parents=True, exist_ok=True)
+    src = work / f"snapshot-{args.models}.jsonl"
+    t = time.perf_counter()
+    how = "crude"
+    if not src.exists():
+        if not args.crude and importlib.util.find_spec("ecograph.synth") is not None:
+            subprocess.run(
+                [
+                    sys.executable,
+                    "-m",
+                    "ecograph",
+                    "synth",
+                    "--models",
+                    str(args.models),
+                    "-o",
+                    str(src),
+                ],
+                check=True,
+            )
+            how = "ecograph synth"
+        else:
+            crude_snapshot(args.models, src)
+    print(
+        f"snapshot: {src} ({how}, {src.stat().st_size / 2**20:.0f} MB, "
+        f"{time.perf_counter() - t:.1f} s)",
+        flush=True,
+    )
+    rows = []
+    for fmt in args.formats.split(","):
+        path = src
+        if fmt == "parquet":
+            path = work / f"snapshot-{args.models}.parquet"
+            if not path.exists():
+                to_models_parquet(src, path)
+        res = run_import(path, work / f"bench-{fmt}.db")
+        rows.append((fmt, res))
+    print()
+    print(
+        f"{'format':8} {'rows':>10} {'edges':>9} {'slow':>6} {'import s':>9} "
+        f"{'peak RSS MB':>12} {'load s':>7} {'db MB':>7}"
+    )
+    for fmt, r in rows:
+        print(
+            f"{fmt:8} {r['rows']:>10,} {r['edges']:>9,} {r['slow']:>6,} {r['seconds']:>9.1f} "
+            f"{r['rss_mb']:>12.0f} {r['load_s']:>7.2f} {r['db_mb']:>7.0f}"
+        )
+    print(
+        f"\nCPU: {os.cpu_count()} cores; python {sys.version.split()[0]}, polars {pl.__version__}"
+    )
+
+
+if __name__ == "__main__":
+    main()

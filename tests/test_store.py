@@ -1,0 +1,382 @@
+"""The SQLite store: opening checks, upserts, placeholders, atomic crawl steps, load()."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import sqlite3
+from datetime import UTC, datetime
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+from ecograph.errors import StoreError
+from ecograph.frames import EDGE_SCHEMA, MODEL_SCHEMA, frames_from_parsed
+from ecograph.records import ModelRecord, Status, missing_record, parse_model
+from ecograph.store import APPLICATION_ID, SCHEMA_VERSION, Store
+
+OBJS = [
+    {
+        "id": "org/Root",
+        "author": "org",
+        "createdAt": "2024-01-01T00:00:00.000Z",
+        "lastModified": "2024-02-01T12:30:00.123Z",
+        "downloads": 10,
+        "downloadsAllTime": 100,
+        "likes": 3,
+        "library_name": "transformers",
+        "pipeline_tag": "text-generation",
+        "gated": "manual",
+        "tags": ["license:apache-2.0", "transformers"],
+    },
+    {"id": "q/root-GGUF", "tags": ["base_model:quantized:org/root"]},  # case variant
+    {"id": "m/merge", "tags": ["base_model:merge:org/Root", "base_model:merge:gone/away"]},
+    {"id": "s/self", "tags": ["base_model:finetune:s/self"]},
+    {"id": "c/a", "tags": ["base_model:finetune:c/b"]},
+    {"id": "c/b", "tags": ["base_model:finetune:c/a"]},
+]
+
+
+def _sha(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def _rows(store: Store) -> tuple[list[tuple], list[tuple]]:
+    m, e = store.load()
+    return m.rows(), e.rows()
+
+
+@pytest.fixture
+def db(tmp_path: Path) -> Path:
+    return tmp_path / "eco.db"
+
+
+# ------------------------------------------------------------------ opening
+
+
+def test_create_sets_marker_and_versions(db: Path) -> None:
+    Store.open(db).close()
+    conn = sqlite3.connect(db)
+    assert conn.execute("PRAGMA application_id").fetchone()[0] == APPLICATION_ID
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+    assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    meta = dict(conn.execute("SELECT key, value FROM meta"))
+    assert meta["application"] == "ecograph" and meta["schema_version"] == str(SCHEMA_VERSION)
+    conn.close()
+    with Store.open(db, create=False) as store:  # reopening our own store works
+        assert store.frontier_counts() == {"pending": 0, "done": 0, "failed": 0}
+
+
+def test_foreign_sqlite_file_is_refused_untouched(db: Path) -> None:
+    conn = sqlite3.connect(db)
+    conn.execute("CREATE TABLE notes (x TEXT)")
+    conn.execute("INSERT INTO notes VALUES ('keep me')")
+    conn.commit()
+    conn.close()
+    before = _sha(db)
+    with pytest.raises(StoreError, match=r"is not an ecograph store$"):
+        Store.open(db)
+    assert _sha(db) == before
+    assert not Path(str(db) + "-wal").exists()
+
+
+def test_foreign_sqlite_with_our_table_names_is_refused(db: Path) -> None:
+    conn = sqlite3.connect(db)
+    conn.execute("CREATE TABLE meta (key TEXT, value TEXT)")
+    conn.execute("INSERT INTO meta VALUES ('application', 'other')")
+    conn.commit()
+    conn.close()
+    before = _sha(db)
+    with pytest.raises(StoreError, match="is not an ecograph store"):
+        Store.open(db)
+    assert _sha(db) == before
+
+
+@pytest.mark.parametrize("content", [b"hello, not a database\n" * 20, b"SQLite format 3\x00"])
+def test_garbage_file_is_refused_untouched(db: Path, content: bytes) -> None:
+    db.write_bytes(content)
+    with pytest.raises(StoreError) as exc:
+        Store.open(db)
+    assert str(exc.value) == f"{db} is not an ecograph store"
+    assert db.read_bytes() == content
+
+
+def test_newer_schema_is_refused_naming_both_versions(db: Path) -> None:
+    Store.open(db).close()
+    conn = sqlite3.connect(db)
+    conn.execute("UPDATE meta SET value = ? WHERE key = 'schema_version'", (SCHEMA_VERSION + 1,))
+    conn.commit()
+    conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    conn.close()
+    before = _sha(db)
+    with pytest.raises(StoreError) as exc:
+        Store.open(db)
+    msg = str(exc.value)
+    assert f"schema version {SCHEMA_VERSION + 1}" in msg and f"({SCHEMA_VERSION})" in msg
+    assert _sha(db) == before
+
+
+def test_missing_directory_and_create_false(tmp_path: Path) -> None:
+    with pytest.raises(StoreError) as exc:
+        Store.open(tmp_path / "nope" / "eco.db")
+    assert str(exc.value) == (
+        f"cannot create store {tmp_path / 'nope' / 'eco.db'}: "
+        f"directory {tmp_path / 'nope'} does not exist"
+    )
+    with pytest.raises(StoreError, match="no ecograph store at"):
+        Store.open(tmp_path / "absent.db", create=False)
+    assert not (tmp_path / "absent.db").exists()
+    with pytest.raises(StoreError, match="is a directory"):
+        Store.open(tmp_path)
+
+
+def test_unwritable_directory(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    ro = tmp_path / "ro"
+    ro.mkdir()
+    ro.chmod(0o500)
+    try:
+        if os.geteuid() == 0:  # root ignores permissions: make the check see them anyway
+            monkeypatch.setattr(os, "access", lambda path, mode: False)
+        with pytest.raises(StoreError) as exc:
+            Store.open(ro / "eco.db")
+        assert (
+            str(exc.value) == f"cannot create store {ro / 'eco.db'}: directory {ro} is not writable"
+        )
+        assert list(ro.iterdir()) == []
+    finally:
+        ro.chmod(0o700)
+
+
+@pytest.mark.skipif(not Path("/proc/self").exists(), reason="needs /proc")
+def test_path_sqlite_cannot_create_is_one_clear_error() -> None:
+    with pytest.raises(StoreError, match=r"^cannot create store /proc/eco\.db: "):
+        Store.open("/proc/eco.db")
+    with pytest.raises(StoreError, match="not a regular file"):
+        Store.open("/dev/null")
+
+
+# ------------------------------------------------------------------ models & edges
+
+
+def test_load_schemas_and_same_frames_as_frames_from_parsed(db: Path) -> None:
+    parsed = [parse_model(o) for o in OBJS]
+    with Store.open(db) as store:
+        store.save_models(parsed)
+        models, edges = store.load()
+    assert dict(models.schema) == MODEL_SCHEMA
+    assert dict(edges.schema) == EDGE_SCHEMA
+    want_m, want_e = frames_from_parsed(parsed)
+    assert models.equals(want_m)
+    assert edges.equals(want_e)
+    root = models.row(by_predicate=pl.col("id") == "org/Root", named=True)
+    assert root["created_at"] == datetime(2024, 1, 1, tzinfo=UTC)
+    assert root["last_modified"] == datetime(2024, 2, 1, 12, 30, 0, 123000, tzinfo=UTC)
+    assert root["license"] == "apache-2.0" and root["gated"] == "manual"
+
+
+def test_empty_store_loads_empty_frames_with_schemas(db: Path) -> None:
+    with Store.open(db) as store:
+        models, edges = store.load()
+    assert models.height == 0 and dict(models.schema) == MODEL_SCHEMA
+    assert edges.height == 0 and dict(edges.schema) == EDGE_SCHEMA
+
+
+def test_nulls_in_first_rows_keep_text_types(db: Path) -> None:
+    # ADBC infers types from the first rows: many all-null rows, then text, must still load
+    parsed = [parse_model({"id": f"a/m{i:05d}"}) for i in range(3000)]
+    parsed.append(parse_model({"id": "z/last", "library_name": "gguf", "downloads": 7}))
+    with Store.open(db) as store:
+        store.save_models(parsed)
+        models, _ = store.load()
+    assert dict(models.schema) == MODEL_SCHEMA
+    assert models.filter(pl.col("id") == "z/last")["library_name"].item() == "gguf"
+
+
+def test_upsert_is_idempotent(db: Path) -> None:
+    parsed = [parse_model(o) for o in OBJS]
+    with Store.open(db) as store:
+        store.save_models(parsed)
+        first = _rows(store)
+        store.save_models(parsed)
+        store.save_models(reversed(parsed))
+        assert _rows(store) == first
+
+
+def test_self_loops_and_cycles_are_stored(db: Path) -> None:
+    with Store.open(db) as store:
+        store.save_models(parse_model(o) for o in OBJS)
+        _, edges = store.load()
+    pairs = set(edges.select("parent", "child").iter_rows())
+    assert ("s/self", "s/self") in pairs
+    assert {("c/a", "c/b"), ("c/b", "c/a")} <= pairs
+
+
+def test_placeholder_replaced_by_ok_but_never_the_reverse(db: Path) -> None:
+    with Store.open(db) as store:
+        store.save_models([parse_model({"id": "k/child", "tags": ["base_model:finetune:A/P"]})])
+        models, edges = store.load()
+        assert models.filter(pl.col("id") == "A/P")["status"].item() == "missing"
+        # the real record arrives, spelled differently: it replaces the placeholder
+        store.save_models([parse_model({"id": "a/p", "downloads": 5})])
+        models, edges = store.load()
+        assert models.filter(pl.col("id").str.to_lowercase() == "a/p").rows() == (
+            models.filter(pl.col("id") == "a/p").rows()
+        )
+        row = models.filter(pl.col("id") == "a/p").row(0, named=True)
+        assert row["status"] == "ok" and row["downloads"] == 5
+        assert edges.rows() == [("a/p", "k/child", "finetune", "tag")]
+        # a later placeholder (another child naming the parent) never downgrades it
+        store.save_models([parse_model({"id": "k/two", "tags": ["base_model:adapter:A/P"]})])
+        store.save_models([type(parse_model({"id": "x"}))(missing_record("a/p"))])
+        store.save_node("k/two", parsed=[], follow=[], depth=0, node_record=missing_record("A/P"))
+        models, edges = store.load()
+        row = models.filter(pl.col("id") == "a/p").row(0, named=True)
+        assert row["status"] == "ok" and row["downloads"] == 5
+        assert set(edges["parent"]) == {"a/p"}
+        # private/error records do not overwrite ok rows either
+        store.save_models(
+            [type(parse_model({"id": "x"}))(missing_record("a/p", status=Status.PRIVATE))]
+        )
+        assert store.load()[0].filter(pl.col("id") == "a/p")["status"].item() == "ok"
+
+
+def test_refresh_replaces_a_records_edges(db: Path) -> None:
+    with Store.open(db) as store:
+        store.save_models([parse_model({"id": "k/c", "tags": ["base_model:finetune:p/one"]})])
+        store.save_models([parse_model({"id": "k/c", "tags": ["base_model:finetune:p/two"]})])
+        _, edges = store.load()
+    assert edges.select("parent", "child").rows() == [("p/two", "k/c")]
+
+
+# ------------------------------------------------------------------ crawl state
+
+
+def test_frontier_lifecycle(db: Path) -> None:
+    with Store.open(db) as store:
+        assert store.seed_frontier([("r/a", 0), ("r/b", 0)]) == 2
+        assert store.seed_frontier([("r/a", 0), ("r/c", 1)]) == 1
+        assert store.pending() == [("r/a", 0), ("r/b", 0), ("r/c", 1)]
+        assert store.pending(limit=1) == [("r/a", 0)]
+        child = parse_model({"id": "k/x", "tags": ["base_model:finetune:r/a"]})
+        store.save_node(
+            "r/a",
+            parsed=[child],
+            follow=["k/x", "r/c"],
+            depth=0,
+            expected_children={"finetune": 1, "merge": 0},
+        )
+        # r/c was pending at depth 1 and is followed at depth 1 again: unchanged
+        assert store.pending() == [("r/b", 0), ("k/x", 1), ("r/c", 1)]
+        store.mark_failed("r/b", "HTTP 500")
+        store.mark_failed("r/b", "timeout")
+        assert store.failed() == [("r/b", "timeout")]
+        assert store.frontier_counts() == {"pending": 2, "done": 1, "failed": 1}
+        assert store.expected_children() == {"r/a": {"finetune": 1, "merge": 0}}
+        # a later save without counts keeps them; attempts add up
+        store.save_node("r/a", parsed=[], follow=[], depth=0)
+        assert store.expected_children() == {"r/a": {"finetune": 1, "merge": 0}}
+        assert store.requeue_done() == 1
+        assert ("r/a", 0) in store.pending()
+        assert store.requeue_failed(["r/b"]) == 1
+        assert store.frontier_counts()["failed"] == 0
+        attempts = dict(store._query("SELECT id, attempts FROM frontier"))
+        assert attempts["r/a"] == 2 and attempts["r/b"] == 2
+
+
+def test_save_node_is_atomic(db: Path) -> None:
+    with Store.open(db) as store:
+        store.seed_frontier([("r/a", 0)])
+        before = _rows(store)
+
+        def follow():
+            yield "k/next"
+            raise RuntimeError("killed mid-transaction")
+
+        good = parse_model({"id": "k/x", "tags": ["base_model:finetune:r/a"]})
+        with pytest.raises(RuntimeError):
+            store.save_node("r/a", parsed=[good], follow=follow(), depth=0)
+        assert _rows(store) == before
+        assert store.pending() == [("r/a", 0)]
+        # a failure inside SQLite (bad parameter type) also rolls everything back
+        bad = parse_model({"id": "k/y", "tags": ["base_model:finetune:r/a"]})
+        with pytest.raises((StoreError, sqlite3.Error, TypeError)):
+            store.save_node(
+                "r/a",
+                parsed=[good, bad],
+                follow=[object()],
+                depth=0,  # type: ignore[list-item]
+            )
+        assert _rows(store) == before
+        assert store.frontier_counts() == {"pending": 1, "done": 0, "failed": 0}
+        # and the store is still usable
+        store.save_node("r/a", parsed=[good], follow=["k/x"], depth=0)
+        assert store.frontier_counts() == {"pending": 1, "done": 1, "failed": 0}
+
+
+def test_node_record_upsert_keeps_edges(db: Path) -> None:
+    with Store.open(db) as store:
+        store.save_models([parse_model({"id": "k/c", "tags": ["base_model:finetune:r/a"]})])
+        rec = ModelRecord(id="r/a", downloads=42, fetched_at=datetime(2025, 1, 1, tzinfo=UTC))
+        store.save_node("r/a", parsed=[], follow=[], depth=0, node_record=rec)
+        models, edges = store.load()
+    row = models.filter(pl.col("id") == "r/a").row(0, named=True)
+    assert row["status"] == "ok" and row["downloads"] == 42
+    assert row["fetched_at"] == datetime(2025, 1, 1, tzinfo=UTC)
+    assert edges.select("parent", "child").rows() == [("r/a", "k/c")]
+
+
+def test_state_runs_and_token_never_stored(db: Path) -> None:
+    with Store.open(db) as store:
+        assert store.get_state("cursor") is None
+        store.set_state("cursor", "abc")
+        store.set_state("cursor", "def")
+        assert store.get_state("cursor") == "def"
+        run = store.begin_run(
+            "crawl",
+            {"roots": ["a/b"], "token": "hf_SECRET1", "nested": {"HF_TOKEN": "hf_SECRET2"}},
+        )
+        store.end_run(run, status="ok", counts={"requests": 3, "models": 2})
+        runs = store.runs()
+        assert runs.height == 1
+        row = runs.row(0, named=True)
+        assert row["kind"] == "crawl" and row["status"] == "ok"
+        assert json.loads(row["counts"]) == {"models": 2, "requests": 3}
+        assert json.loads(row["params"]) == {"nested": {}, "roots": ["a/b"]}
+        assert row["finished_at"] >= row["started_at"]
+    raw = db.read_bytes() + (
+        Path(str(db) + "-wal").read_bytes() if Path(str(db) + "-wal").exists() else b""
+    )
+    assert b"hf_SECRET" not in raw
+
+
+def test_summary(db: Path) -> None:
+    with Store.open(db) as store:
+        store.save_models(parse_model(o) for o in OBJS)
+        store.seed_frontier([("org/Root", 0)])
+        store.mark_failed("x/y", "boom")
+        store.end_run(store.begin_run("import", {}), status="ok", counts={})
+        s = store.summary()
+    assert s["models"] == 7 and s["models_by_status"] == {"ok": 6, "missing": 1}
+    assert s["edges"] == 6
+    assert s["edges_by_relation"] == {"finetune": 3, "merge": 2, "quantized": 1}
+    assert s["foundations"] == 1  # org/Root (s/self is a self-loop only, c/* a cycle)
+    assert s["frontier"] == {"pending": 1, "done": 0, "failed": 1} and s["failed"] == 1
+    assert s["runs"]["import"]["count"] == 1 and s["runs"]["import"]["last_status"] == "ok"
+    assert s["file_size"] > 0 and s["schema_version"] == SCHEMA_VERSION
+
+
+def test_threads_share_one_store(db: Path) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    with Store.open(db) as store:
+
+        def work(i: int) -> None:
+            store.save_models([parse_model({"id": f"t/m{i}", "tags": ["base_model:finetune:t/r"]})])
+            store.load()
+
+        with ThreadPoolExecutor(4) as pool:
+            list(pool.map(work, range(20)))
+        models, edges = store.load()
+    assert models.height == 21 and edges.height == 20
