@@ -23,6 +23,7 @@ import heapq
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -67,6 +68,7 @@ class TreeLayout:
     n_slots: int  # leaf slots (visible leaves + badges)
     s: np.ndarray = field(default_factory=lambda: np.zeros(0))  # slot coordinate per node
     badge_s: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    badge_key: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
     folded: int = 0  # nodes hidden in badges
     meta: dict[str, float] = field(default_factory=dict)
 
@@ -150,39 +152,42 @@ def spanning_tree(
     return SpanningTree(order, par, np.asarray(depth, dtype=np.int64), children, extra)
 
 
-def fold_tree(tree: SpanningTree, max_nodes: int) -> tuple[np.ndarray, np.ndarray]:
+def fold_tree(
+    tree: SpanningTree, max_nodes: int, *, key: Sequence[int] | np.ndarray | None = None
+) -> tuple[np.ndarray, list[dict[int, int]]]:
     """Fold leaves into badges until visible nodes + badges <= ``max_nodes``.
 
-    Returns ``(visible, hidden)``: a boolean mask over tree nodes and, per node, how many
-    descendants its badge stands for (0 = no badge). Leaf groups are folded by ascending
-    subtree size of their parent (ties: id); a node whose children are all folded becomes
-    a leaf of the next round, and folding it carries its badge into its parent's.
+    Returns ``(visible, badges)``: a boolean mask over tree nodes and, per node, its badges
+    as ``{key: count}`` (``key[i]`` groups folded nodes, e.g. by relation, so a parent can
+    carry one badge per relation; default: one badge per parent).
+
+    Leaves, the smallest subtrees, are folded first, a parent's leaves at a time, the
+    parents with the most leaves first (one badge then saves the most markers; ties: id).
+    A node whose children are all folded becomes a leaf of the next round; folding it
+    carries its badges into its parent's.
 
     >>> t = spanning_tree(list("rabcdefg"), [("r", "a"), ("r", "b"), ("a", "c"), ("a", "d"),
     ...                   ("a", "e"), ("b", "f"), ("b", "g")], "r")
-    >>> vis, hid = fold_tree(t, 7)
-    >>> [t.ids[i] for i in range(len(t)) if vis[i]], {t.ids[i]: int(h) for i, h in
-    ...     enumerate(hid) if h}
-    (['r', 'a', 'b', 'c', 'd', 'e'], {'b': 2})
+    >>> vis, badges = fold_tree(t, 6)
+    >>> [t.ids[i] for i in range(len(t)) if vis[i]], {t.ids[i]: b for i, b in
+    ...     enumerate(badges) if b}
+    (['r', 'a', 'b', 'f', 'g'], {'a': {0: 3}})
     """
     n = len(tree)
     visible = np.ones(n, dtype=bool)
-    hidden = np.zeros(n, dtype=np.int64)
+    badges: list[dict[int, int]] = [{} for _ in range(n)]
     drawn = n
-    max_nodes = max(int(max_nodes), 2)
+    max_nodes = max(int(max_nodes), 1)
     if drawn <= max_nodes:
-        return visible, hidden
-    size = tree.subtree_sizes()
+        return visible, badges
+    keys = np.zeros(n, dtype=np.int64) if key is None else np.asarray(key, dtype=np.int64)
     par = tree.parent
     vis_kids = np.array([len(k) for k in tree.children], dtype=np.int64)
     leafset: list[list[int]] = [[] for _ in range(n)]
-    heap: list[tuple[int, int, str, int]] = []
     for i in range(1, n):
         if vis_kids[i] == 0:
             leafset[par[i]].append(i)
-    for p in range(n):
-        if leafset[p]:
-            heap.append((0, int(size[p]), tree.ids[p], p))
+    heap = [(0, -len(leafset[p]), tree.ids[p], p) for p in range(n) if leafset[p]]
     heapq.heapify(heap)
     while heap and drawn > max_nodes:
         rnd, _, _, p = heapq.heappop(heap)
@@ -190,18 +195,24 @@ def fold_tree(tree: SpanningTree, max_nodes: int) -> tuple[np.ndarray, np.ndarra
         if not group:
             continue
         leafset[p] = []
-        saving = len(group) + sum(1 for c in group if hidden[c]) - (0 if hidden[p] else 1)
+        bp = badges[p]
+        saving = 0
         for c in group:
             visible[c] = False
-            hidden[p] += 1 + hidden[c]
-            hidden[c] = 0
+            saving += 1 + len(badges[c])
+            for k, cnt in [*badges[c].items(), (int(keys[c]), 1)]:
+                if k not in bp:
+                    saving -= 1
+                    bp[k] = 0
+                bp[k] += cnt
+            badges[c] = {}
         vis_kids[p] -= len(group)
         drawn -= saving
         if vis_kids[p] == 0 and p != 0:
             q = int(par[p])
             leafset[q].append(p)
-            heapq.heappush(heap, (rnd + 1, int(size[q]), tree.ids[q], q))
-    return visible, hidden
+            heapq.heappush(heap, (rnd + 1, -len(leafset[q]), tree.ids[q], q))
+    return visible, badges
 
 
 def tree_layout(
@@ -209,14 +220,16 @@ def tree_layout(
     *,
     kind: str = "radial",
     max_nodes: int | None = None,
+    key: Sequence[int] | np.ndarray | None = None,
     inner_radius: float | None = None,
 ) -> TreeLayout:
     """Place the (folded) tree: slots proportional to leaf counts, one ring/row per generation.
 
-    Radial rings are one unit apart; generation ``d >= 1`` sits at radius
-    ``inner_radius + d``. ``inner_radius=None`` picks it so that the innermost ring holding
-    leaves has room for them (about 0.2 ring gaps of arc per slot, at most half the
-    depth), which keeps crowded first generations from piling up around the root.
+    ``key`` groups folded nodes into badges (see :func:`fold_tree`). Radial rings are one
+    unit apart; generation ``d >= 1`` sits at radius ``inner_radius + d``.
+    ``inner_radius=None`` picks it so that the innermost ring holding leaves has room for
+    them (about 0.2 ring gaps of arc per slot, at most half the depth), which keeps
+    crowded first generations from piling up around the root.
 
     >>> t = spanning_tree(list("rabc"), [("r", "a"), ("r", "b"), ("a", "c")], "r")
     >>> lay = tree_layout(t, kind="layered")
@@ -227,48 +240,80 @@ def tree_layout(
         raise ValueError(f"unknown layout {kind!r} (radial or layered)")
     n = len(tree)
     if max_nodes is not None:
-        visible, hidden = fold_tree(tree, max_nodes)
+        visible, badges = fold_tree(tree, max_nodes, key=key)
     else:
-        visible, hidden = np.ones(n, dtype=bool), np.zeros(n, dtype=np.int64)
-    lo, hi, badge_slot, slot = _slots(tree, visible, hidden)
+        visible, badges = np.ones(n, dtype=bool), [{} for _ in range(n)]
+    lo, hi, bslot, total = _slots(tree, visible, badges)
+    total = max(total, 1)
     vis_idx = np.flatnonzero(visible)
-    total = max(slot, 1)
     depth = tree.depth.astype(np.float64)
-    centre = np.where(hi > lo, (lo + hi) / 2.0, lo)
-    # a leaf with a badge is centred on its own slot, not between itself and the badge
-    for i, s in badge_slot.items():
-        if not any(visible[c] for c in tree.children[i]):
-            centre[i] = s - 1
-    bp = np.array(sorted(badge_slot), dtype=np.int64)
-    bslots = np.array([badge_slot[i] for i in bp], dtype=np.float64)
+    centre = (lo + hi) / 2.0
+    for i, own in bslot["own"].items():  # a folded-out leaf sits on its own slot
+        centre[i] = own
+    bp = np.array([b[0] for b in bslot["list"]], dtype=np.int64)
+    bkey = np.array([b[1] for b in bslot["list"]], dtype=np.int64)
+    bcount = np.array([b[2] for b in bslot["list"]], dtype=np.int64)
+    bs = np.array([b[3] for b in bslot["list"]], dtype=np.float64)
     bdepth = depth[bp] + 1 if len(bp) else np.zeros(0)
     meta: dict[str, float] = {}
     if kind == "radial":
         if inner_radius is None:
-            inner_radius = _auto_inner_radius(tree, visible, badge_slot, total)
+            inner_radius = _auto_inner_radius(tree, visible, set(bp.tolist()), total)
         meta["inner_radius"] = inner_radius
         rad = np.where(depth > 0, depth + inner_radius, 0.0)
         brad = bdepth + inner_radius
         ang = _angle(centre, total)
-        x = rad * np.cos(ang)
-        y = rad * np.sin(ang)
-        bang = _angle(bslots, total)
+        x, y = rad * np.cos(ang), rad * np.sin(ang)
+        bang = _angle(bs, total)
         bx, by = brad * np.cos(bang), brad * np.sin(bang)
     else:
         x, y = centre.copy(), 0.0 - depth
-        bx, by = bslots, -bdepth
+        bx, by = bs, 0.0 - bdepth
     return TreeLayout(
         kind=kind, tree=tree, visible=vis_idx, x=x[vis_idx], y=y[vis_idx],
-        badge_parent=bp, badge_count=hidden[bp] if len(bp) else np.zeros(0, dtype=np.int64),
+        badge_parent=bp, badge_count=bcount,
         badge_x=np.asarray(bx, dtype=np.float64), badge_y=np.asarray(by, dtype=np.float64),
-        n_slots=total, folded=int(n - len(vis_idx)), meta=meta,
-        s=centre[vis_idx], badge_s=bslots,
+        n_slots=total, s=centre[vis_idx], badge_s=bs, badge_key=bkey,
+        folded=int(n - len(vis_idx)), meta=meta,
     )
 
 
+def _slots(
+    tree: SpanningTree, visible: np.ndarray, badges: list[dict[int, int]]
+) -> tuple[np.ndarray, np.ndarray, dict[str, Any], int]:
+    """Leaf slots by an iterative depth-first walk: a node's badges take the slots right
+    after its visible children (a leaf's right after itself)."""
+    n = len(tree)
+    lo = np.zeros(n, dtype=np.float64)
+    hi = np.zeros(n, dtype=np.float64)
+    blist: list[tuple[int, int, int, int]] = []  # (node, key, count, slot)
+    own: dict[int, int] = {}
+    slot = 0
+    stack: list[tuple[int, bool]] = [(0, False)]
+    while stack:
+        i, done = stack.pop()
+        kids = [c for c in tree.children[i] if visible[c]]
+        if not done and not kids:
+            lo[i] = slot
+            if badges[i]:
+                own[i] = slot
+            slot += 1
+        elif not done:
+            stack.append((i, True))
+            stack.extend((c, False) for c in reversed(kids))
+            continue
+        else:
+            lo[i] = lo[kids[0]]
+            hi[i] = hi[kids[-1]]
+        for k in sorted(badges[i]):
+            blist.append((i, k, badges[i][k], slot))
+            slot += 1
+        hi[i] = slot - 1 if badges[i] else (hi[i] if kids else lo[i])
+    return lo, hi, {"list": blist, "own": own}, slot
+
 
 def _auto_inner_radius(
-    tree: SpanningTree, visible: np.ndarray, badge_slot: dict[int, int], total: int
+    tree: SpanningTree, visible: np.ndarray, badge_slot: set[int], total: int
 ) -> float:
     vis = np.flatnonzero(visible)
     if len(vis) <= 1:
@@ -286,43 +331,6 @@ def _auto_inner_radius(
 def _angle(slots: np.ndarray, total: int) -> np.ndarray:
     # slot centres over the full circle, starting at 12 o'clock, clockwise
     return math.pi / 2 - 2 * math.pi * (np.asarray(slots, dtype=np.float64) + 0.5) / total
-
-
-def _slots(
-    tree: SpanningTree, visible: np.ndarray, hidden: np.ndarray
-) -> tuple[np.ndarray, np.ndarray, dict[int, int], int]:
-    """Slot assignment where any node's badge takes the slot after its visible children."""
-    n = len(tree)
-    lo = np.zeros(n, dtype=np.float64)
-    hi = np.zeros(n, dtype=np.float64)
-    badge_slot: dict[int, int] = {}
-    slot = 0
-    stack: list[tuple[int, bool]] = [(0, False)]
-    while stack:
-        i, done = stack.pop()
-        kids = [c for c in tree.children[i] if visible[c]]
-        if done:
-            if hidden[i]:
-                badge_slot[i] = slot
-                slot += 1
-            lo[i] = lo[kids[0]]
-            hi[i] = badge_slot.get(i, hi[kids[-1]])
-            if i in badge_slot:
-                # centre over children + badge
-                hi[i] = max(hi[kids[-1]], badge_slot[i])
-            continue
-        if not kids:
-            lo[i] = hi[i] = slot
-            slot += 1
-            if hidden[i]:
-                badge_slot[i] = slot
-                hi[i] = slot
-                slot += 1
-            continue
-        stack.append((i, True))
-        for c in reversed(kids):
-            stack.append((c, False))
-    return lo, hi, badge_slot, slot
 
 
 def random_family(n: int, *, seed: int = 0, root: str = "base/root") -> tuple[list[dict], list[

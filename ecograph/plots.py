@@ -132,7 +132,7 @@ def adoption_curves(
         text += f"\n(no release date: {', '.join(skipped)})"
     ax.set_title(text, fontsize=11)
     if ax.get_lines():
-        ax.legend(frameon=False, fontsize=8, loc="upper left")
+        ax.legend(frameon=False, fontsize=8, loc="best")
     return fig
 
 
@@ -225,10 +225,10 @@ def relation_mix(
         ax.set_xlim(0, 100)
     for side in ("top", "right"):
         ax.spines[side].set_visible(False)
-    ax.set_title(title or "Relation mix per family", fontsize=11)
+    ax.set_title(title or "Relation mix per family", fontsize=11, pad=22)
     if present:
-        ax.legend(ncol=len(present), frameon=False, fontsize=8, loc="upper center",
-                  bbox_to_anchor=(0.5, -0.12 if len(fams) < 4 else -0.06))
+        ax.legend(ncol=len(present), frameon=False, fontsize=8, loc="lower center",
+                  bbox_to_anchor=(0.5, 1.0), borderaxespad=0.2, handlelength=1.2)
     return fig
 
 

@@ -55,11 +55,12 @@ RELATION_COLORS: dict[str, str] = {
 }
 ROOT_COLOR = "#000000"
 BADGE_COLOR = "#7f7f7f"
-EDGE_COLOR = "#8c8c8c"
+EDGE_COLOR = "#a6a6a6"
 DEFAULT_MAX_NODES = 1500
 LABEL_GID = "ecograph-label"
 BADGE_GID = "ecograph-badge"
-_REL_ORDER = {r: i for i, r in enumerate((*RELATIONS, "unknown"))}
+_REL_NAMES = (*RELATIONS, "unknown")
+_REL_ORDER = {r: i for i, r in enumerate(_REL_NAMES)}
 
 
 @dataclass(frozen=True)
@@ -165,7 +166,8 @@ def draw_fork_tree(
               if "status" in nodes.columns else {})
     order_key = {mid: (_REL_ORDER.get(r or "unknown", 99),) for mid, r in rel.items()}
     tree = spanning_tree(nodes["id"].to_list(), _pairs(edges), root, order_key=order_key)
-    lay = tree_layout(tree, kind=layout, max_nodes=max_nodes)
+    codes = [_REL_ORDER.get(rel.get(m) or "unknown", _REL_ORDER["unknown"]) for m in tree.ids]
+    lay = tree_layout(tree, kind=layout, max_nodes=max_nodes, key=codes)
     counts = _counts(tree, rel)
 
     own_fig = ax is None
@@ -189,7 +191,7 @@ def draw_fork_tree(
     ids = [tree.ids[i] for i in lay.visible]
     dl = np.array([downloads.get(m) or 0 for m in ids], dtype=np.float64)
     base = _base_marker(fig, ax, lay)  # diameter in points of a typical node
-    _draw_edges(ax, lay, base)
+
     logd = np.log10(1.0 + dl)
     top = max(float(logd.max()) if len(logd) else 1.0, 1.0)
     diam = base * np.sqrt(0.35 + 1.65 * logd / top)  # area ~ log downloads
@@ -201,16 +203,18 @@ def draw_fork_tree(
     for k, m in enumerate(ids):
         if status.get(m) not in (None, "ok"):  # missing / private / error: hollow
             edgecols[k], faces[k] = faces[k], "white"
-    bdiam = np.full(len(lay.badge_x), base * 0.9)
+    bdiam = base * (0.8 + 0.35 * np.log10(np.maximum(lay.badge_count, 1)))
+    bcols = [RELATION_COLORS[_REL_NAMES[int(k)]] for k in lay.badge_key]
+    _draw_edges(ax, lay, base, faces, bcols)
     sizes = np.concatenate([diam, bdiam]) ** 2
     xs = np.concatenate([lay.x, lay.badge_x])
     ys = np.concatenate([lay.y, lay.badge_y])
     lw_marker = 0.25 if base < 4 else 0.5
     sc = ax.scatter(
         xs, ys, s=sizes, c=faces + ["white"] * len(bdiam),
-        edgecolors=edgecols + [BADGE_COLOR] * len(bdiam),
+        edgecolors=edgecols + bcols,
         linewidths=np.concatenate([np.full(len(ids), lw_marker),
-                                   np.full(len(bdiam), max(lw_marker, 0.4))]),
+                                   np.full(len(bdiam), max(base * 0.18, 0.6))]),
         zorder=3, clip_on=False,
     )
     sc.set_gid("ecograph-nodes")
@@ -273,12 +277,13 @@ def draw_fork_tree(
 
 
 def _caption(lay: TreeLayout, max_nodes: int | None) -> str:
-    text = "Marker area ~ log downloads · colour = relation · faint curves: extra parents"
+    text = ("Marker area ~ log downloads · colour = relation · pink curves: extra parents "
+            "(merges)")
     if lay.folded:
         nb = len(lay.badge_parent)
-        text += (f"\nFolded {lay.folded:,} nodes into {nb:,} grey “+N” badge"
-                 f"{'s' if nb != 1 else ''} (leaves of the smallest subtrees first) to stay"
-                 f" within {max_nodes:,} markers")
+        text += (f"\n{lay.folded:,} models folded into {nb:,} hollow “+N” badge"
+                 f"{'s' if nb != 1 else ''} on their parents (ring colour = their relation;"
+                 f" leaves first, biggest fans first) to stay within {max_nodes:,} markers")
     return text
 
 
@@ -342,56 +347,65 @@ def _base_marker(fig: Figure, ax: Axes, lay: TreeLayout) -> float:
         gap = ppx
     else:
         pitch, gap = ppx, ppy
-    return float(np.clip(0.8 * min(pitch, 0.45 * gap), 1.3, 10.0))
+    return float(np.clip(0.8 * min(pitch, 0.45 * gap), 2.2, 10.0))
 
 
-def _draw_edges(ax: Axes, lay: TreeLayout, base: float) -> None:
+def _draw_edges(ax: Axes, lay: TreeLayout, base: float, colors: list[str],
+                bcolors: list[str]) -> None:
     """Tree links as elbow connectors (radial: out, along the ring, out; layered: down,
-    across, down) so that sibling groups never cross; badges hang off the same connectors
-    (dotted); the extra parents of merges as faint curves."""
+    across, down) so that sibling groups never cross. The last leg to each child takes the
+    child's relation colour (so sectors read by colour even when markers are tiny); badges
+    hang off dotted legs; the extra parents of merges are faint pink curves."""
     tree = lay.tree
     lw = float(np.clip(base * 0.09, 0.2, 0.7))
-    polys, ticks, bticks = _connectors(lay)
-    if polys or ticks:
-        lc = LineCollection([*polys, *ticks], colors=EDGE_COLOR, linewidths=lw, zorder=1,
+    polys, ticks, tick_cols, bticks, btick_cols = _connectors(lay, colors, bcolors)
+    if polys:
+        lc = LineCollection(polys, colors=EDGE_COLOR, linewidths=lw, zorder=1,
                             capstyle="butt", joinstyle="round")
         lc.set_gid("ecograph-tree-edges")
         ax.add_collection(lc)
+    if ticks:
+        lc = LineCollection(ticks, colors=tick_cols, linewidths=lw * 1.3, zorder=1.1,
+                            alpha=0.75, capstyle="butt")
+        lc.set_gid("ecograph-child-edges")
+        ax.add_collection(lc)
     if bticks:
-        lc = LineCollection(bticks, colors=BADGE_COLOR, linewidths=lw, linestyles=(0, (1, 1)),
-                            zorder=1)
+        lc = LineCollection(bticks, colors=btick_cols, linewidths=lw * 1.3,
+                            linestyles=(0, (1, 1)), zorder=1)
         lc.set_gid("ecograph-badge-edges")
         ax.add_collection(lc)
     pos = {int(i): (lay.x[k], lay.y[k]) for k, i in enumerate(lay.visible)}
     extra = [(pos[p], pos[c]) for p, c in tree.extra_edges if p in pos and c in pos]
     if extra:
         curves = [_curve(a, b, lay.kind) for a, b in extra]
-        lc = LineCollection(curves, colors=RELATION_COLORS["merge"], linewidths=lw * 1.2,
-                            alpha=0.4, zorder=0.5)
+        lc = LineCollection(curves, colors=RELATION_COLORS["merge"], linewidths=lw,
+                            alpha=0.3, zorder=0.5)
         lc.set_gid("ecograph-extra-edges")
         ax.add_collection(lc)
 
 
-def _connectors(lay: TreeLayout) -> tuple[list[np.ndarray], list[np.ndarray],
-                                          list[np.ndarray]]:
+def _connectors(lay: TreeLayout, colors: list[str], bcolors: list[str]) -> tuple[Any, ...]:
     tree = lay.tree
     k_of = {int(i): k for k, i in enumerate(lay.visible)}
     depth = tree.depth[lay.visible]
-    groups: dict[int, list[float]] = {}
+    groups: dict[int, list[tuple[float, str]]] = {}
     for k in range(1, len(lay.visible)):
-        groups.setdefault(k_of[int(tree.parent[lay.visible[k]])], []).append(float(lay.s[k]))
-    bgroups: dict[int, list[float]] = {}
+        groups.setdefault(k_of[int(tree.parent[lay.visible[k]])], []).append(
+            (float(lay.s[k]), colors[k]))
+    bgroups: dict[int, list[tuple[float, str]]] = {}
     for b, p in enumerate(lay.badge_parent):
-        bgroups.setdefault(k_of[int(p)], []).append(float(lay.badge_s[b]))
+        bgroups.setdefault(k_of[int(p)], []).append((float(lay.badge_s[b]), bcolors[b]))
     polys: list[np.ndarray] = []
     ticks: list[np.ndarray] = []
     bticks: list[np.ndarray] = []
+    tcols: list[str] = []
+    bcols: list[str] = []
     radial = lay.kind == "radial"
     for p in sorted(set(groups) | set(bgroups)):
         kids = groups.get(p, [])
         bk = bgroups.get(p, [])
         sp = float(lay.s[p])
-        ss = kids + bk + ([] if p == 0 else [sp])
+        ss = [t[0] for t in kids + bk] + ([] if p == 0 else [sp])
         lo, hi = min(ss), max(ss)
         dp = float(depth[p])
         if radial:
@@ -407,22 +421,24 @@ def _connectors(lay: TreeLayout) -> tuple[list[np.ndarray], list[np.ndarray],
                 npts = max(2, int(abs(t1 - t0) / 0.02) + 2)
                 th = np.linspace(t0, t1, npts)
                 polys.append(np.column_stack([r_mid * np.cos(th), r_mid * np.sin(th)]))
-            for lst, out in ((kids, ticks), (bk, bticks)):
+            for lst, out, cols in ((kids, ticks, tcols), (bk, bticks, bcols)):
                 if lst:
-                    th = lay.angle(np.asarray(lst))
+                    th = lay.angle(np.asarray([t[0] for t in lst]))
                     c, s = np.cos(th), np.sin(th)
                     seg = np.stack([np.column_stack([r_mid * c, r_mid * s]),
                                     np.column_stack([r_c * c, r_c * s])], axis=1)
                     out.extend(seg)
+                    cols.extend(t[1] for t in lst)
         else:
             y_mid = -dp - 0.5
             polys.append(np.array([[sp, -dp], [sp, y_mid]]))
             if hi > lo:
                 polys.append(np.array([[lo, y_mid], [hi, y_mid]]))
-            for lst, out in ((kids, ticks), (bk, bticks)):
-                for x in lst:
+            for lst, out, cols in ((kids, ticks, tcols), (bk, bticks, bcols)):
+                for x, col in lst:
                     out.append(np.array([[x, y_mid], [x, -dp - 1]]))
-    return polys, ticks, bticks
+                    cols.append(col)
+    return polys, ticks, tcols, bticks, bcols
 
 
 def _curve(a: tuple[float, float], b: tuple[float, float], kind: str, n: int = 16
