@@ -57,6 +57,7 @@ __all__ = [
     "iter_lines",
     "write_snapshot",
     "family_sizes",
+    "edge_arrays",
 ]
 
 # Relation codes (0 = no parent).
@@ -761,18 +762,27 @@ def generate(n_models: int, seed: int = 0) -> Iterator[dict[str, Any]]:
 # ----------------------------------------------------------------------------- writing
 
 
+def edge_arrays(hub: SynthHub) -> tuple[np.ndarray, np.ndarray]:
+    """(parent rows, child rows) of every edge between two written models.
+
+    Edges to deleted (missing) parents and non-string card values are left out; self-loops,
+    2-cycles and merge parents are in.
+    """
+    keep = hub.parent >= 0
+    keep[hub.missing] = False  # their parent in the file is a deleted model
+    keep[hub.messy[6::7]] = False  # non-string card value: no parent at all
+    src = [hub.parent[keep]]
+    dst = [np.flatnonzero(keep)]
+    if hub.extra:
+        dst.append(np.fromiter((c for c, ps in hub.extra.items() for _ in ps), dtype=np.int64))
+        src.append(np.fromiter((p for ps in hub.extra.values() for p in ps), dtype=np.int64))
+    return np.concatenate(src), np.concatenate(dst)
+
+
 def family_sizes(hub: SynthHub, roots: list[int] | np.ndarray) -> dict[int, int]:
     """Exact family sizes (descendants over all parent edges, root excluded) of ``roots``."""
     n = hub.n
-    par_rows = [hub.parent[hub.parent >= 0]]
-    child_rows = [np.flatnonzero(hub.parent >= 0)]
-    if hub.extra:
-        ch = np.fromiter((c for c, ps in hub.extra.items() for _ in ps), dtype=np.int64)
-        pa = np.fromiter((p for ps in hub.extra.values() for p in ps), dtype=np.int64)
-        par_rows.append(pa)
-        child_rows.append(ch)
-    src = np.concatenate(par_rows)
-    dst = np.concatenate(child_rows)
+    src, dst = edge_arrays(hub)
     order = np.argsort(src, kind="stable")
     src, dst = src[order], dst[order]
     indptr = np.searchsorted(src, np.arange(n + 1))
@@ -857,14 +867,12 @@ def write_snapshot(
     if error:
         raise error[0]
     top = _top_families(hub)
-    fan = np.bincount(hub.parent[hub.parent >= 0], minlength=hub.n)
-    for ps in hub.extra.values():
-        for p in ps:
-            fan[p] += 1
+    src, _ = edge_arrays(hub)
+    fan = np.bincount(src, minlength=hub.n)
     max_row = int(np.argmax(fan))
     names = hub.ids
     rel_counts = np.bincount(hub.relation, minlength=5)
-    n_edges = int((hub.parent >= 0).sum()) + sum(len(v) for v in hub.extra.values())
+    n_edges = int(src.size + hub.missing.size)
     return SynthSummary(
         path=str(path),
         models=hub.n,
@@ -880,4 +888,4 @@ def write_snapshot(
 
 def _non_string_messy(hub: SynthHub) -> int:
     """Messy rows whose card value is a non-string (they end up with no parent at all)."""
-    return sum(1 for k in range(hub.messy.size) if k % 7 == 6)
+    return int(hub.messy[6::7].size)
