@@ -441,6 +441,8 @@ class FakeHub:
                 status, payload, extra = 404, {"error": "Not Found"}, []
         except QueryError as exc:
             status, payload, extra = 400, {"error": str(exc)}, []
+        except Exception as exc:  # noqa: BLE001 - a bug here must not hang the client
+            status, payload, extra = 500, {"error": f"fakehub: {type(exc).__name__}: {exc}"}, []
         body = json.dumps(payload, separators=(",", ":"), ensure_ascii=False).encode()
         if fault == "truncate":
             body = body[: max(1, int(len(body) * min(detail, 0.9)))] if len(body) > 1 else b""
