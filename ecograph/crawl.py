@@ -341,9 +341,10 @@ def _follow_ok(p: ParsedModel, relations: frozenset[str] | None) -> bool:
     return rel is not None and rel.value in relations
 
 
-def _family_ids(store: Any, roots: Iterable[str]) -> set[str]:
+def _family_ids(store: Any, roots: Iterable[str], edges: Any = None) -> set[str]:
     """Ids reachable from ``roots`` along the store's edges (roots included)."""
-    _, edges = store.load()
+    if edges is None:
+        _, edges = store.load()
     children: dict[str, list[str]] = {}
     for parent, child in edges.select("parent", "child").iter_rows():
         children.setdefault(parent, []).append(child)
@@ -487,7 +488,7 @@ def _down(run: _Run, infos: list[ModelInfoResult], *, max_depth: int | None,
         run.stop.set()
         pool.shutdown(wait=False, cancel_futures=True)
     run.stop.clear()
-    _verify_parents(run, budget=verify_parents)
+    _verify_parents(run, root_ids, budget=verify_parents)
     _check(run, root_ids)
 
 
@@ -495,21 +496,19 @@ def _frontier(store: Any) -> int:
     return int(store.frontier_counts().get("pending", 0))
 
 
-def _verify_parents(run: _Run, *, budget: int) -> None:
-    """Fetch the detail of placeholder parents referenced by this run (and, for those
-    that exist, of their own unknown parents), at most ``budget`` requests: a parent
-    outside the crawled families is then stored ``ok`` and ``missing`` means missing."""
-    if budget <= 0:
-        return
+def _verify_parents(run: _Run, roots: Sequence[str], *, budget: int) -> None:
+    """Fetch the detail of placeholder parents referenced by the crawled families (and,
+    for those that exist, of their own unknown parents), at most ``budget`` requests: a
+    parent outside the families is then stored ``ok`` and ``missing`` means missing."""
     store, hub = run.store, run.hub
     models, edges = store.load()
     status = dict(models.select("id", "status").iter_rows())
-    touched = run.models
+    touched = run.models | _family_ids(store, roots, edges)
     queue = deque(sorted({p for p, c in edges.select("parent", "child").iter_rows()
                           if c in touched and status.get(p) == "missing"}))
     seen: set[str] = set()
     spent = 0
-    while queue and spent < budget:
+    while queue and spent < max(budget, 0):
         mid = queue.popleft()
         if mid in seen:
             continue
