@@ -45,6 +45,9 @@ __all__ = ["ImportResult", "import_snapshot", "snapshot_format", "count_rows", "
 #: Rows per batch (one transaction each).
 BATCH_SIZE = 100_000
 
+#: Most pyarrow attempts per batch when bisecting around lines it refuses.
+_BISECT_BUDGET = 400
+
 _MODELS_STAGE = "_ecograph_import_models"
 _EDGES_STAGE = "_ecograph_import_edges"
 
@@ -338,8 +341,9 @@ def parse_batch(
                 else pl.Series([None] * n, dtype=pl.Utf8)
             )
             rel_norm = rel_raw.cast(pl.Utf8).str.strip_chars().str.to_lowercase()
+            # the relation counts only when baseModels lists models (as in parse_model)
             bm_rel = pl.select(
-                pl.when(rel_norm.is_in(list(RELATIONS))).then(rel_norm).otherwise(None)
+                pl.when(rel_norm.is_in(list(RELATIONS)) & has_bm).then(rel_norm).otherwise(None)
             ).to_series()
             exploded = (
                 ids.filter(has_bm)
@@ -524,9 +528,13 @@ def _arrow_json_schema() -> Any:
     return pa.schema([(k, types[v]) for k, v in _JSON_SCHEMA.items() if k != "gated"])
 
 
-def _arrow_ranges(lines: list[bytes], lo: int, hi: int, out: list[tuple[int, int, Any]]) -> None:
-    """Parse ``lines[lo:hi]`` with pyarrow's JSON reader; on a type it will not take,
-    bisect so only the offending lines (in runs of at most 64) go to Python."""
+def _arrow_ranges(
+    lines: list[bytes], lo: int, hi: int, out: list[tuple[int, int, Any]], budget: list[int]
+) -> None:
+    """Parse ``lines[lo:hi]`` with pyarrow's JSON reader; on a value it will not take,
+    bisect so only the offending lines go to Python (``budget`` caps the attempts, so a
+    file full of odd lines falls back to Python instead of bisecting forever)."""
+    budget[0] -= 1
     import io
 
     import pyarrow as pa
@@ -545,12 +553,12 @@ def _arrow_ranges(lines: list[bytes], lo: int, hi: int, out: list[tuple[int, int
         if table.num_rows != hi - lo:
             raise pa.ArrowInvalid("row count mismatch")
     except (pa.ArrowException, ValueError):
-        if hi - lo <= 64:
+        if hi - lo <= 1 or budget[0] <= 0:
             out.append((lo, hi, None))
             return
         mid = (lo + hi) // 2
-        _arrow_ranges(lines, lo, mid, out)
-        _arrow_ranges(lines, mid, hi, out)
+        _arrow_ranges(lines, lo, mid, out, budget)
+        _arrow_ranges(lines, mid, hi, out, budget)
         return
     out.append((lo, hi, table))
 
@@ -575,7 +583,7 @@ def _jsonl_batch(path: Path, numbered: list[tuple[int, bytes]]) -> _Batch:
 
     lines = [ln if ln.endswith(b"\n") else ln + b"\n" for _, ln in numbered]
     ranges: list[tuple[int, int, Any]] = []
-    _arrow_ranges(lines, 0, len(lines), ranges)
+    _arrow_ranges(lines, 0, len(lines), ranges, [_BISECT_BUDGET])
     fast_idx = [i for lo, hi, t in ranges if t is not None for i in range(lo, hi)]
     slow_idx = [i for lo, hi, t in ranges if t is None for i in range(lo, hi)]
     models = pl.DataFrame(schema=_STAGE_SCHEMA)
