@@ -235,6 +235,8 @@ def resolve_root(models: pl.DataFrame, text: str) -> str:
     """  # noqa: E501
     raw = text.strip() if isinstance(text, str) else str(text)
     ids = models.get_column("id")
+    if ids.is_in([raw]).any():
+        return raw
     norm = try_normalize_id(raw)
     if norm is not None:
         if ids.is_in([norm]).any():
@@ -277,14 +279,31 @@ def _suggest(ids: pl.Series, query: str, n: int = 3) -> list[str]:
         cand = frame.head(0)
     lows = cand.get_column("low").to_list()
     canon = dict(zip(lows, cand.get_column("id").to_list(), strict=True))
-    matches = difflib.get_close_matches(q, lows, n=n, cutoff=0.6)
+    matches = _close(q, lows, n)
     if not matches and name:
         names = cand.get_column("name").to_list()
         by_name: dict[str, str] = {}
         for nm, lw in zip(names, lows, strict=True):
             by_name.setdefault(nm, lw)
-        matches = [by_name[m] for m in difflib.get_close_matches(name, list(by_name), n=n)]
+        matches = [by_name[m] for m in _close(name, list(by_name), n)]
     return [canon[m] for m in matches]
+
+
+def _close(word: str, candidates: list[str], n: int, cutoff: float = 0.6) -> list[str]:
+    """Like :func:`difflib.get_close_matches`, but only the matches about as close as the
+    best one (a clear winner is suggested alone)."""
+    scored = []
+    for cand in candidates:
+        sm = difflib.SequenceMatcher(None, word, cand)
+        if sm.real_quick_ratio() >= cutoff and sm.quick_ratio() >= cutoff:
+            ratio = sm.ratio()
+            if ratio >= cutoff:
+                scored.append((ratio, cand))
+    if not scored:
+        return []
+    scored.sort(key=lambda t: (-t[0], t[1]))
+    best = scored[0][0]
+    return [c for r, c in scored[:n] if r >= best - 0.05]
 
 
 # --------------------------------------------------------------------------- index
@@ -320,20 +339,27 @@ class GraphIndex:
     def from_frames(cls, models: pl.DataFrame, edges: pl.DataFrame) -> GraphIndex:
         """Map ids to integers and build the CSR adjacency (edge endpoints without a model
         row become nodes too)."""
-        mids = models.get_column("id").cast(pl.Utf8)
-        ends = pl.concat([edges.get_column("parent"), edges.get_column("child")]).cast(pl.Utf8)
-        ids = pl.concat([mids, ends]).unique().sort().rename("id")
-        n = ids.len()
+        ids = _sorted_unique(models.get_column("id").cast(pl.Utf8).rename("id"))
         if edges.height:
-            dtype = pl.Enum(ids)
-            p = edges.get_column("parent").cast(dtype).to_physical().to_numpy()
-            c = edges.get_column("child").cast(dtype).to_physical().to_numpy()
-            p = p.astype(np.int64)
-            c = c.astype(np.int64)
-            key = np.unique(p * n + c)
+            ends = pl.concat([edges.get_column("parent"), edges.get_column("child")]).cast(
+                pl.Utf8
+            )
+            pos, found = _lookup(ids, ends)
+            if not found.all():  # endpoints without a model row become nodes too
+                extra = ends.filter(~pl.Series(found)).unique()
+                ids = _sorted_unique(pl.concat([ids, extra]).rename("id"))
+                pos, found = _lookup(ids, ends)
+            n = ids.len()
+            m = edges.height
+            p = pos[:m].astype(np.int64)
+            c = pos[m:].astype(np.int64)
+            key = p * n + c
+            if not (np.diff(key) > 0).all():
+                key = np.unique(key)
             p = (key // n).astype(np.int32)
             c = (key % n).astype(np.int32)
         else:
+            n = ids.len()
             p = np.zeros(0, np.int32)
             c = np.zeros(0, np.int32)
         loop = p == c
@@ -369,9 +395,12 @@ class GraphIndex:
         return indptr, self.src[order]
 
     def positions(self, ids: list[str] | pl.Series) -> np.ndarray:
-        """Integer positions of ``ids`` (all must be nodes)."""
+        """Integer positions of ``ids`` (``KeyError`` if one is not a node)."""
         s = pl.Series("id", ids, dtype=pl.Utf8)
-        return s.cast(pl.Enum(self.ids)).to_physical().to_numpy().astype(np.int64)
+        pos, found = _lookup(self.ids, s)
+        if not found.all():
+            raise KeyError(s.filter(~pl.Series(found))[0])
+        return pos.astype(np.int64)
 
     def foundation_mask(self, models: pl.DataFrame) -> np.ndarray:
         """Boolean mask of foundations (see :func:`foundations`)."""
@@ -391,6 +420,25 @@ class GraphIndex:
         """Nodes from which any of ``targets`` is reachable (targets included)."""
         indptr, parents = self._in_csr
         return _reach(indptr, parents, self.n, targets)
+
+
+def _sorted_unique(ids: pl.Series) -> pl.Series:
+    """``ids`` sorted without duplicates (cheap when already so, as the store returns them)."""
+    if not ids.is_sorted():
+        ids = ids.sort()
+    if ids.len() > 1 and (ids.slice(1) == ids.slice(0, ids.len() - 1)).any():
+        ids = ids.unique(maintain_order=True)
+    return ids
+
+
+def _lookup(ids: pl.Series, values: pl.Series) -> tuple[np.ndarray, np.ndarray]:
+    """Positions of ``values`` in the sorted ``ids`` and whether each was found."""
+    if ids.len() == 0:
+        return np.zeros(values.len(), np.int64), np.zeros(values.len(), bool)
+    pos = ids.search_sorted(values, side="left").to_numpy().astype(np.int64)
+    np.minimum(pos, ids.len() - 1, out=pos)
+    found = (ids.gather(pos) == values).fill_null(False).to_numpy()
+    return pos, found
 
 
 def _gather(indptr: np.ndarray, adj: np.ndarray, nodes: np.ndarray) -> tuple[np.ndarray, ...]:

@@ -1,7 +1,361 @@
-"""CLI commands: analysis (filled in by its issue)."""
+"""CLI commands: analysis — ``stats``, ``families``, ``quality``.
+
+Thin wrappers over :mod:`ecograph.api`; heavy modules are imported inside the commands.
+"""
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+from typing import Any
+
 import click
 
-COMMANDS: list[click.Command] = []
+from ._common import db_option
+
+FORMATS = ("table", "json", "csv", "parquet")
+#: Most roots shown side by side in ``stats --format table``.
+TABLE_MAX_ROOTS = 8
+
+
+def _snapshot_option(f: Any) -> Any:
+    return click.option(
+        "--snapshot",
+        type=click.Path(dir_okay=False),
+        default=None,
+        help="Read a JSONL(.gz) snapshot instead of the store.",
+    )(f)
+
+
+def _format_options(f: Any) -> Any:
+    f = click.option(
+        "-o",
+        "--output",
+        type=click.Path(dir_okay=False, writable=True),
+        default=None,
+        help="Write to this file instead of stdout (required for parquet).",
+    )(f)
+    return click.option(
+        "--format",
+        "fmt",
+        type=click.Choice(FORMATS),
+        default="table",
+        show_default=True,
+        help="Output format.",
+    )(f)
+
+
+def _ecosystem(db: str, snapshot: str | None) -> Any:
+    from ..api import Ecosystem, open
+
+    if snapshot is not None:
+        return Ecosystem.from_snapshot(snapshot)
+    return open(db)
+
+
+# --------------------------------------------------------------------------- formatting
+
+
+def _num(value: Any, kind: str = "") -> str:
+    """A readable cell: thousands separators, shares as percentages, '-' for none."""
+    if value is None:
+        return "-"
+    if isinstance(value, bool):
+        return str(value)
+    if isinstance(value, int):
+        return f"{value:,}"
+    if isinstance(value, float):
+        if kind == "share":
+            return f"{100 * value:.1f}%"
+        if kind == "ratio":
+            return f"{value:,.2f}x"
+        return f"{value:,.2f}"
+    return str(value)
+
+
+def _clip(text: str, width: int = 40) -> str:
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def _text_table(header: list[str], rows: list[list[str]], right: set[int]) -> str:
+    widths = [max(len(header[i]), *(len(r[i]) for r in rows)) for i in range(len(header))]
+
+    def line(cells: list[str]) -> str:
+        out = [
+            c.rjust(widths[i]) if i in right else c.ljust(widths[i])
+            for i, c in enumerate(cells)
+        ]
+        return "  ".join(out).rstrip()
+
+    sep = "  ".join("-" * w for w in widths)
+    return "\n".join([line(header), sep, *(line(r) for r in rows)])
+
+
+_SHARES = {"leaf_share", "community_share", "community_download_share"}
+
+
+def _stats_rows(recs: list[dict[str, Any]]) -> list[list[str]]:
+    from ..metrics import RELATION_KEYS
+
+    rows: list[list[str]] = []
+
+    def add(label: str, values: list[str]) -> None:
+        rows.append([label, *values])
+
+    for key in (
+        "size",
+        "by_relation",
+        "direct_children",
+        "direct_by_relation",
+        "max_depth",
+        "mean_depth",
+        "depth_counts",
+        "longest_chain",
+        "max_fanout",
+        "max_fanout_node",
+        "mean_fanout",
+        "leaf_share",
+        "n_authors",
+        "community_share",
+        "community_download_share",
+        "author_hhi",
+        "top_authors",
+        "family_downloads",
+        "root_downloads",
+        "downloads_ratio",
+        "first_derivative_days",
+        "derivatives_30d",
+        "derivatives_90d",
+        "bridges",
+    ):
+        if key in ("by_relation", "direct_by_relation"):
+            for rel in RELATION_KEYS:
+                add(f"  {rel}", [_num(r[key][rel]) for r in recs])
+            continue
+        if key == "depth_counts":
+            vals = []
+            for r in recs:
+                dc = r[key]
+                s = ", ".join(f"{c:,}" for c in dc[:6]) + (", …" if len(dc) > 6 else "")
+                vals.append(s or "-")
+            add("depth_counts (gen 1..)", vals)
+            continue
+        if key == "top_authors":
+            vals = [
+                _clip(", ".join(f"{t['author']} ({t['count']:,})" for t in r[key][:3]) or "-")
+                for r in recs
+            ]
+            add("top_authors", vals)
+            continue
+        kind = "share" if key in _SHARES else "ratio" if key == "downloads_ratio" else ""
+        if key == "author_hhi":
+            add(key, ["-" if r[key] is None else f"{r[key]:.3f}" for r in recs])
+            continue
+        add(key, [_num(r[key], kind) for r in recs])
+        if key == "size":
+            rows.append(["by_relation", *[""] * len(recs)])
+        if key == "direct_children":
+            rows.append(["direct_by_relation", *[""] * len(recs)])
+    return rows
+
+
+def _stats_table(stats: Any) -> str:
+    from ..metrics import METRIC_COLUMNS, to_records
+
+    recs = to_records(stats, METRIC_COLUMNS)
+    header = ["metric", *[r["root"] for r in recs]]
+    return _text_table(header, _stats_rows(recs), right=set(range(1, len(header))))
+
+
+def _flat_records(stats: Any, keys: tuple[str, ...]) -> list[dict[str, Any]]:
+    """Records with structs spread into ``a.b`` columns and lists as JSON strings (CSV)."""
+    from ..metrics import to_records
+
+    out = []
+    for rec in to_records(stats, keys):
+        flat: dict[str, Any] = {}
+        for k, v in rec.items():
+            if isinstance(v, dict):
+                flat.update({f"{k}.{sub}": sv for sub, sv in v.items()})
+            elif isinstance(v, list):
+                flat[k] = json.dumps(v)
+            else:
+                flat[k] = v
+        out.append(flat)
+    return out
+
+
+def _emit(text: str, output: str | None) -> None:
+    if output is None:
+        click.echo(text)
+    else:
+        Path(output).write_text(text + "\n", encoding="utf-8")
+
+
+def _write(frame: Any, fmt: str, output: str | None, *, table: str, json_keys: Any) -> None:
+    """Write ``frame`` in ``fmt``; ``table`` is the text for the table format."""
+    import polars as pl
+
+    from ..metrics import to_records
+
+    if fmt == "table":
+        _emit(table, output)
+    elif fmt == "json":
+        _emit(json.dumps(to_records(frame, json_keys), indent=2, allow_nan=False), output)
+    elif fmt == "csv":
+        flat = pl.DataFrame(_flat_records(frame, json_keys), infer_schema_length=None)
+        text = flat.write_csv() if flat.width else ""
+        if output is None:
+            click.echo(text, nl=False)
+        else:
+            Path(output).write_text(text, encoding="utf-8")
+    else:  # parquet
+        if output is None:
+            raise click.UsageError("--format parquet needs -o FILE")
+        frame.write_parquet(output)
+
+
+# --------------------------------------------------------------------------- commands
+
+
+@click.command("stats")
+@click.argument("roots", nargs=-1)
+@db_option
+@_snapshot_option
+@click.option("--all", "all_", is_flag=True, help="Every foundation (largest family first).")
+@_format_options
+def stats_command(
+    roots: tuple[str, ...],
+    db: str,
+    snapshot: str | None,
+    all_: bool,
+    fmt: str,
+    output: str | None,
+) -> None:
+    """Family metrics (DESIGN §5) of one or more roots, side by side.
+
+    ROOT is any model id (case-insensitive; URLs accepted). Metrics: size and relation
+    mix, direct children, depth, longest chain, fan-out, community (authors), reach
+    (downloads), adoption (days to first derivative, 30/90-day counts) and bridges.
+
+    \b
+    Examples:
+      ecograph stats meta-llama/Llama-3.1-8B --db llama.db
+      ecograph stats Qwen/Qwen2.5-7B google/gemma-2-9b --format json
+      ecograph stats --all --format parquet -o stats.parquet
+    """
+    import polars as pl
+
+    from ..metrics import JSON_KEYS
+
+    if not roots and not all_:
+        raise click.UsageError("give at least one ROOT, or --all")
+    eco = _ecosystem(db, snapshot)
+    ids = [eco.resolve(r) for r in roots]
+    if all_:
+        everything = eco.stats().sort(["size", "root"], descending=[True, False])
+        if ids:
+            chosen = eco.stats(ids)
+            rest = everything.filter(~pl.col("root").is_in(ids))
+            stats = pl.concat([chosen, rest])
+        else:
+            stats = everything
+    else:
+        stats = eco.stats(ids)
+    table = ""
+    if fmt == "table":
+        shown = stats.head(TABLE_MAX_ROOTS)
+        table = _stats_table(shown)
+        if stats.height > TABLE_MAX_ROOTS:
+            click.echo(
+                f"showing {TABLE_MAX_ROOTS} of {stats.height:,} roots; use --format "
+                "json, csv or parquet for all",
+                err=True,
+            )
+    _write(stats, fmt, output, table=table, json_keys=JSON_KEYS)
+
+
+@click.command("families")
+@db_option
+@_snapshot_option
+@click.option("--top", type=click.IntRange(min=1), default=None, help="Only the N largest.")
+@_format_options
+def families_command(
+    db: str, snapshot: str | None, top: int | None, fmt: str, output: str | None
+) -> None:
+    """Foundations by family size, with their headline metrics.
+
+    A foundation is a model with no parents and at least one derivative.
+
+    \b
+    Examples:
+      ecograph families --db hub.db --top 20
+      ecograph families --db hub.db --format csv -o families.csv
+    """
+    from ..metrics import HEADLINE_COLUMNS, to_records
+
+    eco = _ecosystem(db, snapshot)
+    frame = eco.foundations(top)
+    table = ""
+    if fmt == "table":
+        recs = to_records(frame, HEADLINE_COLUMNS)
+        header = ["root", "size", "direct", "depth", "chain", "authors", "community",
+                  "downloads", "root dl", "bridges"]
+        rows = [
+            [
+                r["root"],
+                _num(r["size"]),
+                _num(r["direct_children"]),
+                _num(r["max_depth"]),
+                _num(r["longest_chain"]),
+                _num(r["n_authors"]),
+                _num(r["community_share"], "share"),
+                _num(r["family_downloads"]),
+                _num(r["root_downloads"]),
+                _num(r["bridges"]),
+            ]
+            for r in recs
+        ]
+        table = (
+            _text_table(header, rows, right=set(range(1, len(header))))
+            if rows
+            else "No foundations (no model with derivatives) in this store."
+        )
+    _write(frame, fmt, output, table=table, json_keys=HEADLINE_COLUMNS)
+
+
+@click.command("quality")
+@db_option
+@_snapshot_option
+@_format_options
+def quality_command(db: str, snapshot: str | None, fmt: str, output: str | None) -> None:
+    """Data-quality problems: missing parents, self-loops, cycles, relation conflicts.
+
+    A relation conflict is a ``merge`` with one parent, or a finetune / quantized /
+    adapter with several parents.
+
+    \b
+    Examples:
+      ecograph quality --db hub.db
+      ecograph quality --db hub.db --format json
+    """
+    from collections import Counter
+
+    eco = _ecosystem(db, snapshot)
+    frame = eco.quality()
+    table = ""
+    if fmt == "table":
+        if frame.height == 0:
+            table = "No data-quality problems found."
+        else:
+            counts = Counter(frame.get_column("kind").to_list())
+            summary = ", ".join(f"{n:,} {k}" for k, n in sorted(counts.items()))
+            rows = [list(r) for r in frame.iter_rows()]
+            table = (
+                f"{frame.height:,} problems: {summary}\n\n"
+                + _text_table(["kind", "model", "detail"], rows, right=set())
+            )
+    _write(frame, fmt, output, table=table, json_keys=tuple(frame.columns))
+
+
+COMMANDS: list[click.Command] = [stats_command, families_command, quality_command]

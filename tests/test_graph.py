@@ -1,0 +1,175 @@
+"""graph.py: families, foundations, roots, quality reports, networkx conversion."""
+
+from __future__ import annotations
+
+import json
+import time
+from datetime import datetime
+from pathlib import Path
+
+import networkx as nx
+import numpy as np
+import polars as pl
+import pytest
+
+from ecograph.errors import UnknownModelError
+from ecograph.graph import (
+    GraphIndex,
+    bridges,
+    chain_heights,
+    cycles,
+    expand_families,
+    family_frames,
+    foundations,
+    missing_parents,
+    quality,
+    relation_conflicts,
+    resolve_root,
+    self_loops,
+    to_networkx,
+)
+from ecograph.snapshot import read_snapshot
+
+ROOT = Path(__file__).resolve().parents[1]
+FIXTURE = ROOT / "fixtures" / "small_hub.jsonl"
+EXPECTED = json.loads((ROOT / "fixtures" / "small_hub_expected.json").read_text())
+G_EXP = EXPECTED["global"]
+
+
+@pytest.fixture(scope="module")
+def hub() -> tuple[pl.DataFrame, pl.DataFrame]:
+    return read_snapshot(FIXTURE)
+
+
+def test_fixture_global_facts(hub):
+    models, edges = hub
+    assert foundations(models, edges) == G_EXP["foundations"]
+    assert self_loops(edges) == G_EXP["self_loops"]
+    assert cycles(models, edges) == G_EXP["cycles"]
+    assert sorted(missing_parents(models, edges).get_column("id")) == G_EXP["missing_parents"]
+    assert sorted(bridges(models, edges).get_column("id")) == G_EXP["bridges"]
+
+
+def test_fixture_quality_report(hub):
+    q = quality(*hub)
+    assert q.columns == ["kind", "model_id", "detail"]
+    by_kind = {k: sorted(g.get_column("model_id")) for (k,), g in q.group_by("kind")}
+    assert by_kind["self_loop"] == G_EXP["self_loops"]
+    assert by_kind["cycle"] == G_EXP["cycles"][0]
+    assert by_kind["missing_parent"] == G_EXP["missing_parents"]
+    # the self-referencing fine-tune is a self-loop, not a relation conflict
+    assert "relation_conflict" not in by_kind
+
+
+@pytest.mark.parametrize("root", sorted(EXPECTED["foundations"]))
+def test_family_frames_depths(hub, root):
+    exp = EXPECTED["foundations"][root]
+    nodes, fam_edges = family_frames(*hub, root)
+    assert nodes.row(0, named=True)["id"] == root and nodes.row(0, named=True)["depth"] == 0
+    assert nodes.height == exp["size"] + 1
+    assert nodes.get_column("id").n_unique() == nodes.height
+    counts = nodes.filter(pl.col("depth") > 0).group_by("depth").len().sort("depth")
+    assert {str(d): n for d, n in counts.rows()} == exp["depth_counts"]
+    assert nodes.columns[-1] == "depth" and nodes.schema["depth"] == pl.Int64
+    ids = set(nodes.get_column("id"))
+    assert all(p in ids and c in ids for p, c in fam_edges.select("parent", "child").rows())
+    assert fam_edges.columns == ["parent", "child", "relation", "source"]
+
+
+def test_family_frames_max_depth_and_unknown(hub):
+    nodes, _ = family_frames(*hub, "meta-llama/Llama-3.1-8B", max_depth=1)
+    assert nodes.get_column("depth").max() == 1 and nodes.height == 18
+    with pytest.raises(UnknownModelError):
+        family_frames(*hub, "meta-llama/nope")
+
+
+def test_to_networkx_family(hub):
+    nodes, fam_edges = family_frames(*hub, "HuggingFaceTB/SmolLM2-135M")
+    G = to_networkx(nodes, fam_edges)
+    assert G.number_of_nodes() == 5 and G.number_of_edges() == fam_edges.height
+    attrs = G.nodes["HuggingFaceTB/SmolLM2-135M"]
+    assert attrs["depth"] == 0 and isinstance(attrs["created_at"], datetime)
+    assert attrs["downloads"] > 0 and "relation" not in attrs  # nulls are left out
+    for _, _, data in G.edges(data=True):
+        assert data["relation"] in ("finetune", "quantized", "adapter", "merge", "unknown")
+
+
+def test_resolve_root(hub):
+    models, _ = hub
+    assert resolve_root(models, "meta-llama/Llama-3.1-8B") == "meta-llama/Llama-3.1-8B"
+    assert resolve_root(models, " META-LLAMA/llama-3.1-8b ") == "meta-llama/Llama-3.1-8B"
+    assert resolve_root(models, "hf.co/Qwen/Qwen2.5-7B/tree/main") == "Qwen/Qwen2.5-7B"
+    with pytest.raises(UnknownModelError) as err:
+        resolve_root(models, "google/gemma-2-9")
+    assert err.value.suggestions == ["google/gemma-2-9b"]
+    with pytest.raises(UnknownModelError) as err:
+        resolve_root(models, "not an id at all")
+    assert err.value.model_id == "not an id at all"
+
+
+def test_resolve_root_fast_on_many_ids():
+    n = 2_000_000
+    ids = pl.Series("id", [f"org{i % 5000}/model-{i}" for i in range(n)])
+    models = pl.DataFrame({"id": ids})
+    t0 = time.perf_counter()
+    with pytest.raises(UnknownModelError) as err:
+        resolve_root(models, "org17/model-1234567x")
+    assert time.perf_counter() - t0 < 3.0
+    assert "org17/model-1234567" not in err.value.suggestions or err.value.suggestions
+
+
+def test_relation_conflicts():
+    models = pl.DataFrame({"id": ["a", "b", "m1", "m2", "f", "ad"],
+                           "relation": [None, None, "merge", "merge", "finetune", "adapter"]})
+    edges = pl.DataFrame({
+        "parent": ["a", "a", "b", "a", "b", "a", "b", "f"],
+        "child": ["m1", "m2", "m2", "f", "f", "ad", "ad", "f"],
+    })
+    rows = relation_conflicts(models, edges).rows()
+    assert rows == [("ad", "adapter", 2), ("f", "finetune", 2), ("m1", "merge", 1)]
+
+
+def test_index_handles_unknown_endpoints_and_duplicates():
+    models = pl.DataFrame({"id": ["b", "a"]})
+    edges = pl.DataFrame({"parent": ["a", "a", "zz"], "child": ["b", "b", "a"]})
+    g = GraphIndex.from_frames(models, edges)
+    assert g.ids.to_list() == ["a", "b", "zz"]
+    assert g.src.tolist() == [0, 2] and g.dst.tolist() == [1, 0]
+    with pytest.raises(KeyError):
+        g.positions(["nope"])
+
+
+def test_expand_and_heights_match_networkx_on_random_graphs():
+    rng = np.random.default_rng(7)
+    for _ in range(20):
+        n = int(rng.integers(2, 60))
+        m = int(rng.integers(0, 3 * n))
+        pairs = rng.integers(0, n, size=(m, 2))
+        ids = [f"n{i:03d}" for i in range(n)]
+        models = pl.DataFrame({"id": ids})
+        edges = pl.DataFrame({"parent": [ids[a] for a, _ in pairs],
+                              "child": [ids[b] for _, b in pairs]},
+                             schema={"parent": pl.Utf8, "child": pl.Utf8})
+        G = nx.DiGraph()
+        G.add_nodes_from(ids)
+        G.add_edges_from(edges.rows())
+        g = GraphIndex.from_frames(models, edges)
+        roots = np.arange(n)
+        r, node, depth = expand_families(g, roots)
+        got = sorted(zip(r.tolist(), node.tolist(), depth.tolist(), strict=True))
+        exp = sorted(
+            (i, j, d)
+            for i in range(n)
+            for j, d in ((ids.index(k), v) for k, v in
+                         nx.single_source_shortest_path_length(G, ids[i]).items())
+            if j != i
+        )
+        assert got == exp
+        H = G.copy()
+        H.remove_edges_from(list(nx.selfloop_edges(H)))
+        C = nx.condensation(H)
+        heights = chain_heights(g)
+        for i, x in enumerate(ids):
+            c = C.graph["mapping"][x]
+            sub = C.subgraph(nx.descendants(C, c) | {c})
+            assert heights[i] == nx.dag_longest_path_length(sub)
