@@ -377,8 +377,11 @@ def build(n_models: int, seed: int = 0) -> SynthHub:
         pos = _weighted_draw(rng, cum_f, lo_f, hi_f)
         ok = same & (pos >= 0)
         pick[ok] = elig_sorted[pos[ok]]
-        rest = pick < 0
-        if rest.any():
+        first_of_slot = parent[slots_row]
+        for _ in range(4):  # not found, or the first parent again: draw from the whole hub
+            rest = (pick < 0) | (pick == first_of_slot)
+            if not rest.any():
+                break
             g_lo = np.zeros(int(rest.sum()), dtype=np.int64)
             pick[rest] = _weighted_draw(rng, cum, g_lo, slots_row[rest])
         for m, p in zip(slots_row.tolist(), pick.tolist(), strict=True):
