@@ -23,7 +23,6 @@ import heapq
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
 
 import numpy as np
 
@@ -163,8 +162,9 @@ def fold_tree(
 
     Leaves, the smallest subtrees, are folded first, a parent's leaves at a time, the
     parents with the most leaves first (one badge then saves the most markers; ties: id).
-    A node whose children are all folded becomes a leaf of the next round; folding it
-    carries its badges into its parent's.
+    A node whose children are all folded becomes a leaf of the next round (it is folded
+    only after every leaf of the current round); folding it carries its badges into its
+    parent's.
 
     >>> t = spanning_tree(list("rabcdefg"), [("r", "a"), ("r", "b"), ("a", "c"), ("a", "d"),
     ...                   ("a", "e"), ("b", "f"), ("b", "g")], "r")
@@ -183,18 +183,19 @@ def fold_tree(
     keys = np.zeros(n, dtype=np.int64) if key is None else np.asarray(key, dtype=np.int64)
     par = tree.parent
     vis_kids = np.array([len(k) for k in tree.children], dtype=np.int64)
-    leafset: list[list[int]] = [[] for _ in range(n)]
+    # leafset[p]: (child, round in which it became a leaf); round 0 = the original leaves
+    leafset: list[list[tuple[int, int]]] = [[] for _ in range(n)]
     for i in range(1, n):
         if vis_kids[i] == 0:
-            leafset[par[i]].append(i)
+            leafset[par[i]].append((i, 0))
     heap = [(0, -len(leafset[p]), tree.ids[p], p) for p in range(n) if leafset[p]]
     heapq.heapify(heap)
     while heap and drawn > max_nodes:
         rnd, _, _, p = heapq.heappop(heap)
-        group = leafset[p]
+        group = [c for c, r in leafset[p] if r <= rnd]
         if not group:
             continue
-        leafset[p] = []
+        leafset[p] = [(c, r) for c, r in leafset[p] if r > rnd]
         bp = badges[p]
         saving = 0
         for c in group:
@@ -210,7 +211,7 @@ def fold_tree(
         drawn -= saving
         if vis_kids[p] == 0 and p != 0:
             q = int(par[p])
-            leafset[q].append(p)
+            leafset[q].append((p, rnd + 1))
             heapq.heappush(heap, (rnd + 1, -len(leafset[q]), tree.ids[q], q))
     return visible, badges
 
@@ -243,17 +244,14 @@ def tree_layout(
         visible, badges = fold_tree(tree, max_nodes, key=key)
     else:
         visible, badges = np.ones(n, dtype=bool), [{} for _ in range(n)]
-    lo, hi, bslot, total = _slots(tree, visible, badges)
+    centre, blist, total = _slots(tree, visible, badges)
     total = max(total, 1)
     vis_idx = np.flatnonzero(visible)
     depth = tree.depth.astype(np.float64)
-    centre = (lo + hi) / 2.0
-    for i, own in bslot["own"].items():  # a folded-out leaf sits on its own slot
-        centre[i] = own
-    bp = np.array([b[0] for b in bslot["list"]], dtype=np.int64)
-    bkey = np.array([b[1] for b in bslot["list"]], dtype=np.int64)
-    bcount = np.array([b[2] for b in bslot["list"]], dtype=np.int64)
-    bs = np.array([b[3] for b in bslot["list"]], dtype=np.float64)
+    bp = np.array([b[0] for b in blist], dtype=np.int64)
+    bkey = np.array([b[1] for b in blist], dtype=np.int64)
+    bcount = np.array([b[2] for b in blist], dtype=np.int64)
+    bs = np.array([b[3] for b in blist], dtype=np.float64)
     bdepth = depth[bp] + 1 if len(bp) else np.zeros(0)
     meta: dict[str, float] = {}
     if kind == "radial":
@@ -280,36 +278,35 @@ def tree_layout(
 
 def _slots(
     tree: SpanningTree, visible: np.ndarray, badges: list[dict[int, int]]
-) -> tuple[np.ndarray, np.ndarray, dict[str, Any], int]:
-    """Leaf slots by an iterative depth-first walk: a node's badges take the slots right
-    after its visible children (a leaf's right after itself)."""
+) -> tuple[np.ndarray, list[tuple[int, int, int, int]], int]:
+    """Leaf slots by an iterative depth-first walk; returns each node's position (a leaf:
+    its slot; an inner node: midway between its first and last child, badges counted),
+    the badges as (node, key, count, slot) and the number of slots. A node's badges take
+    the slots right after its visible children (a leaf's right after itself)."""
     n = len(tree)
-    lo = np.zeros(n, dtype=np.float64)
-    hi = np.zeros(n, dtype=np.float64)
-    blist: list[tuple[int, int, int, int]] = []  # (node, key, count, slot)
-    own: dict[int, int] = {}
+    pos = np.zeros(n, dtype=np.float64)
+    blist: list[tuple[int, int, int, int]] = []
     slot = 0
     stack: list[tuple[int, bool]] = [(0, False)]
     while stack:
         i, done = stack.pop()
         kids = [c for c in tree.children[i] if visible[c]]
-        if not done and not kids:
-            lo[i] = slot
-            if badges[i]:
-                own[i] = slot
-            slot += 1
-        elif not done:
+        if not done and kids:
             stack.append((i, True))
             stack.extend((c, False) for c in reversed(kids))
             continue
-        else:
-            lo[i] = lo[kids[0]]
-            hi[i] = hi[kids[-1]]
+        if not kids:
+            pos[i] = slot
+            slot += 1
+        first = pos[kids[0]] if kids else None
+        last = pos[kids[-1]] if kids else None
         for k in sorted(badges[i]):
             blist.append((i, k, badges[i][k], slot))
+            last = slot
             slot += 1
-        hi[i] = slot - 1 if badges[i] else (hi[i] if kids else lo[i])
-    return lo, hi, {"list": blist, "own": own}, slot
+        if kids:
+            pos[i] = (first + last) / 2.0
+    return pos, blist, slot
 
 
 def _auto_inner_radius(
@@ -348,27 +345,32 @@ def random_family(n: int, *, seed: int = 0, root: str = "base/root") -> tuple[li
     """
     rng = np.random.default_rng(seed)
     rels = ["finetune", "quantized", "adapter", "merge"]
-    probs = [0.45, 0.35, 0.15, 0.05]
+    rel_draw = rng.choice(4, size=n, p=[0.45, 0.35, 0.15, 0.05])
+    auth_draw = rng.zipf(1.6, size=n) % max(3, n // 8)
+    dl_draw = rng.lognormal(4, 2.5, size=n).astype(np.int64)
+    like_draw = rng.lognormal(1, 1.5, size=n).astype(np.int64)
+    pick = rng.random(n)
+    other = rng.random(n)
+    fan = np.minimum(300, 1 + rng.pareto(1.1, size=n).astype(np.int64))
+    name = root.split("/")[-1]
     rows = [{"id": root, "author": root.split("/")[0], "relation": None,
              "downloads": int(rng.lognormal(13, 1)), "likes": int(rng.integers(100, 5000))}]
     edges: list[tuple[str, str, str]] = []
     # preferential attachment (a ticket urn): popular parents get more children;
-    # quantized models and adapters are (almost always) leaves
+    # quantized models and adapters stay leaves
     tickets = [0] * 200
-    n_auth = max(3, n // 8)
     for k in range(1, n):
-        p = tickets[int(rng.integers(len(tickets)))]
-        rel = rels[int(rng.choice(4, p=probs))]
-        author = f"user{int(rng.zipf(1.6)) % n_auth}"
-        mid = f"{author}/{root.split('/')[-1]}-{rel[:2]}-{k}"
+        p = tickets[int(pick[k] * len(tickets))]
+        rel = rels[int(rel_draw[k])]
+        author = f"user{int(auth_draw[k])}"
+        mid = f"{author}/{name}-{rel[:2]}-{k}"
         rows.append({"id": mid, "author": author, "relation": rel,
-                     "downloads": int(rng.lognormal(4, 2.5)),
-                     "likes": int(rng.lognormal(1, 1.5))})
+                     "downloads": int(dl_draw[k]), "likes": int(like_draw[k])})
         edges.append((rows[p]["id"], mid, rel))
         if rel == "merge" and k > 2:
-            q = int(rng.integers(0, k))
+            q = int(other[k] * k)
             if q != p:
                 edges.append((rows[q]["id"], mid, rel))
         if rel in ("finetune", "merge"):
-            tickets.extend([k] * min(300, 1 + int(rng.pareto(1.1))))
+            tickets.extend([k] * int(fan[k]))
     return rows, edges
