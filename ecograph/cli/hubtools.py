@@ -107,18 +107,18 @@ def fakehub(
         previous = signal.signal(signal.SIGTERM, _terminate)
     except ValueError:  # not the main thread (e.g. embedded); Ctrl-C still works
         previous = None
-    with hub:
-        click.echo(f"Fake Hub serving at {hub.url}")
-        click.echo(f"  export HF_ENDPOINT={hub.url}")
-        click.echo("Press Ctrl-C to stop.", err=True)
-        try:
+    try:  # Ctrl-C at any moment (even while printing the URL) is a clean stop
+        with hub:
+            click.echo(f"Fake Hub serving at {hub.url}")
+            click.echo(f"  export HF_ENDPOINT={hub.url}")
+            click.echo("Press Ctrl-C to stop.", err=True)
             while not stop.wait(0.5):
                 pass
-        except KeyboardInterrupt:
-            pass
-        finally:
-            if previous is not None:
-                signal.signal(signal.SIGTERM, previous)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
     click.echo(f"Stopped after {hub.requests:,} requests.", err=True)
 
 
