@@ -213,9 +213,10 @@ _ORG_SUFFIX = ("-ai", "-lab", "-labs", "AI", "-research", "-nlp", "", "", "", ""
 
 def _author_name(rank: int) -> str:
     """A deterministic synthetic user name for an author rank."""
-    a = _SYL[rank % 37]
-    b = _SYL[(rank // 37) % 37]
-    c = _SYL[(rank // 1369) % 37]
+    h = (rank * 7919 + 12345) % 50653  # a bijection of each block of 37**3 ranks: varied names
+    a = _SYL[h % 37]
+    b = _SYL[(h // 37) % 37]
+    c = _SYL[(h // 1369) % 37]
     n = rank // 50653
     base = f"{a}{b}{c}" if rank % 3 else f"{a.capitalize()}{b}{c.capitalize()}"
     suffix = _ORG_SUFFIX[rank % len(_ORG_SUFFIX)]
@@ -428,11 +429,11 @@ def build(n_models: int, seed: int = 0) -> SynthHub:
 
     # --- authors: heavy-tailed ranks; quantizations mostly by the prolific quantizers
     n_authors = max(50, n // 6)
-    w = np.arange(1, n_authors + 1, dtype=float) ** -0.85
+    w = np.arange(1, n_authors + 1, dtype=float) ** -0.7
     cum_a = np.cumsum(w)
     ranks = np.searchsorted(cum_a, rng.random(n) * cum_a[-1], side="right").astype(np.int64)
     quant = rel == QUANTIZED
-    qpick = rng.random(n) < 0.5
+    qpick = rng.random(n) < 0.55
     qw = np.array([q[1] for q in _QUANTIZERS], dtype=float)
     qidx = rng.choice(len(_QUANTIZERS), size=n, p=qw / qw.sum())
     for k, (_, _, until) in enumerate(_QUANTIZERS):
@@ -644,7 +645,8 @@ def iter_lines(hub: SynthHub, *, chunk: int = 20_000) -> Iterator[list[str]]:
                 base = f"{stem.lower()}-{_TASKS[task[i]]}-lora"
             elif r == MERGE:
                 older = [x for x in extra.get(i, ()) if x < i]
-                o = stems[older[0]].split("-")[0] if older else _WORDS[word[i]]
+                o = stems[older[0]].split("-")[0].strip("_.") if older else ""
+                o = o or _WORDS[word[i]]
                 if version[i] == 0:
                     base = f"mergekit-{_METHODS[method[i]]}-{_WORDS[word[i]].lower()}{i % 9973}"
                 else:
