@@ -473,21 +473,24 @@ class _LabelPlacer:
         pts = ax.transData.transform(np.column_stack([xs, ys])) if len(xs) else np.zeros((0, 2))
         self.mx, self.my = pts[:, 0], pts[:, 1]
         self.mr = diam / 2.0 * fig.dpi / 72.0
+        self.rpts = diam / 2.0
 
-    def _candidates(self, x: float, y: float) -> list[tuple[float, float]]:
+    def _candidates(self, x: float, y: float, own: float = 0.0) -> list[tuple[float, float]]:
+        """Offsets (points) to try, nearest first; ``own`` = the node's marker radius."""
         out: list[tuple[float, float]] = []
         if self.lay.kind == "radial":
             r = math.hypot(x, y)
             ux, uy = (x / r, y / r) if r > 0 else (0.0, 1.0)
             px, py = -uy, ux
-            for dist in (4.0, 10.0, 18.0, 28.0, 40.0):
+            for dist in (2.5, 8.0, 16.0, 26.0, 38.0):
+                d = dist + own
                 for t in (0.0, 7.0, -7.0, 14.0, -14.0, 24.0, -24.0):
-                    out.append((ux * dist + px * t, uy * dist + py * t))
+                    out.append((ux * d + px * t, uy * d + py * t))
         else:
-            for dist in (4.0, 9.0, 16.0, 26.0, 38.0):
+            for dist in (2.5, 8.0, 15.0, 25.0, 37.0):
                 for dx, dy in ((0, -1), (1, 0), (-1, 0), (0, 1), (1, -1), (-1, -1),
                                (1, 1), (-1, 1)):
-                    out.append((dx * dist * 1.2, dy * dist * 0.8))
+                    out.append((dx * (dist * 1.2 + own), dy * (dist * 0.8 + own)))
         return out
 
     def _move(self, t: Any, x: float, y: float, dx: float, dy: float) -> None:
@@ -545,7 +548,7 @@ class _LabelPlacer:
 
     def place(self, k: int, s: str, *, centre: bool = False, **kw: Any) -> Any:
         x, y = float(self.lay.x[k]), float(self.lay.y[k])
-        cands = [(0.0, 0.0)] if centre else self._candidates(x, y)
+        cands = [(0.0, 0.0)] if centre else self._candidates(x, y, float(self.rpts[k]))
         return self._place(k, x, y, s, cands, LABEL_GID, True, **kw)
 
     def place_root(self, s: str, diam: float, **kw: Any) -> Any:
@@ -565,7 +568,8 @@ class _LabelPlacer:
     def place_badge(self, b: int, s: str, **kw: Any) -> Any:
         x, y = float(self.lay.badge_x[b]), float(self.lay.badge_y[b])
         own = len(self.lay.x) + b
-        return self._place(own, x, y, s, self._candidates(x, y)[:14], BADGE_GID, False,
+        return self._place(own, x, y, s, self._candidates(x, y, float(self.rpts[own]))[:14],
+                           BADGE_GID, False,
                            color="#444444", **kw)
 
     def _leader(self, x: float, y: float, t: Any) -> None:
