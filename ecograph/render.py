@@ -306,10 +306,25 @@ class _Geometry:
         bottom_in = 0.75 if not lay.folded else 0.95  # legend + caption
         if lay.kind == "radial":
             span = max(x1 - x0, y1 - y0, 1.0)
+            # never thinner than 0.6 x the other side (tiny or one-branch families)
+            for lo_hi in ("x", "y"):
+                a, b = (x0, x1) if lo_hi == "x" else (y0, y1)
+                if b - a < 0.6 * span:
+                    mid, half = (a + b) / 2, 0.3 * span
+                    a, b = mid - half, mid + half
+                x0, x1 = (a, b) if lo_hi == "x" else (x0, x1)
+                y0, y1 = (a, b) if lo_hi == "y" else (y0, y1)
             pad = 0.08 * span
             x0, x1, y0, y1 = x0 - pad, x1 + pad, y0 - pad, y1 + pad
             width = 10.0
             ratio = float(np.clip((y1 - y0) / (x1 - x0), 0.55, 1.15))
+            # make the data box match the axes box exactly (equal aspect, nothing moves)
+            if (y1 - y0) / (x1 - x0) > ratio:
+                mid, half = (x0 + x1) / 2, (y1 - y0) / ratio / 2
+                x0, x1 = mid - half, mid + half
+            else:
+                mid, half = (y0 + y1) / 2, (x1 - x0) * ratio / 2
+                y0, y1 = mid - half, mid + half
             ax_w = width * 0.96
             ax_h = ax_w * ratio
         else:
@@ -412,7 +427,7 @@ def _connectors(lay: TreeLayout, colors: list[str], bcolors: list[str]) -> tuple
             r_p = float(lay.radius(dp))
             r_c = float(lay.radius(dp + 1))
             r_mid = r_c - 0.5
-            if p != 0:
+            if p != 0 or (hi - lo) < 0.5 * lay.n_slots:  # the root: a spoke unless ringed
                 th = float(lay.angle(sp))
                 polys.append(np.array([[r_p * math.cos(th), r_p * math.sin(th)],
                                        [r_mid * math.cos(th), r_mid * math.sin(th)]]))
