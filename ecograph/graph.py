@@ -23,6 +23,7 @@ single families (:func:`to_networkx`) and for the few nodes left in cycles.
 from __future__ import annotations
 
 import difflib
+from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cached_property
 
@@ -309,73 +310,134 @@ def _close(word: str, candidates: list[str], n: int, cutoff: float = 0.6) -> lis
 # --------------------------------------------------------------------------- index
 
 
+_SEEDS = ((0x9E3779B9, 0x85EBCA6B), (0xC2B2AE35, 0x27D4EB2F), (0x165667B1, 0xD3A2646C))
+
+
+def _hashes(values: pl.Series, seeds: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
+    v = values.cast(pl.Utf8)
+    return v.hash(seeds[0]).to_numpy(), v.hash(seeds[1]).to_numpy()
+
+
 @dataclass(frozen=True, eq=False)
 class GraphIndex:
     """Integer view of the fork graph for whole-Hub computations.
 
-    Node ``i`` is ``ids[i]`` (ids sorted, so integer order is id order). Edges are deduplicated
-    and self-loops are kept apart (``self_loop`` flags nodes that have one); ``src``/``dst``
-    and the CSR arrays hold the other edges only.
+    The nodes are the edge endpoints (plus any ``extra`` ids asked for); models without
+    edges have no family and are left out. Ids are mapped to integers by a 64-bit hash
+    (sorted, so ``keys[i]`` is node ``i``'s hash), verified with a second independent hash
+    (a collision triggers new seeds). This keeps the whole mapping in cache-friendly
+    integer arrays: string searches and joins over millions of ids are otherwise the slow
+    part. Node order is therefore arbitrary; everything user-facing sorts by id.
 
-    Build it with :meth:`from_frames`.
+    Edges are deduplicated and self-loops kept apart (``self_loop`` flags nodes that have
+    one); ``src``/``dst`` and the CSR arrays (``indptr``, ``children``) hold the others.
 
     Examples
     --------
-    >>> m = pl.DataFrame({"id": ["b", "a", "c"]})
+    >>> m = pl.DataFrame({"id": ["b", "a", "c", "lonely"]})
     >>> e = pl.DataFrame({"parent": ["a", "a", "c"], "child": ["b", "c", "c"]})
     >>> g = GraphIndex.from_frames(m, e)
-    >>> g.ids.to_list(), g.out_degree.tolist(), g.in_degree.tolist(), g.self_loop.tolist()
-    (['a', 'b', 'c'], [2, 0, 0], [0, 1, 1], [False, False, True])
+    >>> a, b, c = g.positions(["a", "b", "c"])
+    >>> g.n, int(g.out_degree[a]), int(g.in_degree[c]), bool(g.self_loop[c])
+    (3, 2, 1, True)
+    >>> sorted(g.id_of(g.children[g.indptr[a]:g.indptr[a + 1]]).to_list())
+    ['b', 'c']
     """
 
-    ids: pl.Series
-    src: np.ndarray  # int32, parent of each edge (no self-loops)
+    keys: np.ndarray  # uint64, sorted: hash of node i's id
+    names: pl.Series  # Utf8; node i's id is names[name_row[i]]
+    name_row: np.ndarray
+    model_row: np.ndarray  # row of node i in ``models`` (-1: no row)
+    missing: np.ndarray  # bool per node: status ``missing`` (or no model row)
+    src: np.ndarray  # int32, parent of each edge (no self-loops), sorted by src
     dst: np.ndarray  # int32, child of each edge
     self_loop: np.ndarray  # bool per node
     indptr: np.ndarray  # int64, CSR by parent: children of i = children[indptr[i]:indptr[i+1]]
     children: np.ndarray  # int32
+    seeds: tuple[int, int]
+    check: np.ndarray  # uint64, second hash of node i's id
 
     @classmethod
-    def from_frames(cls, models: pl.DataFrame, edges: pl.DataFrame) -> GraphIndex:
-        """Map ids to integers and build the CSR adjacency (edge endpoints without a model
-        row become nodes too)."""
-        ids = _sorted_unique(models.get_column("id").cast(pl.Utf8).rename("id"))
-        if edges.height:
-            ends = pl.concat([edges.get_column("parent"), edges.get_column("child")]).cast(
-                pl.Utf8
-            )
-            pos, found = _lookup(ids, ends)
-            if not found.all():  # endpoints without a model row become nodes too
-                extra = ends.filter(~pl.Series(found)).unique()
-                ids = _sorted_unique(pl.concat([ids, extra]).rename("id"))
-                pos, found = _lookup(ids, ends)
-            n = ids.len()
-            m = edges.height
-            p = pos[:m].astype(np.int64)
-            c = pos[m:].astype(np.int64)
-            key = p * n + c
-            if not (np.diff(key) > 0).all():
-                key = np.unique(key)
-            p = (key // n).astype(np.int32)
-            c = (key % n).astype(np.int32)
-        else:
-            n = ids.len()
-            p = np.zeros(0, np.int32)
-            c = np.zeros(0, np.int32)
+    def from_frames(
+        cls, models: pl.DataFrame, edges: pl.DataFrame, extra: Iterable[str] = ()
+    ) -> GraphIndex:
+        """Build the index of ``edges`` (and of the ``extra`` ids), with each node's row in
+        ``models``."""
+        names = pl.concat(
+            [
+                edges.get_column("parent").cast(pl.Utf8),
+                edges.get_column("child").cast(pl.Utf8),
+                pl.Series(list(extra), dtype=pl.Utf8),
+            ]
+        ).rename("id")
+        m = edges.height
+        for seeds in _SEEDS:
+            h1, h2 = _hashes(names, seeds)
+            keys, first, inv = _unique_inverse(h1)
+            check = h2[first]
+            if np.array_equal(check[inv], h2):
+                break
+        else:  # pragma: no cover - three 128-bit collisions in a row
+            raise RuntimeError("hash collisions while indexing ids")
+        n = keys.size
+        inv = inv.astype(np.int64).reshape(-1)
+        p, c = inv[:m], inv[m : 2 * m]
+        key = p * n + c
+        key = _unique(key)
+        p = (key // max(n, 1)).astype(np.int32)
+        c = (key % max(n, 1)).astype(np.int32)
         loop = p == c
         self_loop = np.zeros(n, dtype=bool)
         self_loop[p[loop]] = True
         src, dst = p[~loop], c[~loop]
-        # keys were sorted by (parent, child): src is already CSR order
         counts = np.bincount(src, minlength=n)
         indptr = np.zeros(n + 1, dtype=np.int64)
         np.cumsum(counts, out=indptr[1:])
-        return cls(ids=ids, src=src, dst=dst, self_loop=self_loop, indptr=indptr, children=dst)
+        # each node's row in ``models``
+        model_row = np.full(n, -1, dtype=np.int64)
+        missing = np.ones(n, dtype=bool)
+        if models.height and n:
+            mh1, mh2 = _hashes(models.get_column("id"), seeds)
+            # look the (sorted) node keys up in the sorted model hashes: sequential access
+            order = np.argsort(mh1)
+            sorted_mh = mh1[order]
+            pos = np.minimum(np.searchsorted(sorted_mh, keys), sorted_mh.size - 1)
+            rows = order[pos]
+            hit = (sorted_mh[pos] == keys) & (mh2[rows] == check)
+            model_row[hit] = rows[hit]
+            if "status" in models.columns:
+                st = (models.get_column("status") == "missing").fill_null(False).to_numpy()
+                missing = (model_row < 0) | st[np.maximum(model_row, 0)]
+            else:
+                missing = model_row < 0
+        return cls(
+            keys=keys,
+            names=names,
+            name_row=first.astype(np.int64),
+            model_row=model_row,
+            missing=missing,
+            src=src,
+            dst=dst,
+            self_loop=self_loop,
+            indptr=indptr,
+            children=dst,
+            seeds=seeds,
+            check=check,
+        )
 
     @property
     def n(self) -> int:
         """Number of nodes."""
-        return self.ids.len()
+        return int(self.keys.size)
+
+    @cached_property
+    def ids(self) -> pl.Series:
+        """Every node's id, in node order."""
+        return self.id_of(np.arange(self.n))
+
+    def id_of(self, nodes: np.ndarray) -> pl.Series:
+        """The ids of ``nodes`` (node positions)."""
+        return self.names.gather(self.name_row[np.asarray(nodes, dtype=np.int64)])
 
     @cached_property
     def out_degree(self) -> np.ndarray:
@@ -394,23 +456,27 @@ class GraphIndex:
         np.cumsum(self.in_degree, out=indptr[1:])
         return indptr, self.src[order]
 
-    def positions(self, ids: list[str] | pl.Series) -> np.ndarray:
-        """Integer positions of ``ids`` (``KeyError`` if one is not a node)."""
+    def lookup(self, ids: Iterable[str] | pl.Series) -> tuple[np.ndarray, np.ndarray]:
+        """Positions of ``ids`` and whether each is a node."""
         s = pl.Series("id", ids, dtype=pl.Utf8)
-        pos, found = _lookup(self.ids, s)
-        if not found.all():
-            raise KeyError(s.filter(~pl.Series(found))[0])
-        return pos.astype(np.int64)
+        if self.n == 0:
+            return np.zeros(s.len(), np.int64), np.zeros(s.len(), bool)
+        h1, h2 = _hashes(s, self.seeds)
+        pos = np.minimum(np.searchsorted(self.keys, h1), self.n - 1).astype(np.int64)
+        found = (self.keys[pos] == h1) & (self.check[pos] == h2)
+        return pos, found
 
-    def foundation_mask(self, models: pl.DataFrame) -> np.ndarray:
+    def positions(self, ids: Iterable[str] | pl.Series) -> np.ndarray:
+        """Integer positions of ``ids`` (``KeyError`` if one is not a node)."""
+        ids = ids if isinstance(ids, pl.Series) else list(ids)
+        pos, found = self.lookup(ids)
+        if not found.all():
+            raise KeyError(pl.Series(ids, dtype=pl.Utf8).filter(pl.Series(~found))[0])
+        return pos
+
+    def foundation_mask(self, models: pl.DataFrame | None = None) -> np.ndarray:
         """Boolean mask of foundations (see :func:`foundations`)."""
-        mask = (self.in_degree == 0) & (self.out_degree > 0)
-        if "status" in models.columns:
-            missing = models.filter(pl.col("status") == "missing").get_column("id")
-            missing = missing.filter(missing.is_in(self.ids.implode()))
-            if missing.len():
-                mask[self.positions(missing)] = False
-        return mask
+        return (self.in_degree == 0) & (self.out_degree > 0) & ~self.missing
 
     def descendants_mask(self, sources: np.ndarray) -> np.ndarray:
         """Nodes reachable from any of ``sources`` (sources included)."""
@@ -422,23 +488,40 @@ class GraphIndex:
         return _reach(indptr, parents, self.n, targets)
 
 
-def _sorted_unique(ids: pl.Series) -> pl.Series:
-    """``ids`` sorted without duplicates (cheap when already so, as the store returns them)."""
-    if not ids.is_sorted():
-        ids = ids.sort()
-    if ids.len() > 1 and (ids.slice(1) == ids.slice(0, ids.len() - 1)).any():
-        ids = ids.unique(maintain_order=True)
-    return ids
+def _unique(values: np.ndarray) -> np.ndarray:
+    """Sorted unique values (sort-based: numpy's hash-based unique is slower here)."""
+    if values.size == 0:
+        return values
+    s = np.sort(values)
+    keep = np.empty(s.size, dtype=bool)
+    keep[0] = True
+    np.not_equal(s[1:], s[:-1], out=keep[1:])
+    return s[keep]
 
 
-def _lookup(ids: pl.Series, values: pl.Series) -> tuple[np.ndarray, np.ndarray]:
-    """Positions of ``values`` in the sorted ``ids`` and whether each was found."""
-    if ids.len() == 0:
-        return np.zeros(values.len(), np.int64), np.zeros(values.len(), bool)
-    pos = ids.search_sorted(values, side="left").to_numpy().astype(np.int64)
-    np.minimum(pos, ids.len() - 1, out=pos)
-    found = (ids.gather(pos) == values).fill_null(False).to_numpy()
-    return pos, found
+def _unique_inverse(values: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``np.unique(values, return_index=True, return_inverse=True)``, sort-based."""
+    if values.size == 0:
+        z = np.zeros(0, np.int64)
+        return values, z, z
+    order = np.argsort(values, kind="stable")
+    s = values[order]
+    flag = np.empty(s.size, dtype=bool)
+    flag[0] = True
+    np.not_equal(s[1:], s[:-1], out=flag[1:])
+    group = np.cumsum(flag) - 1
+    inv = np.empty(values.size, dtype=np.int64)
+    inv[order] = group
+    return s[flag], order[flag], inv
+
+
+def _dedupe(values: np.ndarray, n: int) -> np.ndarray:
+    """Sorted unique node positions: a mask for big arrays, a sort for small ones."""
+    if values.size > n // 16:
+        mask = np.zeros(n, dtype=bool)
+        mask[values] = True
+        return np.flatnonzero(mask)
+    return _unique(values)
 
 
 def _gather(indptr: np.ndarray, adj: np.ndarray, nodes: np.ndarray) -> tuple[np.ndarray, ...]:
@@ -456,11 +539,11 @@ def _gather(indptr: np.ndarray, adj: np.ndarray, nodes: np.ndarray) -> tuple[np.
 
 def _reach(indptr: np.ndarray, adj: np.ndarray, n: int, sources: np.ndarray) -> np.ndarray:
     seen = np.zeros(n, dtype=bool)
-    frontier = np.unique(np.asarray(sources, dtype=np.int64))
+    frontier = _dedupe(np.asarray(sources, dtype=np.int64), n)
     seen[frontier] = True
     while frontier.size:
         _, nb = _gather(indptr, adj, frontier)
-        nb = np.unique(nb)
+        nb = _dedupe(nb, n)
         nb = nb[~seen[nb]]
         seen[nb] = True
         frontier = nb.astype(np.int64)
@@ -495,7 +578,7 @@ def expand_families(
     >>> e = pl.DataFrame({"parent": ["r", "r", "a", "b", "m"], "child": ["a", "b", "m", "m", "r"]})
     >>> g = GraphIndex.from_frames(m, e)
     >>> r, node, depth = expand_families(g, g.positions(["r"]))
-    >>> sorted(zip(g.ids.gather(node).to_list(), depth.tolist()))
+    >>> sorted(zip(g.id_of(node).to_list(), depth.tolist()))
     [('a', 1), ('b', 1), ('m', 2)]
     """
     n = np.int64(index.n)
@@ -563,7 +646,7 @@ def _scc_labels(index: GraphIndex) -> np.ndarray:
         if kids.size == 0:
             break
         np.subtract.at(indeg, kids, 1)
-        kids = np.unique(kids)
+        kids = _dedupe(kids, n)
         frontier = kids[(indeg[kids] == 0) & alive[kids]]
     if alive.any():
         # 2. Kahn from the sinks, inside what is left
@@ -578,7 +661,7 @@ def _scc_labels(index: GraphIndex) -> np.ndarray:
             if par.size == 0:
                 break
             np.subtract.at(outdeg, par, 1)
-            par = np.unique(par)
+            par = _dedupe(par, n)
             frontier = par[outdeg[par] == 0]
     labels = np.arange(n, dtype=np.int64)
     core = np.flatnonzero(alive)
@@ -608,7 +691,7 @@ def chain_heights(index: GraphIndex) -> np.ndarray:
     >>> m = pl.DataFrame({"id": ["r", "a", "b", "c"]})
     >>> e = pl.DataFrame({"parent": ["r", "a", "b", "b"], "child": ["a", "b", "a", "c"]})
     >>> g = GraphIndex.from_frames(m, e)   # r -> {a <-> b} -> c
-    >>> dict(zip(g.ids.to_list(), chain_heights(g).tolist()))
+    >>> dict(sorted(zip(g.ids.to_list(), chain_heights(g).tolist())))
     {'a': 1, 'b': 1, 'c': 0, 'r': 2}
     """
     n = index.n
@@ -617,7 +700,7 @@ def chain_heights(index: GraphIndex) -> np.ndarray:
     dst = labels[index.dst]
     keep = src != dst
     if not keep.all():
-        key = np.unique(src[keep] * n + dst[keep])
+        key = _unique(src[keep] * n + dst[keep])
         src, dst = key // n, key % n
     height = np.zeros(n, dtype=np.int64)
     if src.size == 0:
@@ -635,7 +718,7 @@ def chain_heights(index: GraphIndex) -> np.ndarray:
         if par.size == 0:
             break
         np.subtract.at(outdeg, par, 1)
-        par = np.unique(par)
+        par = _dedupe(par, n)
         frontier = par[outdeg[par] == 0]
         level += 1
     return height[labels]
@@ -668,7 +751,7 @@ def cycles(models: pl.DataFrame, edges: pl.DataFrame) -> list[list[str]]:
         return []
     members = np.unique(np.concatenate([nodes, labels[nodes]]))
     frame = pl.DataFrame(
-        {"label": labels[members], "id": index.ids.gather(members)}
+        {"label": labels[members], "id": index.id_of(members)}
     ).group_by("label").agg(pl.col("id").sort())
     comps = frame.get_column("id").to_list()
     return sorted(comps, key=lambda c: (-len(c), c[0]))
@@ -778,7 +861,7 @@ def bridges(models: pl.DataFrame, edges: pl.DataFrame) -> pl.DataFrame:
     n_found = foundation_counts(index, index.foundation_mask(models))
     nodes = np.flatnonzero(n_found > 1)
     return pl.DataFrame(
-        {"id": index.ids.gather(nodes), "n_foundations": n_found[nodes].astype(np.int64)},
+        {"id": index.id_of(nodes), "n_foundations": n_found[nodes].astype(np.int64)},
         schema={"id": pl.Utf8, "n_foundations": pl.Int64},
     ).sort(["n_foundations", "id"], descending=[True, False])
 

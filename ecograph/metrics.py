@@ -176,37 +176,75 @@ def _empty_list(inner: pl.DataType) -> pl.Expr:
     return pl.lit(pl.Series([[]], dtype=pl.List(inner)))
 
 
-def _node_attrs(models: pl.DataFrame, index: GraphIndex) -> pl.DataFrame:
-    """Per-node columns aligned with ``index`` (row i = node i): author (filled), author key
-    (lower case), created (µs since epoch), downloads, relation code."""
-    cols = ["id", "author", "created_at", "downloads", "relation"]
-    m = models.select([c for c in cols if c in models.columns])
-    for c, dt in (
-        ("author", pl.Utf8),
-        ("created_at", pl.Datetime("us", "UTC")),
-        ("downloads", pl.Int64),
-        ("relation", pl.Utf8),
-    ):
-        if c not in m.columns:
-            m = m.with_columns(pl.lit(None, dtype=dt).alias(c))
-    aligned = m.height == index.n and bool((m.get_column("id") == index.ids).all())
-    if not aligned:
-        m = (
-            pl.DataFrame({"id": index.ids})
-            .join(m.unique("id", keep="last"), on="id", how="left")
-            .sort("id")
+def _node_attrs(
+    models: pl.DataFrame, index: GraphIndex, nodes: np.ndarray
+) -> tuple[pl.DataFrame, np.ndarray, pl.DataFrame]:
+    """Integer attributes of the distinct ``nodes``, and the author table.
+
+    Returns ``attrs`` (one row per distinct node, in node order), ``local`` (for each entry
+    of ``nodes``, its row in ``attrs``) and ``authors``. ``attrs`` has ``rel`` (relation
+    code), ``acode`` (author code: authors compared case-insensitively, codes in the order
+    of their spelling), ``dl`` (downloads, 0 when null), ``dl_raw`` and ``created`` (µs since the
+    epoch), ``scode`` (code of the author's spelling, in string order); and ``spellings``
+    (``scode`` → ``author``).
+    """
+    n = index.n
+    mask = np.zeros(n, dtype=bool)
+    mask[nodes] = True
+    distinct = np.flatnonzero(mask)
+    local_of = np.zeros(n, dtype=np.int64)
+    local_of[distinct] = np.arange(distinct.size)
+    rows = index.model_row[distinct]
+    valid = rows >= 0
+    cols = {
+        "id": pl.Utf8(),
+        "author": pl.Utf8(),
+        "created_at": pl.Datetime("us", "UTC"),
+        "downloads": pl.Int64(),
+        "relation": pl.Utf8(),
+    }
+    take = np.where(valid, rows, 0)
+    present = [c for c in cols if c in models.columns and c != "id"]
+    sub = (
+        models.select(present)[take]
+        if models.height
+        else pl.DataFrame(schema={c: cols[c] for c in present}).clear(distinct.size)
+    )
+    sub = sub.with_columns(
+        [pl.lit(None, dtype=t).alias(c) for c, t in cols.items() if c not in sub.columns]
+    ).select([pl.col(c).cast(t) for c, t in cols.items()])
+    if not valid.all():
+        nulls = pl.Series(~valid)
+        sub = sub.with_columns(
+            [pl.when(nulls).then(None).otherwise(pl.col(c)).alias(c) for c in cols]
         )
-    ns = pl.col("id").str.split("/").list.first()
-    author = pl.coalesce(pl.col("author"), ns)
-    return m.select(
-        author.alias("author"),
-        author.str.to_lowercase().alias("akey"),
-        pl.col("created_at").cast(pl.Datetime("us", "UTC")).dt.epoch("us").alias("created"),
-        pl.col("downloads").cast(pl.Int64),
+    # ids only where the author must be derived from them
+    need = np.flatnonzero(sub.get_column("author").is_null().to_numpy())
+    if need.size:
+        ids = sub.get_column("id").scatter(need, index.id_of(distinct[need]))
+        sub = sub.with_columns(ids.alias("id"))
+    author = pl.coalesce(pl.col("author"), pl.col("id").str.split("/").list.first())
+    sub = sub.with_columns(author.alias("author"))
+    # one row per spelling (scode in string order), grouped case-insensitively (acode)
+    spellings = (
+        sub.select(pl.col("author").unique().sort())
+        .with_columns(
+            pl.int_range(pl.len(), dtype=pl.Int32).alias("scode"),
+            pl.col("author").str.to_lowercase().rank("dense").cast(pl.Int32).alias("acode"),
+        )
+    )
+    attrs = sub.join(spellings, on="author", how="left", maintain_order="left").select(
         pl.col("relation")
         .replace_strict(_REL_CODE, default=_UNKNOWN, return_dtype=pl.Int8)
         .alias("rel"),
+        pl.col("acode"),
+        pl.col("scode"),
+        pl.col("downloads").fill_null(0).alias("dl"),
+        pl.col("downloads").alias("dl_raw"),
+        pl.col("created_at").dt.epoch("us").alias("created"),
     )
+    spellings = spellings.select("scode", "author")
+    return attrs, local_of[nodes], spellings
 
 
 def family_metrics(
@@ -264,18 +302,27 @@ def family_metrics(
     (36, 0.36)
     """
     index = index if index is not None else GraphIndex.from_frames(models, edges)
-    fmask = index.foundation_mask(models)
+    fmask = index.foundation_mask()
     if roots is None:
-        root_pos = np.flatnonzero(fmask).astype(np.int64)
-        root_ids = index.ids.gather(root_pos)
+        fpos = np.flatnonzero(fmask).astype(np.int64)
+        fids = index.id_of(fpos)
+        order = fids.arg_sort().to_numpy()
+        root_pos = fpos[order]
+        root_ids = fids.gather(order)
     else:
         root_list = list(dict.fromkeys(roots))
-        present = pl.Series(root_list, dtype=pl.Utf8).is_in(index.ids.implode())
-        for rid, ok in zip(root_list, present.to_list(), strict=True):
-            if not ok:
-                raise UnknownModelError(rid, _suggest(index.ids, rid))
-        root_pos = index.positions(root_list)
         root_ids = pl.Series(root_list, dtype=pl.Utf8)
+        _, found = index.lookup(root_ids)
+        if not found.all():
+            absent = root_ids.filter(pl.Series(~found))
+            known = models.get_column("id").cast(pl.Utf8)
+            for rid in absent.to_list():
+                if not known.is_in([rid]).any():
+                    raise UnknownModelError(rid, _suggest(known, rid))
+            # models without any edge: leaves with an empty family
+            index = GraphIndex.from_frames(models, edges, extra=absent)
+            fmask = index.foundation_mask()
+        root_pos = index.positions(root_ids)
     k = len(root_pos)
     r, node, depth = expand_families(index, root_pos)
 
@@ -288,8 +335,10 @@ def family_metrics(
         n_found = foundation_counts(index, fmask, among=in_fam)
     heights = chain_heights(index)
 
-    attrs = _node_attrs(models, index)
-    root_attrs = attrs[root_pos]
+    attrs, local, authors_table = _node_attrs(
+        models, index, np.concatenate([node, root_pos])
+    )
+    root_attrs = attrs[local[len(node) :]]
     fanout = index.out_degree
     pairs = pl.concat(
         [
@@ -297,25 +346,21 @@ def family_metrics(
                 {
                     "r": r.astype(np.int32),
                     "node": node.astype(np.int64),
-                    "depth": depth.astype(np.int64),
-                    "fanout": fanout[node].astype(np.int64),
+                    "depth": depth.astype(np.int32),
+                    "fanout": fanout[node].astype(np.int32),
                     "bridge": n_found[node] > 1,
+                    "root_acode": root_attrs.get_column("acode").to_numpy()[r],
                 }
             ),
-            attrs[node],
+            attrs[local[: len(node)]],
         ],
         how="horizontal",
     )
-    rk = pl.DataFrame(
-        {
-            "r": np.arange(k, dtype=np.int32),
-            "root_akey": root_attrs.get_column("akey"),
-            "root_created": root_attrs.get_column("created"),
-        }
-    )
-    pairs = pairs.join(rk, on="r", how="left")
-    dl = pl.col("downloads").fill_null(0)
-    community = pl.col("akey") != pl.col("root_akey")
+    rc = root_attrs.get_column("created")
+    root_created = pl.DataFrame({"r": np.arange(k, dtype=np.int32), "root_created": rc})
+    pairs = pairs.join(root_created, on="r", how="left")
+    dl = pl.col("dl")
+    community = pl.col("acode") != pl.col("root_acode")
     age = pl.col("created") - pl.col("root_created")
     rel = pl.col("rel")
     d1 = pl.col("depth") == 1
@@ -331,10 +376,9 @@ def family_metrics(
         pl.col("depth").max().cast(pl.Int64).alias("max_depth"),
         pl.col("depth").mean().alias("mean_depth"),
         fan.max().cast(pl.Int64).alias("max_fanout"),
-        pl.col("node").filter(fan == fan.max()).min().alias("_maxnode"),
         (fan > 0).sum().cast(pl.Int64).alias("_internal"),
         fan.sum().cast(pl.Int64).alias("_fansum"),
-        pl.col("akey").n_unique().cast(pl.Int64).alias("n_authors"),
+        pl.col("acode").n_unique().cast(pl.Int64).alias("n_authors"),
         community.sum().cast(pl.Int64).alias("_community"),
         dl.filter(community).sum().cast(pl.Int64).alias("_community_dl"),
         dl.sum().cast(pl.Int64).alias("family_downloads"),
@@ -343,6 +387,13 @@ def family_metrics(
         (age <= 90 * _DAY_US).sum().cast(pl.Int64).alias("_d90"),
         pl.col("bridge").sum().cast(pl.Int64).alias("bridges"),
     )
+    # the node with most children (ties: smallest id)
+    best = pairs.filter((fan == fan.max().over("r")) & (fan > 0)).select("r", "node")
+    best = (
+        best.with_columns(index.id_of(best.get_column("node").to_numpy()).alias("_maxnode"))
+        .group_by("r")
+        .agg(pl.col("_maxnode").min())
+    )
     depth_counts = (
         pairs.group_by("r", "depth")
         .agg(pl.len().cast(pl.Int64).alias("n"))
@@ -350,20 +401,21 @@ def family_metrics(
         .group_by("r", maintain_order=True)
         .agg(pl.col("n").alias("depth_counts"))
     )
-    authors = pairs.group_by("r", "akey").agg(
+    by_author = pairs.group_by("r", "acode").agg(
         pl.len().cast(pl.Int64).alias("count"),
         dl.sum().cast(pl.Int64).alias("downloads"),
-        pl.col("author").min().alias("author"),
+        pl.col("scode").min(),
     )
-    hhi = authors.group_by("r").agg(
+    hhi = by_author.group_by("r").agg(
         ((pl.col("count") / pl.col("count").sum()) ** 2).sum().alias("author_hhi")
     )
     top = (
-        authors.sort(
-            ["r", "count", "downloads", "author"], descending=[False, True, True, False]
+        by_author.sort(
+            ["r", "count", "downloads", "scode"], descending=[False, True, True, False]
         )
         .group_by("r", maintain_order=True)
         .head(_TOP)
+        .join(authors_table, on="scode", how="left", maintain_order="left")
         .group_by("r", maintain_order=True)
         .agg(pl.struct("author", "count", "downloads").alias("top_authors"))
     )
@@ -387,23 +439,18 @@ def family_metrics(
             "r": np.arange(k, dtype=np.int32),
             "root": root_ids,
             "longest_chain": heights[root_pos].astype(np.int64),
-            "root_downloads": root_attrs.get_column("downloads"),
-            "_root_created": root_attrs.get_column("created"),
+            "root_downloads": root_attrs.get_column("dl_raw"),
+            "_root_created": rc,
         }
     )
     out = (
         base.join(main, on="r", how="left")
+        .join(best, on="r", how="left")
         .join(depth_counts, on="r", how="left")
         .join(hhi, on="r", how="left")
         .join(top, on="r", how="left")
         .join(monthly, on="r", how="left")
         .sort("r")
-    )
-    maxnode = out.get_column("_maxnode")
-    maxnode_ids = pl.Series(
-        "max_fanout_node",
-        index.ids.gather(maxnode.fill_null(0).cast(pl.Int64)),
-        dtype=pl.Utf8,
     )
     size = pl.col("size")
     has_created = pl.col("_root_created").is_not_null()
@@ -415,6 +462,8 @@ def family_metrics(
         "n_authors",
         "family_downloads",
         "bridges",
+        "_internal",
+        "_fansum",
         "_community",
         "_community_dl",
         "_d30",
@@ -422,7 +471,7 @@ def family_metrics(
         *[f"rel_{n}" for n in RELATION_KEYS],
         *[f"drel_{n}" for n in RELATION_KEYS],
     ]
-    out = out.with_columns(maxnode_ids).with_columns(
+    out = out.with_columns(
         *[pl.col(c).fill_null(0) for c in zero_if_null],
         pl.col("depth_counts").fill_null(_empty_list(pl.Int64)),
         pl.col("top_authors").fill_null(_empty_list(_TOP_STRUCT)),
@@ -433,9 +482,7 @@ def family_metrics(
         pl.struct([pl.col(f"drel_{n}").alias(n) for n in RELATION_KEYS]).alias(
             "direct_by_relation"
         ),
-        pl.when(pl.col("max_fanout") > 0).then(pl.col("max_fanout_node")).alias(
-            "max_fanout_node"
-        ),
+        pl.col("_maxnode").alias("max_fanout_node"),
         pl.when(pl.col("_internal") > 0)
         .then(pl.col("_fansum") / pl.col("_internal"))
         .alias("mean_fanout"),

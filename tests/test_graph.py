@@ -130,13 +130,19 @@ def test_relation_conflicts():
 
 
 def test_index_handles_unknown_endpoints_and_duplicates():
-    models = pl.DataFrame({"id": ["b", "a"]})
+    models = pl.DataFrame({"id": ["b", "a", "lonely"], "status": ["ok", "ok", "ok"]})
     edges = pl.DataFrame({"parent": ["a", "a", "zz"], "child": ["b", "b", "a"]})
     g = GraphIndex.from_frames(models, edges)
-    assert g.ids.to_list() == ["a", "b", "zz"]
-    assert g.src.tolist() == [0, 2] and g.dst.tolist() == [1, 0]
+    assert sorted(g.ids.to_list()) == ["a", "b", "zz"]  # nodes = edge endpoints
+    a, b, zz = g.positions(["a", "b", "zz"])
+    assert sorted(zip(g.src.tolist(), g.dst.tolist(), strict=True)) == sorted([(a, b), (zz, a)])
+    assert g.model_row[[a, b, zz]].tolist() == [1, 0, -1]
+    assert g.missing[[a, b, zz]].tolist() == [False, False, True]
+    assert not g.foundation_mask()[zz]  # no model row: treated as missing
     with pytest.raises(KeyError):
-        g.positions(["nope"])
+        g.positions(["lonely"])
+    g2 = GraphIndex.from_frames(models, edges, extra=["lonely"])
+    assert g2.n == 4 and g2.out_degree[g2.positions(["lonely"])[0]] == 0
 
 
 def test_expand_and_heights_match_networkx_on_random_graphs():
@@ -154,22 +160,23 @@ def test_expand_and_heights_match_networkx_on_random_graphs():
         G.add_nodes_from(ids)
         G.add_edges_from(edges.rows())
         g = GraphIndex.from_frames(models, edges)
-        roots = np.arange(n)
-        r, node, depth = expand_families(g, roots)
-        got = sorted(zip(r.tolist(), node.tolist(), depth.tolist(), strict=True))
+        names = g.ids.to_list()
+        r, node, depth = expand_families(g, np.arange(g.n))
+        got = sorted(
+            zip([names[i] for i in r], [names[i] for i in node], depth.tolist(), strict=True)
+        )
         exp = sorted(
-            (i, j, d)
-            for i in range(n)
-            for j, d in ((ids.index(k), v) for k, v in
-                         nx.single_source_shortest_path_length(G, ids[i]).items())
-            if j != i
+            (x, y, d)
+            for x in names
+            for y, d in nx.single_source_shortest_path_length(G, x).items()
+            if y != x
         )
         assert got == exp
         H = G.copy()
         H.remove_edges_from(list(nx.selfloop_edges(H)))
         C = nx.condensation(H)
         heights = chain_heights(g)
-        for i, x in enumerate(ids):
+        for i, x in enumerate(names):
             c = C.graph["mapping"][x]
             sub = C.subgraph(nx.descendants(C, c) | {c})
             assert heights[i] == nx.dag_longest_path_length(sub)
