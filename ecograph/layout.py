@@ -152,13 +152,18 @@ def spanning_tree(
 
 
 def fold_tree(
-    tree: SpanningTree, max_nodes: int, *, key: Sequence[int] | np.ndarray | None = None
+    tree: SpanningTree,
+    max_nodes: int,
+    *,
+    key: Sequence[int] | np.ndarray | None = None,
+    one_badge: bool = False,
 ) -> tuple[np.ndarray, list[dict[int, int]]]:
     """Fold leaves into badges until visible nodes + badges <= ``max_nodes``.
 
     Returns ``(visible, badges)``: a boolean mask over tree nodes and, per node, its badges
     as ``{key: count}`` (``key[i]`` groups folded nodes, e.g. by relation, so a parent can
-    carry one badge per relation; default: one badge per parent).
+    carry one badge per relation; default: one badge per parent). ``one_badge=True`` keeps
+    the counts by key but budgets (and lays out) a single badge per parent.
 
     Leaves, the smallest subtrees, are folded first, a parent's leaves at a time, the
     parents with the most leaves first (one badge then saves the most markers; ties: id).
@@ -197,16 +202,19 @@ def fold_tree(
             continue
         leafset[p] = [(c, r) for c, r in leafset[p] if r > rnd]
         bp = badges[p]
+        had_badge = bool(bp)
         saving = 0
         for c in group:
             visible[c] = False
-            saving += 1 + len(badges[c])
+            saving += 1 + (min(len(badges[c]), 1) if one_badge else len(badges[c]))
             for k, cnt in [*badges[c].items(), (int(keys[c]), 1)]:
                 if k not in bp:
-                    saving -= 1
+                    saving -= 0 if one_badge else 1
                     bp[k] = 0
                 bp[k] += cnt
             badges[c] = {}
+        if one_badge and not had_badge:
+            saving -= 1
         vis_kids[p] -= len(group)
         drawn -= saving
         if vis_kids[p] == 0 and p != 0:
@@ -222,11 +230,13 @@ def tree_layout(
     kind: str = "radial",
     max_nodes: int | None = None,
     key: Sequence[int] | np.ndarray | None = None,
+    one_badge: bool = False,
     inner_radius: float | None = None,
 ) -> TreeLayout:
     """Place the (folded) tree: slots proportional to leaf counts, one ring/row per generation.
 
-    ``key`` groups folded nodes into badges (see :func:`fold_tree`). Radial rings are one
+    ``key`` groups folded nodes into badges (see :func:`fold_tree`); with ``one_badge``
+    a parent carries one badge whose ``badge_key`` is its most frequent key. Radial rings are one
     unit apart; generation ``d >= 1`` sits at radius ``inner_radius + d``.
     ``inner_radius=None`` picks it so that the innermost ring holding leaves has room for
     them (about 0.2 ring gaps of arc per slot, at most half the depth), which keeps
@@ -241,7 +251,10 @@ def tree_layout(
         raise ValueError(f"unknown layout {kind!r} (radial or layered)")
     n = len(tree)
     if max_nodes is not None:
-        visible, badges = fold_tree(tree, max_nodes, key=key)
+        visible, badges = fold_tree(tree, max_nodes, key=key, one_badge=one_badge)
+        if one_badge:
+            badges = [{max(b, key=lambda k: (b[k], -k)): sum(b.values())} if b else b
+                      for b in badges]
     else:
         visible, badges = np.ones(n, dtype=bool), [{} for _ in range(n)]
     centre, blist, total = _slots(tree, visible, badges)

@@ -168,6 +168,12 @@ def draw_fork_tree(
     tree = spanning_tree(nodes["id"].to_list(), _pairs(edges), root, order_key=order_key)
     codes = [_REL_ORDER.get(rel.get(m) or "unknown", _REL_ORDER["unknown"]) for m in tree.ids]
     lay = tree_layout(tree, kind=layout, max_nodes=max_nodes, key=codes)
+    keyed = True
+    if len(lay.badge_parent) > 0.2 * lay.n_markers:
+        # deep families: one badge per relation per parent would crowd out the nodes,
+        # so fold into one badge per parent (ring colour = the most frequent relation)
+        lay = tree_layout(tree, kind=layout, max_nodes=max_nodes, key=codes, one_badge=True)
+        keyed = False
     counts = _counts(tree, rel)
 
     own_fig = ax is None
@@ -251,7 +257,7 @@ def draw_fork_tree(
                mec="white", label=f"{r} ({counts.by_relation[r]:,})")
         for r in present
     ]
-    caption = _caption(lay, max_nodes)
+    caption = _caption(lay, max_nodes, keyed)
     if own_fig:
         h = geo.figsize[1]
         fig.text(0.5, 1 - 0.22 / h, heading, ha="center", va="top", fontsize=13,
@@ -276,14 +282,16 @@ def draw_fork_tree(
     return fig
 
 
-def _caption(lay: TreeLayout, max_nodes: int | None) -> str:
+def _caption(lay: TreeLayout, max_nodes: int | None, keyed: bool = True) -> str:
     text = ("Marker area ~ log downloads · colour = relation · pink curves: extra parents "
             "(merges)")
     if lay.folded:
         nb = len(lay.badge_parent)
         text += (f"\n{lay.folded:,} models folded into {nb:,} hollow “+N” badge"
-                 f"{'s' if nb != 1 else ''} on their parents (ring colour = their relation;"
-                 f" leaves first, biggest fans first) to stay within {max_nodes:,} markers")
+                 f"{'s' if nb != 1 else ''} on their parents ("
+                 + ("ring colour = their relation; " if keyed
+                    else "ring colour = their most frequent relation; ")
+                 + f"leaves first, biggest fans first) to stay within {max_nodes:,} markers")
     return text
 
 
@@ -394,7 +402,7 @@ def _draw_edges(ax: Axes, lay: TreeLayout, base: float, colors: list[str],
     if extra:
         curves = [_curve(a, b, lay.kind) for a, b in extra]
         lc = LineCollection(curves, colors=RELATION_COLORS["merge"], linewidths=lw,
-                            alpha=0.3, zorder=0.5)
+                            alpha=0.3 if len(curves) < 100 else 0.15, zorder=0.5)
         lc.set_gid("ecograph-extra-edges")
         ax.add_collection(lc)
 

@@ -100,3 +100,13 @@ def test_leaves_are_folded_first_biggest_fans_first():
     folded = [len(v) for v in fan.values() if not visible[v[0]]]
     kept = [len(v) for v in fan.values() if visible[v[0]]]
     assert folded and kept and min(folded) >= max(kept)
+
+
+def test_one_badge_per_parent_keeps_the_budget_and_the_main_key():
+    t = _tree(400)
+    key = [i % 3 for i in range(len(t))]
+    lay = tree_layout(t, kind="layered", max_nodes=120, key=key, one_badge=True)
+    assert lay.n_markers <= 120
+    assert len(set(lay.badge_parent.tolist())) == len(lay.badge_parent)  # one per parent
+    assert len(lay.visible) + int(lay.badge_count.sum()) == len(t)
+    assert set(lay.badge_key.tolist()) <= {0, 1, 2}
