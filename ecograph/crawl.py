@@ -189,6 +189,7 @@ class _Run:
         self.edges: set[tuple[str, str]] = set()
         self.failures: list[tuple[str, str]] = []
         self.state = CrawlProgress(phase=kind)
+        self._last_emit = 0.0
         self.run_id = store.begin_run(kind, params)
         self.result = CrawlResult(kind=kind, run_ids=[self.run_id])
 
@@ -207,13 +208,25 @@ class _Run:
                 self.models.add(p.record.id)
                 self.edges.update((e.parent, e.child) for e in p.edges)
 
-    def emit(self, **kw: Any) -> None:
+    def due(self, force: bool = False) -> bool:
+        """Whether a progress event is due (at most ~20 a second; always when forced)."""
         if self.progress_cb is None:
+            return False
+        now = time.monotonic()
+        if force or now - self._last_emit >= 0.05:
+            self._last_emit = now
+            return True
+        return False
+
+    def emit(self, *, force: bool = True, **kw: Any) -> None:
+        """Send a progress snapshot; values given as callables are computed only when
+        the event is actually sent."""
+        if not self.due(force):
             return
         lim = self._limiter()
         s = self.state
         for k, v in kw.items():
-            setattr(s, k, v)
+            setattr(s, k, v() if callable(v) else v)
         s.models, s.edges = len(self.models), len(self.edges)
         s.requests = self.requests().get("requests", 0)
         s.waits = int(lim["waits"] - self.lim0["waits"])
@@ -370,7 +383,7 @@ def crawl_down(
     progress: ProgressCallback | None = None,
     attempts: int = 6,
     refresh: bool = True,
-    verify_parents: int = 50,
+    verify_parents: int = 20,
     root_infos: Sequence[ModelInfoResult] | None = None,
     baseline: dict[str, int] | None = None,
     rng: random.Random | None = None,
@@ -470,7 +483,7 @@ def _down(run: _Run, infos: list[ModelInfoResult], *, max_depth: int | None,
                     msg = str(exc).splitlines()[0]
                     store.mark_failed(node, msg)
                     run.failures.append((node, msg))
-                    run.emit(phase="down", frontier=_frontier(store))
+                    run.emit(phase="down", frontier=lambda: _frontier(store))
                     continue
                 grow = max_depth is None or depth + 1 < max_depth
                 follow = [c.record.id for c in children
@@ -483,7 +496,8 @@ def _down(run: _Run, infos: list[ModelInfoResult], *, max_depth: int | None,
                 )
                 run.saved(children)
                 listed += 1
-                run.emit(phase="down", done=listed, frontier=_frontier(store))
+                run.emit(phase="down", done=listed, frontier=lambda: _frontier(store),
+                         force=not in_flight)
     finally:
         run.stop.set()
         pool.shutdown(wait=False, cancel_futures=True)
@@ -531,7 +545,7 @@ def _verify_parents(run: _Run, roots: Sequence[str], *, budget: int) -> None:
                     known.setdefault(p, "missing")
         elif rec.status is Status.PRIVATE:
             store.save_models([ParsedModel(missing_record(mid, status=Status.PRIVATE))])
-        run.emit(phase="verify")
+        run.emit(phase="verify", force=False)
     models, _ = store.load()
     missing = models.filter(models["status"] == "missing")["id"].to_list()
     referenced = {p for p, c in edges.select("parent", "child").iter_rows() if c in touched}
@@ -619,7 +633,7 @@ def _up(run: _Run, infos: list[ModelInfoResult]) -> list[str]:
         rec = info.parsed.record
         if rec.status is not Status.OK:
             store.save_models([ParsedModel(missing_record(mid, status=rec.status))])
-            run.emit(phase="up", done=len(seen))
+            run.emit(phase="up", done=len(seen), force=False)
             continue
         store.save_models([info.parsed])
         run.saved([info.parsed])
@@ -628,7 +642,7 @@ def _up(run: _Run, infos: list[ModelInfoResult]) -> list[str]:
         for p in rec.parents:
             if p.lower() not in seen:
                 queue.append((p, None))
-        run.emit(phase="up", done=len(seen), frontier=len(queue))
+        run.emit(phase="up", done=len(seen), frontier=len(queue), force=not queue)
     run.result.missing_parents = sorted(
         {p for f in fetched.values() for p in f.record.parents if p.lower() not in fetched})
     roots = [f.record.id for f in fetched.values()
@@ -675,6 +689,7 @@ def crawl_scan(
             {"status": status, "endpoint": hub.endpoint, "since": since_iso, "cursor": cur}))
 
     pages = 0
+    finished = False
     try:
         checkpoint("running", cursor)
         while True:
@@ -692,9 +707,10 @@ def crawl_scan(
             cursor = page.next_cursor
             if stop or not cursor:
                 checkpoint("done", None)
+                finished = True
                 break
             checkpoint("running", cursor)
-            run.emit(phase="scan", done=pages)
+            run.emit(phase="scan", done=pages, force=False)
             if max_pages is not None and pages >= max_pages:
                 break
     except (KeyboardInterrupt, _Cancelled):
@@ -703,13 +719,17 @@ def crawl_scan(
     except HubUnreachableError as exc:
         run.finish("failed")
         raise HubError(str(exc)) from None
+    except RetryableHubError as exc:
+        run.finish("failed")
+        raise HubError(f"scan stopped after {pages} pages ({exc}); run the same command "
+                       "again to resume") from None
     except BaseException:
         run.finish("failed")
         raise
     models_df, _ = store.load()
     run.result.missing_parents = sorted(
         models_df.filter(models_df["status"] == "missing")["id"].to_list())
-    return run.finish("done" if cursor is None or since else "partial")
+    return run.finish("done" if finished else "partial")
 
 
 # --------------------------------------------------------------------------- strategy

@@ -1,4 +1,5 @@
-"""CLI commands: crawling (``crawl``, minimal ``export``; ``import`` and ``info``)."""
+"""CLI commands: crawling (``crawl``; ``import`` and ``info``). ``export`` lives in
+:mod:`ecograph.cli.outputs`."""
 
 from __future__ import annotations
 
@@ -152,6 +153,8 @@ def crawl_command(roots: tuple[str, ...], db: str, endpoint: str | None, token: 
 
     ids = [normalize_id(r) for r in roots]
     chosen = strategy or ("scan" if since is not None else "bfs")
+    if since is not None and chosen == "bfs":
+        raise click.UsageError("--since applies to --strategy scan or auto, not bfs")
     hub = HubClient(endpoint, token, timeout=timeout)
     infos = resolve_roots(hub, ids)  # unknown roots fail before the store is touched
     if not ids and chosen != "scan" and not Path(db).exists():
@@ -170,63 +173,6 @@ def crawl_command(roots: tuple[str, ...], db: str, endpoint: str | None, token: 
 
 
 COMMANDS.append(crawl_command)
-
-
-def minimal_family_json_export(models: Any, edges: Any, root: str, path: str | Path) -> int:
-    """Write the family of ``root`` (root included) as networkx node-link JSON.
-
-    Node attributes: author, relation, downloads, likes, created_at (ISO 8601), status,
-    depth; edge attribute: relation. Returns the number of nodes written. (Minimal: the
-    full set of formats lives in :mod:`ecograph.export`.)
-    """
-    import json
-
-    import networkx as nx
-    import polars as pl
-
-    from ..graph import family_frames
-
-    nodes, fam_edges = family_frames(models, edges, root)
-    cols = ["id", "author", "relation", "downloads", "likes", "created_at", "status", "depth"]
-    nodes = nodes.select(cols).with_columns(
-        pl.col("created_at").dt.strftime("%Y-%m-%dT%H:%M:%S%.6fZ"))
-    G = nx.DiGraph()
-    for row in nodes.iter_rows(named=True):
-        G.add_node(row.pop("id"), **row)
-    for p, c, rel in fam_edges.select("parent", "child", "relation").iter_rows():
-        if p in G and c in G:
-            G.add_edge(p, c, relation=rel)
-    data = nx.node_link_data(G, edges="edges")
-    Path(path).write_text(json.dumps(data, indent=1, ensure_ascii=False) + "\n",
-                          encoding="utf-8")
-    return G.number_of_nodes()
-
-
-@click.command("export")
-@click.argument("root")
-@db_option
-@click.option("--format", "fmt", type=click.Choice(["json"]), default="json",
-              show_default=True, help="Output format (node-link JSON).")
-@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False),
-              help="File to write.")
-def export_command(root: str, db: str, fmt: str, output: str) -> None:
-    """Write the family of ROOT (ROOT included) from the store to a file.
-
-    \b
-    Example:
-      ecograph export meta-llama/Llama-3.1-8B --db llama.db --format json -o llama.json
-    """
-    from ..graph import resolve_root
-    from ..store import Store
-
-    with Store.open(db, create=False) as store:
-        models, edges = store.load()
-    rid = resolve_root(models, root)
-    n = minimal_family_json_export(models, edges, rid, output)
-    click.echo(f"Wrote {n} models of the family of {rid} to {output}", err=True)
-
-
-COMMANDS.append(export_command)
 
 
 # ----------------------------------------------------------------- import / info (store)
