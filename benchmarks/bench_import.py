@@ -159,20 +159,31 @@ def to_models_parquet(jsonl: Path, out: Path) -> None:
 
 
 _CHILD = r"""
-import json, resource, sys, time
+import json, os, resource, sys, time
 from ecograph.store import Store
 from ecograph.importer import import_snapshot
+
+def cpu():
+    ru = resource.getrusage(resource.RUSAGE_SELF)
+    return ru.ru_utime + ru.ru_stime
+
 src, db = sys.argv[1], sys.argv[2]
+load_before = os.getloadavg()[0]
 with Store.open(db) as store:
+    c0 = cpu()
     r = import_snapshot(store, src)
+    import_cpu = cpu() - c0
     rss_import = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     t = time.perf_counter()
     models, edges = store.load()
     load_s = time.perf_counter() - t
-print(json.dumps({"rows": r.models, "edges": r.edges, "slow": r.slow_rows,
-                  "missing": r.missing, "seconds": r.elapsed, "rss_mb": rss_import / 1024,
-                  "load_s": load_s, "load_rows": models.height, "load_edges": edges.height,
-                  "rss_total_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+print(json.dumps({
+    "rows": r.models, "edges": r.edges, "slow": r.slow_rows, "missing": r.missing,
+    "seconds": r.elapsed, "cpu_s": import_cpu, "rss_mb": rss_import / 1024,
+    "load_s": load_s, "load_rows": models.height, "load_edges": edges.height,
+    "rss_total_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+    "loadavg": (load_before + os.getloadavg()[0]) / 2,
+}))
 """
 
 
@@ -195,12 +206,13 @@ def main() -> None:
     ap.add_argument("--formats", default="jsonl,parquet")
     ap.add_argument("--dir", default=None, help="work directory (default: a temp dir)")
     ap.add_argument("--crude", action="store_true", help="skip ecograph synth")
+    ap.add_argument("--snapshot", default=None, help="use this JSONL(.gz) snapshot")
     args = ap.parse_args()
     work = Path(args.dir or tempfile.mkdtemp(prefix="ecograph-bench-"))
     work.mkdir(parents=True, exist_ok=True)
-    src = work / f"snapshot-{args.models}.jsonl"
+    src = Path(args.snapshot) if args.snapshot else work / f"snapshot-{args.models}.jsonl"
     t = time.perf_counter()
-    how = "crude"
+    how = "given" if args.snapshot else "crude"
     if not src.exists():
         if not args.crude and importlib.util.find_spec("ecograph.synth") is not None:
             subprocess.run(
@@ -228,23 +240,27 @@ def main() -> None:
     for fmt in args.formats.split(","):
         path = src
         if fmt == "parquet":
-            path = work / f"snapshot-{args.models}.parquet"
+            path = work / f"{src.name.split('.')[0]}.parquet"
             if not path.exists():
                 to_models_parquet(src, path)
         res = run_import(path, work / f"bench-{fmt}.db")
         rows.append((fmt, res))
     print()
     print(
-        f"{'format':8} {'rows':>10} {'edges':>9} {'slow':>6} {'import s':>9} "
-        f"{'peak RSS MB':>12} {'load s':>7} {'db MB':>7}"
+        f"{'format':8} {'rows':>10} {'edges':>8} {'slow':>6} {'import s':>9} {'CPU s':>6} "
+        f"{'peak RSS MB':>11} {'load() s':>8} {'db MB':>6} {'loadavg':>7}"
     )
     for fmt, r in rows:
         print(
-            f"{fmt:8} {r['rows']:>10,} {r['edges']:>9,} {r['slow']:>6,} {r['seconds']:>9.1f} "
-            f"{r['rss_mb']:>12.0f} {r['load_s']:>7.2f} {r['db_mb']:>7.0f}"
+            f"{fmt:8} {r['rows']:>10,} {r['edges']:>8,} {r['slow']:>6,} {r['seconds']:>9.1f} "
+            f"{r['cpu_s']:>6.1f} {r['rss_mb']:>11.0f} {r['load_s']:>8.2f} {r['db_mb']:>6.0f} "
+            f"{r['loadavg']:>7.1f}"
         )
     print(
-        f"\nCPU: {os.cpu_count()} cores; python {sys.version.split()[0]}, polars {pl.__version__}"
+        "\nimport s / load() s: wall time; CPU s: user+sys of the import (all threads); "
+        "peak RSS: ru_maxrss after the import; loadavg: 1-min load of the machine during "
+        f"the run.\n{os.cpu_count()} cores; python {sys.version.split()[0]}, "
+        f"polars {pl.__version__}"
     )
 
 

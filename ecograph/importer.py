@@ -25,6 +25,7 @@ import itertools
 import json
 import time
 from collections.abc import Callable, Iterator
+from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -732,6 +733,55 @@ def _write_batch(conn: Any, batch: _Batch) -> None:
         cur.execute("COMMIT")
 
 
+def _prefetch(batches: Iterator[_Batch]) -> Iterator[_Batch]:
+    """Parse the next batch in a thread while the current one is written.
+
+    pyarrow, polars and SQLite (through ADBC) release the GIL, so on two cores parsing and
+    writing overlap. At most one parsed batch waits; an error in the parser is re-raised
+    here, and closing this generator stops the parser.
+    """
+    import queue
+    import threading
+
+    q: queue.Queue[tuple[str, Any]] = queue.Queue(maxsize=1)
+    stop = threading.Event()
+
+    def produce() -> None:
+        try:
+            for batch in batches:
+                while not stop.is_set():
+                    try:
+                        q.put(("batch", batch), timeout=0.1)
+                        break
+                    except queue.Full:
+                        continue
+                if stop.is_set():
+                    return
+            item: tuple[str, Any] = ("end", None)
+        except BaseException as exc:  # noqa: BLE001 - handed to the consumer
+            item = ("error", exc)
+        while not stop.is_set():
+            try:
+                q.put(item, timeout=0.1)
+                return
+            except queue.Full:
+                continue
+
+    worker = threading.Thread(target=produce, name="ecograph-import-parse", daemon=True)
+    worker.start()
+    try:
+        while True:
+            kind, value = q.get()
+            if kind == "end":
+                return
+            if kind == "error":
+                raise value
+            yield value
+    finally:
+        stop.set()
+        worker.join(timeout=10)
+
+
 def _scalar(conn: Any, sql: str) -> int:
     with conn.cursor() as cur:
         cur.execute(sql)
@@ -761,12 +811,12 @@ def import_snapshot(
     rows = edges = slow = 0
     status = "failed"
     try:
-        batches = (
+        reader = (
             _parquet_batches(p, batch_size)
             if fmt == "parquet"
             else _jsonl_batches(p, fmt, batch_size)
         )
-        with store.adbc(cache_mb=256) as conn:
+        with closing(_prefetch(reader)) as batches, store.adbc(cache_mb=256) as conn:
             try:
                 for batch in batches:
                     _write_batch(conn, batch)

@@ -467,6 +467,14 @@ class Store:
         edges = edges.select([pl.col(c).cast(t) for c, t in EDGE_SCHEMA.items()])
         return models.sort("id"), edges.sort(["parent", "child"])
 
+    def load_tags(self) -> pl.DataFrame:
+        """The Hub tags of every stored record: ``id`` (Utf8), ``tags`` (List(Utf8))."""
+        rows = self._query("SELECT id, tags FROM models WHERE status <> 'missing'")
+        frame = pl.DataFrame(rows, schema={"id": pl.Utf8(), "tags": pl.Utf8()}, orient="row")
+        return frame.with_columns(
+            pl.col("tags").fill_null("[]").str.json_decode(pl.List(pl.Utf8()))
+        ).sort("id")
+
     _MODEL_SENTINEL = ", ".join(
         ("0" if c in _TS_COLUMNS or MODEL_SCHEMA[c] == pl.Int64() else "''") + f" AS {c}"
         for c in MODEL_SCHEMA
