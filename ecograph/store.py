@@ -29,6 +29,7 @@ import json
 import os
 import sqlite3
 import threading
+import weakref
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
@@ -202,6 +203,38 @@ def _configure(conn: sqlite3.Connection) -> None:
     conn.execute("PRAGMA synchronous=NORMAL")
 
 
+class _File:
+    """Per-process state of one store file, shared by every :class:`Store` open on it.
+
+    SQLite's POSIX locks belong to the process: closing *any* descriptor of the file drops
+    them all. So stores of the same file share one lock, and bulk (ADBC) access closes
+    every sibling connection first, then reopens them.
+    """
+
+    def __init__(self) -> None:
+        self.lock = threading.RLock()
+        self.stores: weakref.WeakSet[Store] = weakref.WeakSet()
+
+
+_FILES: dict[str, _File] = {}
+_FILES_LOCK = threading.Lock()
+
+
+def _file_key(p: Path) -> str:
+    try:
+        st = p.stat()
+        return f"{st.st_dev}:{st.st_ino}"
+    except OSError:
+        return os.path.realpath(p)
+
+
+def _open_file(p: Path) -> _File | None:
+    """The shared state of ``p`` if this process already has it open."""
+    with _FILES_LOCK:
+        f = _FILES.get(_file_key(p))
+        return f if f is not None and len(f.stores) else None
+
+
 class Store:
     """An ecograph store on disk. Open it with :meth:`Store.open` (a context manager).
 
@@ -211,8 +244,11 @@ class Store:
     def __init__(self, path: Path, conn: sqlite3.Connection) -> None:
         self.path = path
         self._conn = conn
-        self._lock = threading.RLock()
         self._closed = False
+        with _FILES_LOCK:
+            self._file = _FILES.setdefault(_file_key(path), _File())
+            self._file.stores.add(self)
+        self._lock = self._file.lock
 
     # ------------------------------------------------------------------ open / close
 
@@ -230,7 +266,8 @@ class Store:
         if exists and not p.is_file():
             raise StoreError(f"{p} is not a regular file, not an ecograph store")
         new = not exists or p.stat().st_size == 0
-        if exists and not new:
+        if exists and not new and _open_file(p) is None:
+            # (never read the file while this process has it open: see _File)
             _check_header(p, _read_header(p))
         if new and not create:
             raise StoreError(f"no ecograph store at {p}")
@@ -306,6 +343,7 @@ class Store:
                 except sqlite3.Error:
                     pass
                 self._conn.close()
+                self._file.stores.discard(self)
 
     def __enter__(self) -> Store:
         return self
@@ -728,17 +766,19 @@ class Store:
 
         ADBC links its own copy of SQLite. Two SQLite libraries in one process must not
         hold the same file open at once: POSIX locks are per process, so either copy would
-        believe it is alone and checkpoint / delete the WAL under the other. The store
-        therefore closes its :mod:`sqlite3` connection for the duration (holding its lock)
-        and reopens it afterwards. The connection is in autocommit mode: run ``BEGIN`` /
-        ``COMMIT`` yourself (anything left open is rolled back).
+        believe it is alone and checkpoint / delete the WAL under the other. So every
+        :mod:`sqlite3` connection this process has on the file is closed for the duration
+        (holding the file's lock) and reopened afterwards. The connection is in autocommit
+        mode: run ``BEGIN`` / ``COMMIT`` yourself (anything left open is rolled back).
         """
         import adbc_driver_sqlite.dbapi as adbc_dbapi
 
         with self._lock:
             if self._closed:
                 raise StoreError(f"store {self.path} is closed")
-            self._conn.close()
+            siblings = [s for s in list(self._file.stores) if not s._closed]
+            for s in siblings:
+                s._conn.close()
             try:
                 try:
                     conn = adbc_dbapi.connect(str(self.path), autocommit=True)
@@ -759,9 +799,10 @@ class Store:
                         pass
                     conn.close()
             finally:
-                try:
-                    self._conn = _connect(self.path)
-                    _configure(self._conn)
-                except sqlite3.Error as exc:
-                    self._closed = True
-                    raise StoreError(f"cannot reopen store {self.path}: {exc}") from None
+                for s in siblings:
+                    try:
+                        s._conn = _connect(s.path)
+                        _configure(s._conn)
+                    except sqlite3.Error as exc:
+                        s._closed = True
+                        raise StoreError(f"cannot reopen store {s.path}: {exc}") from None

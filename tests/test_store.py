@@ -380,3 +380,33 @@ def test_threads_share_one_store(db: Path) -> None:
             list(pool.map(work, range(20)))
         models, edges = store.load()
     assert models.height == 21 and edges.height == 20
+
+
+def test_two_stores_on_one_file_in_one_process(db: Path) -> None:
+    a = Store.open(db)
+    b = Store.open(db)  # must not read the file behind a's back (POSIX locks)
+    try:
+        a.save_models([parse_model({"id": "a/one", "tags": ["base_model:finetune:a/root"]})])
+        assert b.load()[0].height == 2  # ADBC read while a is open: a is closed around it
+        b.save_models([parse_model({"id": "b/two", "tags": ["x"]})])
+        a.save_models([parse_model({"id": "a/three"})])
+        assert a.load()[0]["id"].to_list() == ["a/one", "a/root", "a/three", "b/two"]
+        assert b.frontier_counts()["pending"] == 0
+        assert Path(str(db) + "-wal").exists()  # nobody thought it was alone
+    finally:
+        a.close()
+        b.close()
+    conn = sqlite3.connect(db)
+    assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    assert conn.execute("SELECT count(*) FROM models").fetchone()[0] == 4
+    conn.close()
+
+
+def test_tags_are_stored(db: Path) -> None:
+    with Store.open(db) as store:
+        store.save_models([parse_model(o) for o in OBJS])
+        tags = store.load_tags()
+    assert dict(tags.schema) == {"id": pl.Utf8(), "tags": pl.List(pl.Utf8())}
+    row = tags.filter(pl.col("id") == "org/Root").row(0)
+    assert row[1] == ["license:apache-2.0", "transformers"]
+    assert "gone/away" not in tags["id"].to_list()  # placeholders have no tags
