@@ -645,7 +645,7 @@ def _scc_labels(index: GraphIndex) -> np.ndarray:
         _, kids = _gather(index.indptr, index.children, frontier)
         if kids.size == 0:
             break
-        np.subtract.at(indeg, kids, 1)
+        _decrement(indeg, kids)
         kids = _dedupe(kids, n)
         frontier = kids[(indeg[kids] == 0) & alive[kids]]
     if alive.any():
@@ -660,7 +660,7 @@ def _scc_labels(index: GraphIndex) -> np.ndarray:
             par = par[alive[par]]
             if par.size == 0:
                 break
-            np.subtract.at(outdeg, par, 1)
+            _decrement(outdeg, par)
             par = _dedupe(par, n)
             frontier = par[outdeg[par] == 0]
     labels = np.arange(n, dtype=np.int64)
@@ -684,7 +684,8 @@ def chain_heights(index: GraphIndex) -> np.ndarray:
 
     Everything reachable from a node is in its family, so the longest chain from ``R`` in
     the (condensed) family graph is the height of ``R``'s component in the condensation of
-    the whole graph. Computed by peeling sinks level by level (reverse topological order).
+    the whole graph. Computed by peeling sinks level by level (reverse topological order);
+    the few nodes that can reach a cycle are then condensed with networkx.
 
     Examples
     --------
@@ -695,33 +696,56 @@ def chain_heights(index: GraphIndex) -> np.ndarray:
     {'a': 1, 'b': 1, 'c': 0, 'r': 2}
     """
     n = index.n
-    labels = _scc_labels(index)
-    src = labels[index.src]
-    dst = labels[index.dst]
-    keep = src != dst
-    if not keep.all():
-        key = _unique(src[keep] * n + dst[keep])
-        src, dst = key // n, key % n
     height = np.zeros(n, dtype=np.int64)
-    if src.size == 0:
-        return height[labels]
-    outdeg = np.bincount(src, minlength=n)
-    order = np.argsort(dst, kind="stable")
-    in_ptr = np.zeros(n + 1, dtype=np.int64)
-    np.cumsum(np.bincount(dst, minlength=n), out=in_ptr[1:])
-    parents_by_child = src[order]
-    frontier = np.flatnonzero((outdeg == 0) & (labels == np.arange(n)))
+    done = np.zeros(n, dtype=bool)
+    outdeg = index.out_degree.copy()
+    in_ptr, parents = index._in_csr
+    # 1. peel sinks level by level: exact for every node that cannot reach a cycle
+    frontier = np.flatnonzero(outdeg == 0)
     level = 0
     while frontier.size:
         height[frontier] = level
-        _, par = _gather(in_ptr, parents_by_child, frontier)
+        done[frontier] = True
+        _, par = _gather(in_ptr, parents, frontier)
         if par.size == 0:
             break
-        np.subtract.at(outdeg, par, 1)
+        _decrement(outdeg, par)
         par = _dedupe(par, n)
         frontier = par[outdeg[par] == 0]
         level += 1
-    return height[labels]
+    rest = np.flatnonzero(~done)
+    if rest.size == 0:
+        return height
+    # 2. the nodes left reach a cycle (cycle members and their ancestors: few): condense
+    #    them with networkx and finish the longest paths in reverse topological order
+    sub_src, sub_dst = _gather(index.indptr, index.children, rest)
+    sub_src = rest[sub_src]
+    inner = ~done[sub_dst]
+    G = nx.DiGraph()
+    G.add_nodes_from(rest.tolist())
+    G.add_edges_from(zip(sub_src[inner].tolist(), sub_dst[inner].tolist(), strict=True))
+    C = nx.condensation(G)
+    comp_height: dict[int, int] = {}
+    for comp in reversed(list(nx.topological_sort(C))):
+        members = np.fromiter(C.nodes[comp]["members"], dtype=np.int64)
+        h = 0
+        for nxt in C.successors(comp):
+            h = max(h, comp_height[nxt] + 1)
+        _, kids = _gather(index.indptr, index.children, members)
+        kids = kids[done[kids]]
+        if kids.size:
+            h = max(h, int(height[kids].max()) + 1)
+        comp_height[comp] = h
+        height[members] = h
+    return height
+
+
+def _decrement(counts: np.ndarray, idx: np.ndarray) -> None:
+    """``counts[i] -= 1`` for each occurrence of ``i`` in ``idx``."""
+    if idx.size > counts.size // 16:
+        counts -= np.bincount(idx, minlength=counts.size)
+    else:
+        np.subtract.at(counts, idx, 1)
 
 
 # --------------------------------------------------------------------------- quality

@@ -45,7 +45,14 @@ import numpy as np
 import polars as pl
 
 from .errors import UnknownModelError
-from .graph import GraphIndex, _suggest, chain_heights, expand_families, foundation_counts
+from .graph import (
+    GraphIndex,
+    _suggest,
+    _unique_inverse,
+    chain_heights,
+    expand_families,
+    foundation_counts,
+)
 
 __all__ = [
     "METRIC_COLUMNS",
@@ -401,24 +408,7 @@ def family_metrics(
         .group_by("r", maintain_order=True)
         .agg(pl.col("n").alias("depth_counts"))
     )
-    by_author = pairs.group_by("r", "acode").agg(
-        pl.len().cast(pl.Int64).alias("count"),
-        dl.sum().cast(pl.Int64).alias("downloads"),
-        pl.col("scode").min(),
-    )
-    hhi = by_author.group_by("r").agg(
-        ((pl.col("count") / pl.col("count").sum()) ** 2).sum().alias("author_hhi")
-    )
-    top = (
-        by_author.sort(
-            ["r", "count", "downloads", "scode"], descending=[False, True, True, False]
-        )
-        .group_by("r", maintain_order=True)
-        .head(_TOP)
-        .join(authors_table, on="scode", how="left", maintain_order="left")
-        .group_by("r", maintain_order=True)
-        .agg(pl.struct("author", "count", "downloads").alias("top_authors"))
-    )
+    hhi, top = _author_stats(pairs, authors_table)
     monthly = (
         pairs.filter(pl.col("created").is_not_null())
         .with_columns(
@@ -501,6 +491,52 @@ def family_metrics(
         pl.when(has_created).then(pl.col("_d90")).alias("derivatives_90d"),
     )
     return out.select([pl.col(c).cast(METRIC_SCHEMA[c]) for c in METRIC_COLUMNS])
+
+
+def _author_stats(
+    pairs: pl.DataFrame, spellings: pl.DataFrame
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """``author_hhi`` and ``top_authors`` per root, with numpy group-bys on integer codes."""
+    r = pairs.get_column("r").to_numpy().astype(np.int64)
+    acode = pairs.get_column("acode").to_numpy().astype(np.int64)
+    if r.size == 0:
+        return (
+            pl.DataFrame(schema={"r": pl.Int32, "author_hhi": pl.Float64}),
+            pl.DataFrame(schema={"r": pl.Int32, "top_authors": pl.List(_TOP_STRUCT)}),
+        )
+    width = int(acode.max()) + 1
+    keys, first, inv = _unique_inverse(r * width + acode)
+    count = np.bincount(inv).astype(np.int64)
+    downloads = np.bincount(inv, weights=pairs.get_column("dl").to_numpy()).astype(np.int64)
+    scode = pairs.get_column("scode").to_numpy().astype(np.int64)
+    smin = np.full(keys.size, np.iinfo(np.int64).max)
+    np.minimum.at(smin, inv, scode)
+    g_root = keys // width
+    size = np.bincount(r)
+    share = count / size[g_root]
+    hhi_all = np.bincount(g_root, weights=share * share, minlength=size.size)
+    roots = np.flatnonzero(size)
+    hhi = pl.DataFrame({"r": roots.astype(np.int32), "author_hhi": hhi_all[roots]})
+    # top authors: by root, count desc, downloads desc, spelling asc; 10 per root
+    order = np.lexsort((smin, -downloads, -count, g_root))
+    gr = g_root[order]
+    start = np.flatnonzero(np.r_[True, gr[1:] != gr[:-1]])
+    rank = np.arange(gr.size) - np.repeat(start, np.diff(np.r_[start, gr.size]))
+    sel = order[rank < _TOP]
+    top = (
+        pl.DataFrame(
+            {
+                "r": g_root[sel].astype(np.int32),
+                "scode": smin[sel].astype(np.int32),
+                "count": count[sel],
+                "downloads": downloads[sel],
+            }
+        )
+        .join(spellings, on="scode", how="left", maintain_order="left")
+        .group_by("r", maintain_order=True)
+        .agg(pl.struct("author", "count", "downloads").alias("top_authors"))
+    )
+    return hhi, top
 
 
 def headline(stats: pl.DataFrame, top: int | None = None) -> pl.DataFrame:
