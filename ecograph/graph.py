@@ -179,12 +179,13 @@ def family_frames(
         {"id": list(depth_of), "depth": list(depth_of.values())},
         schema={"id": pl.Utf8, "depth": pl.Int64},
     )
+    ids = depth_frame.get_column("id")
     nodes = (
-        models.unique("id", keep="last")
+        models.filter(_isin("id", ids))
+        .unique("id", keep="last", maintain_order=True)
         .join(depth_frame, on="id", how="inner")
         .sort(["depth", "id"])
     )
-    ids = depth_frame.get_column("id")
     fam_edges = edges.filter(_isin("parent", ids) & _isin("child", ids)).sort(
         ["parent", "child"]
     )
