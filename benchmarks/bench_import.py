@@ -111,51 +111,58 @@ def crude_snapshot(n: int, path: Path, seed: int = 7) -> None:
 
 
 def to_models_parquet(jsonl: Path, out: Path) -> None:
-    """Rewrite a JSONL snapshot in the public models.parquet layout."""
-    from ecograph.records import parse_base_model_tags
+    """Rewrite a JSONL snapshot in the public models.parquet layout (streaming; the parents
+    and relation of ``baseModels`` come from ecograph's own parse of each batch)."""
+    import pyarrow.parquet as pq
 
-    df = pl.read_ndjson(
-        jsonl,
-        schema={
-            "id": pl.Utf8,
-            "author": pl.Utf8,
-            "createdAt": pl.Utf8,
-            "lastModified": pl.Utf8,
-            "downloads": pl.Int64,
-            "downloadsAllTime": pl.Int64,
-            "likes": pl.Int64,
-            "trendingScore": pl.Float64,
-            "pipeline_tag": pl.Utf8,
-            "library_name": pl.Utf8,
-            "tags": pl.List(pl.Utf8),
-        },
+    from ecograph.importer import _jsonl_batches, snapshot_format
+
+    bm_type = pl.Struct(
+        {"relation": pl.Utf8, "models": pl.List(pl.Struct({"_id": pl.Utf8, "id": pl.Utf8}))}
     )
-    bm = []
-    for tags in df.get_column("tags").to_list():
-        parents, rel = parse_base_model_tags(tags or [])
-        bm.append(
-            {
-                "relation": rel.value if rel else None,
-                "models": [{"_id": f"x{i}", "id": p} for i, p in enumerate(parents)],
-            }
-            if parents
-            else None
+    writer = None
+    ts = pl.Datetime("ms", "UTC")
+    for batch in _jsonl_batches(jsonl, snapshot_format(jsonl), 200_000):
+        bm = batch.edges.group_by("child").agg(
+            pl.struct(pl.col("parent").alias("_id"), pl.col("parent").alias("id")).alias("models"),
+            pl.col("relation").first(),
         )
-    df = df.with_columns(
-        pl.col("createdAt").str.to_datetime(time_zone="UTC", time_unit="ms"),
-        pl.col("lastModified").str.to_datetime(time_zone="UTC", time_unit="ms"),
-        pl.Series(
-            "baseModels",
-            bm,
-            dtype=pl.Struct(
-                {
-                    "relation": pl.Utf8,
-                    "models": pl.List(pl.Struct({"_id": pl.Utf8, "id": pl.Utf8})),
-                }
-            ),
-        ),
-    )
-    df.write_parquet(out)
+        df = (
+            batch.models.join(bm.rename({"child": "id"}), on="id", how="left")
+            .with_columns(
+                pl.col("created_at").cast(pl.Datetime("us", "UTC")).cast(ts).alias("createdAt"),
+                pl.col("last_modified")
+                .cast(pl.Datetime("us", "UTC"))
+                .cast(ts)
+                .alias("lastModified"),
+                pl.col("tags").str.json_decode(pl.List(pl.Utf8)),
+                pl.when(pl.col("models").is_not_null())
+                .then(pl.struct(pl.col("relation_right").alias("relation"), "models"))
+                .cast(bm_type)
+                .alias("baseModels"),
+                pl.lit(0.0).alias("trendingScore"),
+            )
+            .select(
+                "id",
+                "author",
+                "createdAt",
+                "lastModified",
+                "downloads",
+                pl.col("downloads_all_time").alias("downloadsAllTime"),
+                "likes",
+                "trendingScore",
+                "pipeline_tag",
+                "library_name",
+                "tags",
+                "baseModels",
+            )
+        )
+        table = df.to_arrow()
+        if writer is None:
+            writer = pq.ParquetWriter(str(out), table.schema)
+        writer.write_table(table)
+    if writer is not None:
+        writer.close()
 
 
 _CHILD = r"""
