@@ -204,7 +204,8 @@ def _micros(df: pl.DataFrame, col: str) -> tuple[pl.Series, pl.Series]:
         fast = s.str.contains(_FAST_TS).fill_null(False)
         parsed = s.str.strptime(pl.Datetime("us"), _TS_FORMAT, strict=False)
         parsed = parsed.dt.replace_time_zone("UTC").dt.epoch("us")
-        odd = (~fast & s.is_not_null() & (s.str.len_bytes() > 0)).fill_null(False)
+        nonempty = s.is_not_null() & (s.str.len_bytes() > 0)
+        odd = (nonempty & (~fast | parsed.is_null())).fill_null(False)
         if odd.any():
             lookup = {v: to_micros(parse_datetime(v)) for v in s.filter(odd).unique().to_list()}
             fixed = s.replace_strict(lookup, default=None, return_dtype=pl.Int64)
@@ -286,7 +287,7 @@ def parse_batch(
         pl.coalesce(_nonempty("id"), _nonempty("modelId")).alias("_id"),
         stamps["created_at"].alias("_created_at"),
         stamps["last_modified"].alias("_last_modified"),
-        pl.col("tags").fill_null(pl.lit([], dtype=pl.List(pl.Utf8))),
+        pl.col("tags").fill_null(pl.lit([], dtype=pl.List(pl.Utf8))).list.drop_nulls(),
     )
 
     # ---- tags: license and base_model parents/relation

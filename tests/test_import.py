@@ -449,3 +449,15 @@ def test_cli_errors_are_one_line(tmp_path: Path) -> None:
         f"Error: cannot create store {tmp_path / 'no' / 'e.db'}: "
         f"directory {tmp_path / 'no'} does not exist"
     )
+
+
+def test_tags_kept_as_the_hub_gave_them(tmp_path: Path) -> None:
+    objs = [
+        {"id": "t/fast", "tags": ["x", None, 'q"uote', "日本語"]},
+        {"id": "t/slow", "tags": [1, "y"]},
+    ]
+    src = _write_jsonl(tmp_path / "t.jsonl", objs)
+    with Store.open(tmp_path / "eco.db") as store:
+        import_snapshot(store, src)
+        tags = dict(store.load_tags().iter_rows())
+    assert tags == {"t/fast": ["x", 'q"uote', "日本語"], "t/slow": ["y"]}
