@@ -54,7 +54,7 @@ def test_sigkill_then_rerun_gives_the_same_store(tmp_path: Path) -> None:
     env = {**os.environ, "HF_HUB_DISABLE_TELEMETRY": "1"}
     env.pop("ECOGRAPH_DEBUG", None)
     rng = random.Random(20241126)
-    with FakeHub(FIXTURE, latency_ms=25) as hub:
+    with FakeHub(FIXTURE, latency_ms=15) as hub:
         ref = tmp_path / "ref.db"
         subprocess.run(command(ref, hub.url), env=env, check=True, timeout=60,
                        capture_output=True)

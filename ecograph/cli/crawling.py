@@ -83,7 +83,7 @@ def _summary(result: Any, db: str) -> list[str]:
         f"  requests: {result.total_requests} ({by_status or 'none'}"
         + (f", network errors: {net}" if net else "") + ")"
         f"  429s: {result.rate_limited}  retries: {result.retries}"
-        f"  rate-limit waits: {result.waits} ({result.wait_seconds:.1f} s)",
+        f"  rate-limit waits: {result.waits} ({result.wait_seconds:.1f} s over all workers)",
     ]
     if result.estimate is not None:
         e = result.estimate
