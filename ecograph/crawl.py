@@ -27,6 +27,7 @@ from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
+from functools import partial
 from typing import Any, Protocol, TypeVar
 
 from .errors import EcographError, HubError, UnknownModelError
@@ -232,7 +233,8 @@ class _Run:
         s.waits = int(lim["waits"] - self.lim0["waits"])
         s.wait_seconds = float(lim["wait_seconds"] - self.lim0["wait_seconds"])
         s.retries, s.failures = self.retries, len(self.failures)
-        self.progress_cb(replace(s))
+        if self.progress_cb is not None:
+            self.progress_cb(replace(s))
 
     def pause(self, seconds: float) -> None:
         if self._sleep is not None:
@@ -308,7 +310,7 @@ def resolve_roots(hub: HubLike, roots: Sequence[str], *, attempts: int = 6,
     caller = _Caller(attempts, rng)
     out: list[ModelInfoResult] = []
     for mid in ids:
-        info = caller.call(lambda mid=mid: hub.model_info(mid))
+        info = caller.call(partial(hub.model_info, mid))
         if info.parsed.record.status is Status.MISSING:
             raise UnknownModelError(mid)
         if info.parsed.record.status is Status.PRIVATE:
@@ -449,7 +451,7 @@ def _down(run: _Run, infos: list[ModelInfoResult], *, max_depth: int | None,
         children: list[ParsedModel] = []
         cursor: str | None = None
         while True:
-            page = run.call(lambda c=cursor: hub.children_page(node, c))
+            page = run.call(partial(hub.children_page, node, cursor))
             children.extend(page.models)
             cursor = page.next_cursor
             if not cursor:
@@ -529,7 +531,7 @@ def _verify_parents(run: _Run, roots: Sequence[str], *, budget: int) -> None:
         seen.add(mid)
         spent += 1
         try:
-            info = run.call(lambda mid=mid: hub.model_info(mid))
+            info = run.call(partial(hub.model_info, mid))
         except EcographError:
             continue
         rec = info.parsed.record
@@ -624,7 +626,7 @@ def _up(run: _Run, infos: list[ModelInfoResult]) -> list[str]:
         seen.add(mid.lower())
         if info is None:
             try:
-                info = run.call(lambda mid=mid: hub.model_info(mid))
+                info = run.call(partial(hub.model_info, mid))
             except HubUnreachableError as exc:
                 raise HubError(str(exc)) from None
             except EcographError as exc:
@@ -693,7 +695,7 @@ def crawl_scan(
     try:
         checkpoint("running", cursor)
         while True:
-            page = run.call(lambda c=cursor: hub.scan_page(c))
+            page = run.call(partial(hub.scan_page, cursor))
             models = list(page.models)
             stop = False
             if since is not None:
@@ -757,13 +759,13 @@ def estimate(hub: HubLike, root_infos: Sequence[ModelInfoResult], *, sample: int
         branching = 0.0
         if sample > 0:
             rid = info.parsed.record.id
-            page = caller.call(lambda rid=rid: hub.children_page(rid))
+            page = caller.call(partial(hub.children_page, rid))
             kids = [m.record.id for m in page.models]
             step = max(1, len(kids) // sample)
             picked = kids[::step][:sample]
             counts = []
             for kid in picked:
-                ki = caller.call(lambda kid=kid: hub.model_info(kid))
+                ki = caller.call(partial(hub.model_info, kid))
                 counts.append(sum((ki.children_count or {}).values()))
             if counts:
                 branching = sum(counts) / len(counts)

@@ -329,16 +329,18 @@ class HubClient:
             page = self.scan_page(page.next_cursor)
             yield page
 
-    def _list(self, url: str, params: list[tuple[str, str]] | None) -> Page:
-        first = params is not None
-        if first:
-            params = [*params, *(("expand", f) for f in self._list_expand)]
+    def _list(self, url: str, query: list[tuple[str, str]] | None) -> Page:
+        """One listing request: ``query`` (without ``expand``) for a first page, ``None``
+        for a ``Link`` URL that already carries it."""
+        params = None
+        if query is not None:
+            params = [*query, *(("expand", f) for f in self._list_expand)]
         data, response = self._get(url, params)
-        if data is None and response.status_code == 400 and first \
+        if data is None and response.status_code == 400 and query is not None \
                 and "baseModels" in self._list_expand:
             # an endpoint that refuses baseModels on the list route: the tags suffice
             self._list_expand = tuple(f for f in self._list_expand if f != "baseModels")
-            return self._list(url, [p for p in params if p != ("expand", "baseModels")])
+            return self._list(url, query)
         if data is None:
             _raise_list_error(response, self.endpoint)
         if not isinstance(data, list):

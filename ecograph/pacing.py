@@ -87,11 +87,11 @@ def backoff_delay(
     >>> 10 <= backoff_delay(1, retry_after=10, rng=rng) <= 10.5
     True
     """
-    rng = rng or random
+    draw = (rng or random).uniform
     ceiling = min(cap, base * 2 ** max(attempt - 1, 0))
     if retry_after is not None and retry_after > 0:
-        return min(retry_after, 3600.0) + rng.uniform(0, min(base, ceiling))
-    return rng.uniform(0, ceiling)
+        return min(retry_after, 3600.0) + draw(0, min(base, ceiling))
+    return draw(0, ceiling)
 
 
 class RateLimiter:
