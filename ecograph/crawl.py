@@ -431,6 +431,8 @@ def crawl_down(
         run.finish("failed")
         raise
     run.result.roots = root_ids
+    if store.frontier_counts().get("pending", 0):
+        return run.finish("partial")  # --max-models reached: the rest stays queued
     return run.finish("done" if not run.failures else "done_with_failures")
 
 

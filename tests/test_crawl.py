@@ -183,6 +183,7 @@ def test_resume_and_refresh(tmp_path: Path, fakehub: FakeHub) -> None:
     with Store.open(tmp_path / "part.db") as store:
         first = crawl_down(store, hub, [GEMMA], max_models=8, workers=1)
         assert store.frontier_counts()["pending"] > 0 and first.models < 30
+        assert first.status == "partial"
         again = crawl_down(store, hub, [GEMMA])  # resumes: lists only what is pending
         assert snapshot(store) == full
         assert first.total_requests + again.total_requests <= 30 + 2 + 2 + 10

@@ -76,8 +76,11 @@ def _summary(result: Any, db: str) -> list[str]:
     req = result.requests
     by_status = ", ".join(f"{k[7:]}: {v}" for k, v in req.items() if k.startswith("status_"))
     net = req.get("network_errors", 0)
+    status = {"done_with_failures": "done with failures",
+              "partial": "stopped early (run it again to continue)"}.get(result.status,
+                                                                        result.status)
     lines = [
-        f"Crawl {result.status} in {result.elapsed:.1f} s "
+        f"Crawl {status} in {result.elapsed:.1f} s "
         f"(roots: {', '.join(result.roots) or '-'}; strategy: {result.strategy}) -> {db}",
         f"  models: {result.models}  edges: {result.edges}",
         f"  requests: {result.total_requests} ({by_status or 'none'}"
