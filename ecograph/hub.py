@@ -64,15 +64,17 @@ __all__ = [
 
 DEFAULT_ENDPOINT = "https://huggingface.co"
 
-#: Fields expanded on the list route (DESIGN §1). ``baseModels`` is dropped automatically
-#: if an endpoint rejects it there; the ``base_model:<relation>:<id>`` tags are enough.
+#: Fields expanded on the list route (DESIGN §1). The Hub refuses ``baseModels``,
+#: ``childrenModelCount`` and ``usedStorage`` there (huggingface_hub PR #3182): parents and
+#: relations of listed models come from their ``base_model:<relation>:<id>`` tags.
 LIST_EXPAND: tuple[str, ...] = (
     "author", "createdAt", "lastModified", "downloads", "downloadsAllTime", "likes",
     "trendingScore", "tags", "library_name", "pipeline_tag", "gated", "private",
-    "cardData", "baseModels",
+    "cardData",
 )
-#: Fields expanded on the detail route: the above plus ``childrenModelCount``.
-DETAIL_EXPAND: tuple[str, ...] = (*LIST_EXPAND, "childrenModelCount")
+#: Fields expanded on the detail route: the above plus ``baseModels`` (canonical parent
+#: ids) and ``childrenModelCount``.
+DETAIL_EXPAND: tuple[str, ...] = (*LIST_EXPAND, "baseModels", "childrenModelCount")
 
 PAGE_SIZE = 1000
 
@@ -216,7 +218,6 @@ class HubClient:
         self._headers = build_hf_headers(token=token, library_name="ecograph")
         self._counts: Counter[str] = Counter()
         self._lock = threading.Lock()
-        self._list_expand: tuple[str, ...] = LIST_EXPAND
 
     def __repr__(self) -> str:  # never show the token
         return f"HubClient(endpoint={self.endpoint!r})"
@@ -334,13 +335,8 @@ class HubClient:
         for a ``Link`` URL that already carries it."""
         params = None
         if query is not None:
-            params = [*query, *(("expand", f) for f in self._list_expand)]
+            params = [*query, *(("expand", f) for f in LIST_EXPAND)]
         data, response = self._get(url, params)
-        if data is None and response.status_code == 400 and query is not None \
-                and "baseModels" in self._list_expand:
-            # an endpoint that refuses baseModels on the list route: the tags suffice
-            self._list_expand = tuple(f for f in self._list_expand if f != "baseModels")
-            return self._list(url, query)
         if data is None:
             _raise_list_error(response, self.endpoint)
         if not isinstance(data, list):
