@@ -205,7 +205,7 @@ class Ecosystem:
 
     def quality(self) -> pl.DataFrame:
         """Data-quality problems (:func:`ecograph.graph.quality`)."""
-        return _graph.quality(self.models, self.edges)
+        return _graph.quality(self.models, self.edges, index=self.index)
 
     def to_networkx(self) -> nx.DiGraph:
         """The whole graph as a networkx DiGraph (small hubs only)."""

@@ -798,14 +798,16 @@ def self_loops(edges: pl.DataFrame) -> list[str]:
     return sorted(loops.unique().to_list())
 
 
-def cycles(models: pl.DataFrame, edges: pl.DataFrame) -> list[list[str]]:
+def cycles(
+    models: pl.DataFrame, edges: pl.DataFrame, *, index: GraphIndex | None = None
+) -> list[list[str]]:
     """Strongly connected components of more than one node, each sorted; largest first.
 
     >>> m = pl.DataFrame({"id": ["a", "b", "c"]})
     >>> cycles(m, pl.DataFrame({"parent": ["a", "b", "b"], "child": ["b", "a", "c"]}))
     [['a', 'b']]
     """
-    index = GraphIndex.from_frames(models, edges)
+    index = index if index is not None else GraphIndex.from_frames(models, edges)
     labels = _scc_labels(index)
     nodes = np.flatnonzero(labels != np.arange(index.n))
     if nodes.size == 0:
@@ -874,7 +876,9 @@ QUALITY_SCHEMA: dict[str, pl.DataType] = {
 }
 
 
-def quality(models: pl.DataFrame, edges: pl.DataFrame) -> pl.DataFrame:
+def quality(
+    models: pl.DataFrame, edges: pl.DataFrame, *, index: GraphIndex | None = None
+) -> pl.DataFrame:
     """Every data-quality problem of the graph, one row each: ``kind``, ``model_id``,
     ``detail``.
 
@@ -893,18 +897,30 @@ def quality(models: pl.DataFrame, edges: pl.DataFrame) -> pl.DataFrame:
     ('relation_conflict', 'b', 'merge with 1 parent')
     ('self_loop', 'a', 'a is its own parent')
     """
+    index = index if index is not None else GraphIndex.from_frames(models, edges)
     rows: list[tuple[str, str, str]] = []
-    for mid, k in missing_parents(models, edges).iter_rows():
+    # missing parents: nodes without a (non-missing) model row that have children
+    n_children = index.out_degree + index.self_loop
+    gone = np.flatnonzero(index.missing & (n_children > 0))
+    for mid, k in zip(index.id_of(gone).to_list(), n_children[gone].tolist(), strict=True):
         rows.append(("missing_parent", mid, f"{k} child" + ("ren" if k != 1 else "")))
-    for mid in self_loops(edges):
+    for mid in index.id_of(np.flatnonzero(index.self_loop)).to_list():
         rows.append(("self_loop", mid, f"{mid} is its own parent"))
-    for i, comp in enumerate(cycles(models, edges), 1):
+    for i, comp in enumerate(cycles(models, edges, index=index), 1):
         for mid in comp:
             rows.append(("cycle", mid, f"cycle {i} of {len(comp)} models"))
-    for mid, rel, k in relation_conflicts(models, edges).iter_rows():
-        rows.append(
-            ("relation_conflict", mid, f"{rel} with {k} parent" + ("s" if k != 1 else ""))
+    # relation conflicts: the declared relation against the number of parents
+    if "relation" in models.columns:
+        kids = np.flatnonzero((index.in_degree > 0) & (index.model_row >= 0))
+        rel = models.get_column("relation")[index.model_row[kids]].to_numpy()
+        k = index.in_degree[kids]
+        bad = ((rel == "merge") & (k == 1)) | (
+            np.isin(rel, _SINGLE_PARENT_RELATIONS) & (k > 1)
         )
+        for mid, r, n in zip(
+            index.id_of(kids[bad]).to_list(), rel[bad].tolist(), k[bad].tolist(), strict=True
+        ):
+            rows.append(("relation_conflict", mid, f"{r} with {n} parent" + "s" * (n != 1)))
     return pl.DataFrame(rows, schema=QUALITY_SCHEMA, orient="row").sort(["kind", "model_id"])
 
 
