@@ -817,7 +817,7 @@ def import_snapshot(
             if fmt == "parquet"
             else _jsonl_batches(p, fmt, batch_size)
         )
-        with closing(_prefetch(reader)) as batches, store.adbc(cache_mb=256) as conn:
+        with closing(_prefetch(reader)) as batches, store.adbc(cache_mb=128) as conn:
             try:
                 for batch in batches:
                     _write_batch(conn, batch)
