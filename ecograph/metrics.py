@@ -409,21 +409,7 @@ def family_metrics(
         .agg(pl.col("n").alias("depth_counts"))
     )
     hhi, top = _author_stats(pairs, authors_table)
-    monthly = (
-        pairs.filter(pl.col("created").is_not_null())
-        .with_columns(
-            pl.from_epoch("created", time_unit="us")
-            .dt.truncate("1mo")
-            .dt.date()
-            .alias("month")
-        )
-        .group_by("r", "month")
-        .agg(pl.len().cast(pl.Int64).alias("count"))
-        .sort("r", "month")
-        .group_by("r", maintain_order=True)
-        .agg(pl.struct("month", "count").alias("monthly"))
-    )
-
+    monthly = _monthly(pairs)
     base = pl.DataFrame(
         {
             "r": np.arange(k, dtype=np.int32),
@@ -537,6 +523,33 @@ def _author_stats(
         .agg(pl.struct("author", "count", "downloads").alias("top_authors"))
     )
     return hhi, top
+
+
+def _monthly(pairs: pl.DataFrame) -> pl.DataFrame:
+    """Family nodes created per calendar month, per root (numpy ``datetime64[M]``)."""
+    created = pairs.get_column("created")
+    keep = created.is_not_null().to_numpy()
+    r = pairs.get_column("r").to_numpy()[keep].astype(np.int64)
+    month = created.to_numpy()[keep].astype(np.int64).astype("datetime64[us]")
+    month = month.astype("datetime64[M]").astype(np.int64)
+    if r.size == 0:
+        return pl.DataFrame(schema={"r": pl.Int32, "monthly": pl.List(_MONTH_STRUCT)})
+    low = int(month.min())
+    width = int(month.max()) - low + 1
+    keys, _, inv = _unique_inverse(r * width + (month - low))
+    count = np.bincount(inv).astype(np.int64)
+    months = (keys % width + low).astype("datetime64[M]").astype("datetime64[D]")
+    return (
+        pl.DataFrame(
+            {
+                "r": (keys // width).astype(np.int32),
+                "month": pl.Series(months).cast(pl.Date),
+                "count": count,
+            }
+        )
+        .group_by("r", maintain_order=True)
+        .agg(pl.struct("month", "count").alias("monthly"))
+    )
 
 
 def _top_order(
