@@ -188,7 +188,7 @@ def _node_attrs(
 ) -> tuple[pl.DataFrame, np.ndarray, pl.DataFrame]:
     """Integer attributes of the distinct ``nodes``, and the author table.
 
-    Returns ``attrs`` (one row per distinct node, in node order), ``local`` (for each entry
+    Returns ``attrs`` (one row per distinct node), ``local`` (for each entry
     of ``nodes``, its row in ``attrs``) and ``authors``. ``attrs`` has ``rel`` (relation
     code), ``acode`` (author code: authors compared case-insensitively, codes in the order
     of their spelling), ``dl`` (downloads, 0 when null), ``dl_raw`` and ``created`` (µs since the
@@ -199,6 +199,8 @@ def _node_attrs(
     mask = np.zeros(n, dtype=bool)
     mask[nodes] = True
     distinct = np.flatnonzero(mask)
+    # in model-row order: the gather below then reads ``models`` sequentially
+    distinct = distinct[np.argsort(index.model_row[distinct], kind="stable")]
     local_of = np.zeros(n, dtype=np.int64)
     local_of[distinct] = np.arange(distinct.size)
     rows = index.model_row[distinct]
