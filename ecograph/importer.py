@@ -249,9 +249,9 @@ def parse_batch(
     forces rows to the slow path.
 
     Returns the staging ``models`` frame (store columns; timestamps as epoch microseconds;
-    tags and parents as JSON), the staging ``edges`` frame (with the parent's author for
-    placeholders), and a boolean mask of the rows the caller must parse with
-    ``parse_model`` instead (their rows are *not* in the returned frames).
+    tags and parents as JSON; plus ``_row``, the row of ``df``), the staging ``edges``
+    frame (with the parent's author for placeholders), and a boolean mask of the rows the
+    caller must parse with ``parse_model`` instead (they are *not* in the returned frames).
     """
     n = df.height
     false = pl.Series([False] * n)
@@ -447,7 +447,8 @@ def parse_batch(
         )
     )
     slow_mask = slow & df.get_column("_id").is_not_null()
-    return models.select(list(_STAGE_SCHEMA)).cast(_STAGE_SCHEMA), edges, slow_mask
+    models = models.select(*_STAGE_SCHEMA, "_row").cast({**_STAGE_SCHEMA, "_row": pl.UInt32})
+    return models, edges, slow_mask
 
 
 def _list_of_struct_with_id(dtype: pl.DataType) -> bool:
@@ -588,7 +589,7 @@ def _jsonl_batch(path: Path, numbered: list[tuple[int, bytes]]) -> _Batch:
     _arrow_ranges(lines, 0, len(lines), ranges, [_BISECT_BUDGET])
     fast_idx = [i for lo, hi, t in ranges if t is not None for i in range(lo, hi)]
     slow_idx = [i for lo, hi, t in ranges if t is None for i in range(lo, hi)]
-    models = pl.DataFrame(schema=_STAGE_SCHEMA)
+    models = pl.DataFrame(schema={**_STAGE_SCHEMA, "_row": pl.UInt32})
     edges = pl.DataFrame(schema=_EDGE_STAGE_SCHEMA)
     if fast_idx:
         tables = [t for _, _, t in ranges if t is not None]
@@ -610,23 +611,39 @@ def _jsonl_batch(path: Path, numbered: list[tuple[int, bytes]]) -> _Batch:
             odd_rows=text.str.contains('"baseModels"', literal=True) | gated_odd,
         )
         slow_idx += [fast_idx[i] for i in slow.arg_true().to_list()]
-    if slow_idx:
-        parsed = [parse_model(_loads(path, *numbered[i])) for i in sorted(slow_idx)]
-        sm, se = frames_from_slow(parsed)
-        models, edges = _merge(models, edges, sm, se)
+    models, edges = _combine(
+        models, edges, fast_idx, slow_idx, lambda i: parse_model(_loads(path, *numbered[i]))
+    )
     return _Batch(models, edges, len(numbered), len(slow_idx))
 
 
-def _merge(
-    models: pl.DataFrame, edges: pl.DataFrame, sm: pl.DataFrame, se: pl.DataFrame
+def _combine(
+    models: pl.DataFrame,
+    edges: pl.DataFrame,
+    fast_src: list[int],
+    slow_src: list[int],
+    parse_at: Callable[[int], ParsedModel],
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
-    if sm.height == 0:
+    """Merge the vectorised rows with the rows parsed in Python.
+
+    ``models._row`` indexes ``fast_src`` (source positions of the vectorised rows);
+    ``parse_at(i)`` parses the source row at position ``i``. An id found on both paths is
+    re-parsed entirely in Python, so that the last occurrence wins, as in
+    :func:`~ecograph.frames.frames_from_parsed`.
+    """
+    parsed = {i: parse_at(i) for i in slow_src}
+    if parsed:
+        slow_ids = [p.record.id for p in parsed.values() if p.record.id]
+        clash = models.filter(pl.col("id").is_in(slow_ids))
+        for r in clash.get_column("_row").to_list():
+            parsed[fast_src[r]] = parse_at(fast_src[r])
+        sm, se = frames_from_slow([parsed[i] for i in sorted(parsed)])
+        models = pl.concat(
+            [models.drop("_row").filter(~pl.col("id").is_in(slow_ids)), sm], how="vertical"
+        )
+        edges = pl.concat([edges.filter(~pl.col("child").is_in(slow_ids)), se], how="vertical")
         return models, edges
-    # a slow row and a fast row with the same id: keep the slow one only if it came last;
-    # order is lost here, so prefer the slow (it is rare and the data is the same model)
-    models = pl.concat([models.filter(~pl.col("id").is_in(sm.get_column("id").implode())), sm])
-    edges = pl.concat([edges.filter(~pl.col("child").is_in(sm.get_column("id").implode())), se])
-    return models.unique(subset=["id"], keep="last", maintain_order=True), edges
+    return models.drop("_row"), edges
 
 
 def _loads(path: Path, lineno: int, line: bytes) -> dict[str, Any]:
@@ -672,12 +689,15 @@ def _parquet_batches(path: Path, batch_size: int) -> Iterator[_Batch]:
             if name in df.columns and df.schema[name] != pl.Utf8:
                 df = df.with_columns(pl.col(name).cast(pl.Utf8, strict=False))
         models, edges, slow = parse_batch(df)
-        n_slow = int(slow.sum())
-        if n_slow:
-            rows = rb.filter(slow.to_arrow()).to_pylist()
-            sm, se = frames_from_slow([parse_model(r) for r in rows])
-            models, edges = _merge(models, edges, sm, se)
-        yield _Batch(models, edges, rb.num_rows, n_slow)
+        slow_rows = slow.arg_true().to_list()
+        models, edges = _combine(
+            models,
+            edges,
+            list(range(rb.num_rows)),
+            slow_rows,
+            lambda i, rb=rb: parse_model(rb.slice(i, 1).to_pylist()[0]),
+        )
+        yield _Batch(models, edges, rb.num_rows, len(slow_rows))
 
 
 # --------------------------------------------------------------------------- writing

@@ -96,6 +96,10 @@ MESSY: list[dict[str, Any]] = [
     },
     {"id": "dup/model", "downloads": 1, "tags": ["base_model:finetune:Org/Root"]},
     {"id": "dup/model", "downloads": 2, "tags": ["base_model:adapter:cy/a"]},
+    {"id": "dup/fast-then-slow", "downloads": 1, "tags": ["base_model:finetune:Org/Root"]},
+    {"id": "dup/fast-then-slow", "downloads": 2.5, "tags": ["base_model:adapter:cy/b"]},
+    {"id": "dup/slow-then-fast", "downloads": 2.5, "tags": ["base_model:adapter:cy/b"]},
+    {"id": "dup/slow-then-fast", "downloads": 1, "tags": ["base_model:finetune:Org/Root"]},
     {
         "id": "x/unicode",
         "tags": ["language:日本語", 'quote"tag', "back\\slash"],
