@@ -727,9 +727,10 @@ class Store:
             )
         )
         (foundations,) = self._query(
-            "SELECT count(*) FROM models m WHERE m.status <> 'missing' "
-            "AND EXISTS (SELECT 1 FROM edges e WHERE e.parent = m.id AND e.child <> m.id) "
-            "AND NOT EXISTS (SELECT 1 FROM edges e WHERE e.child = m.id AND e.parent <> m.id)"
+            "SELECT count(*) FROM (SELECT DISTINCT parent AS id FROM edges "
+            "WHERE parent <> child) p JOIN models m ON m.id = p.id "
+            "WHERE m.status <> 'missing' AND NOT EXISTS "
+            "(SELECT 1 FROM edges e WHERE e.child = p.id AND e.parent <> e.child)"
         )[0]
         runs: dict[str, dict[str, Any]] = {}
         for kind, n, last_id in self._query(
