@@ -319,8 +319,12 @@ class Store:
     def _check_meta(conn: sqlite3.Connection, p: Path) -> None:
         try:
             rows = dict(conn.execute("SELECT key, value FROM meta").fetchall())
-        except sqlite3.DatabaseError:
-            raise StoreError(f"{p} is not an ecograph store") from None
+        except sqlite3.OperationalError as exc:
+            if "no such table" in str(exc):
+                raise StoreError(f"{p} is not an ecograph store") from None
+            raise StoreError(f"cannot open store {p}: {exc}") from None  # locked, I/O, ...
+        except sqlite3.DatabaseError as exc:  # our header, damaged content
+            raise StoreError(f"cannot open store {p}: {exc}") from None
         if rows.get("application") != _MARKER:
             raise StoreError(f"{p} is not an ecograph store")
         try:

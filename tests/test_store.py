@@ -410,3 +410,14 @@ def test_tags_are_stored(db: Path) -> None:
     row = tags.filter(pl.col("id") == "org/Root").row(0)
     assert row[1] == ["license:apache-2.0", "transformers"]
     assert "gone/away" not in tags["id"].to_list()  # placeholders have no tags
+
+
+def test_damaged_store_is_reported_not_rewritten(db: Path) -> None:
+    Store.open(db).close()
+    data = bytearray(db.read_bytes())
+    data[100:] = b"\x07" * (len(data) - 100)  # our header, garbage pages
+    db.write_bytes(bytes(data))
+    with pytest.raises(StoreError) as exc:
+        Store.open(db)
+    assert str(exc.value) == f"cannot open store {db}: database disk image is malformed"
+    assert db.read_bytes() == bytes(data)
