@@ -11,16 +11,17 @@ DESIGN §5 names (:data:`METRIC_COLUMNS`). Conventions, for a root ``R``:
 - ``depth_counts[i]`` = number of nodes in generation ``i + 1`` (generations 1..max_depth).
 - ``longest_chain`` = longest path from ``R`` in the family after removing self-loops, on
   the condensation if cycles remain (a cycle counts as one step).
-- **fan-out(n)** = number of children of ``n`` (self-loops excluded). The fan-out metrics
-  are over **family nodes only — the root is not a family node**; the root's own fan-out
-  is ``direct_children``. ``max_fanout`` / ``max_fanout_node`` = the family node with most
-  children (ties: smallest id; null node when no family node has children);
+- **fan-out(n)** = number of children of ``n`` (self-loops excluded; an edge back to
+  ``R`` counts). The fan-out metrics are over **family nodes only — the root is not a
+  family node**; the root's own fan-out is ``direct_children``. ``max_fanout`` /
+  ``max_fanout_node`` = the family node with most children (ties: smallest id; null node
+  when no family node has children);
   ``mean_fanout`` = mean fan-out of internal family nodes (those with ≥ 1 child);
   ``leaf_share`` = share of family nodes without children.
 - **authors** are compared case-insensitively. A null author is taken from the id's
   namespace (or the id itself for legacy ids without one). ``top_authors`` lists the 10
-  largest (count, then downloads, descending; then author), spelled as the smallest
-  spelling seen. ``author_hhi`` = Σ share² over authors.
+  largest (count, then downloads, descending; then author), each spelled as its smallest
+  spelling within the family. ``author_hhi`` = Σ share² over authors.
 - **downloads** are the Hub's 30-day counts; nulls count as 0 in sums. ``root_downloads``
   stays null when unknown; ``downloads_ratio`` = family / root (null when the root's is
   null or 0); ``community_download_share`` is null when the family has no downloads.
