@@ -5,7 +5,6 @@ from __future__ import annotations
 import datetime as dt
 import json
 import re
-import time
 from pathlib import Path
 
 import networkx as nx
@@ -247,16 +246,14 @@ def test_table_paths_and_unknown_format(tmp_path):
         write_export(*_family(), tmp_path / "x.xml", "xml")
 
 
-def test_node_link_json_of_50k_family_is_fast(tmp_path):
+def test_node_link_json_of_50k_family_loads_in_networkx(tmp_path):
+    # its speed (target 1 s) is measured in benchmarks/bench_render.py
     rows, edges = random_family(50_000, seed=7)
     nodes = pl.DataFrame(rows).with_columns(
         pl.lit(dt.datetime(2024, 1, 1, tzinfo=UTC)).cast(MODEL_SCHEMA["created_at"])
         .alias("created_at"), pl.lit(1).cast(pl.Int64).alias("depth"))
     e = pl.DataFrame(edges, schema=["parent", "child", "relation"], orient="row")
-    t0 = time.perf_counter()
     write_export(nodes, e, tmp_path / "big.json", "json")
-    elapsed = time.perf_counter() - t0
-    assert elapsed < 2.0  # target 1 s (benchmarks/bench_render.py); slack for CI noise
     G = nx.node_link_graph(json.loads((tmp_path / "big.json").read_text(encoding="utf-8")))
     assert G.number_of_nodes() == 50_000
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import time
 from datetime import datetime
 from pathlib import Path
 
@@ -107,15 +106,15 @@ def test_resolve_root(hub):
     assert err.value.model_id == "not an id at all"
 
 
-def test_resolve_root_fast_on_many_ids():
-    n = 2_000_000
+def test_resolve_root_suggests_among_many_ids():
+    # correctness on a large id set (its speed is measured in benchmarks/bench_metrics.py)
+    n = 200_000
     ids = pl.Series("id", [f"org{i % 5000}/model-{i}" for i in range(n)])
     models = pl.DataFrame({"id": ids})
-    t0 = time.perf_counter()
     with pytest.raises(UnknownModelError) as err:
-        resolve_root(models, "org17/model-1234567x")
-    assert time.perf_counter() - t0 < 3.0
-    assert "org17/model-1234567" not in err.value.suggestions or err.value.suggestions
+        resolve_root(models, "org2345/model-12345x")
+    assert err.value.suggestions and err.value.suggestions[0] == "org2345/model-12345"
+    assert resolve_root(models, "ORG2345/MODEL-12345") == "org2345/model-12345"
 
 
 def test_relation_conflicts():
