@@ -263,22 +263,31 @@ def _suggest(ids: pl.Series, query: str, n: int = 3) -> list[str]:
     frame = pl.DataFrame({"id": ids, "low": low}).with_columns(
         pl.col("low").str.split("/").list.last().alias("name")
     )
-    cond = pl.lit(False)
-    if name:
-        cond = cond | pl.col("name").str.contains(name, literal=True)
-        cond = cond | pl.col("low").str.contains(name, literal=True)
-        cond = cond | pl.col("name").str.starts_with(name[:4])
+    # Tiers, most specific first, so a huge weak tier cannot crowd out a strong match.
+    tiers: list[pl.Expr] = []
     if org:
-        cond = cond | pl.col("low").str.starts_with(org + "/")
-    cand = frame.filter(cond)
-    if cand.height > 5000:
-        cand = (
-            cand.with_columns((pl.col("low").str.len_chars() - len(q)).abs().alias("_d"))
+        tiers.append(pl.col("low").str.starts_with(org + "/"))
+    if name:
+        tiers.append(pl.col("name").str.contains(name, literal=True)
+                     | pl.col("low").str.contains(name, literal=True)
+                     | pl.lit(name).str.contains(pl.col("name"), literal=True))
+        tiers.append(pl.col("name").str.starts_with(name[:4]))
+    budget, parts = 5000, []
+    seen = pl.lit(False)
+    for cond in tiers:
+        part = (
+            frame.filter(cond & ~seen)
+            .with_columns((pl.col("low").str.len_chars() - len(q)).abs().alias("_d"))
             .sort(["_d", "id"])
-            .head(5000)
+            .head(budget)
+            .drop("_d")
         )
-    if cand.height == 0:
-        cand = frame.head(0)
+        seen = seen | cond
+        parts.append(part)
+        budget -= part.height
+        if budget <= 0:
+            break
+    cand = pl.concat(parts) if parts else frame.head(0)
     lows = cand.get_column("low").to_list()
     canon = dict(zip(lows, cand.get_column("id").to_list(), strict=True))
     matches = _close(q, lows, n)
