@@ -13,6 +13,7 @@ from .. import __version__
 from ._common import EcographGroup
 from .analysis import COMMANDS as _ANALYSIS
 from .crawling import COMMANDS as _CRAWLING
+from .democmd import COMMANDS as _DEMO
 from .hubtools import COMMANDS as _HUBTOOLS
 from .outputs import COMMANDS as _OUTPUTS
 
@@ -33,7 +34,7 @@ def main() -> None:
     """
 
 
-for _cmd in (*_HUBTOOLS, *_CRAWLING, *_ANALYSIS, *_OUTPUTS):
+for _cmd in (*_HUBTOOLS, *_CRAWLING, *_ANALYSIS, *_OUTPUTS, *_DEMO):
     main.add_command(_cmd)
 
 __all__ = ["main"]

@@ -275,6 +275,33 @@ def stats_command(
     _write(stats, fmt, output, table=table, json_keys=JSON_KEYS)
 
 
+def families_text(frame: Any) -> str:
+    """The families table as aligned text (one row per foundation, headline metrics)."""
+    from ..metrics import HEADLINE_COLUMNS, to_records
+
+    recs = to_records(frame, HEADLINE_COLUMNS)
+    header = ["root", "size", "direct", "depth", "chain", "authors", "community",
+              "downloads", "root dl", "bridges"]
+    rows = [
+        [
+            r["root"],
+            _num(r["size"]),
+            _num(r["direct_children"]),
+            _num(r["max_depth"]),
+            _num(r["longest_chain"]),
+            _num(r["n_authors"]),
+            _num(r["community_share"], "share"),
+            _num(r["family_downloads"]),
+            _num(r["root_downloads"]),
+            _num(r["bridges"]),
+        ]
+        for r in recs
+    ]
+    if not rows:
+        return "No foundations (no model with derivatives) in this store."
+    return _text_table(header, rows, right=set(range(1, len(header))))
+
+
 @click.command("families")
 @db_option
 @_snapshot_option
@@ -292,35 +319,11 @@ def families_command(
       ecograph families --db hub.db --top 20
       ecograph families --db hub.db --format csv -o families.csv
     """
-    from ..metrics import HEADLINE_COLUMNS, to_records
+    from ..metrics import HEADLINE_COLUMNS
 
     eco = _ecosystem(db, snapshot)
     frame = eco.foundations(top)
-    table = ""
-    if fmt == "table":
-        recs = to_records(frame, HEADLINE_COLUMNS)
-        header = ["root", "size", "direct", "depth", "chain", "authors", "community",
-                  "downloads", "root dl", "bridges"]
-        rows = [
-            [
-                r["root"],
-                _num(r["size"]),
-                _num(r["direct_children"]),
-                _num(r["max_depth"]),
-                _num(r["longest_chain"]),
-                _num(r["n_authors"]),
-                _num(r["community_share"], "share"),
-                _num(r["family_downloads"]),
-                _num(r["root_downloads"]),
-                _num(r["bridges"]),
-            ]
-            for r in recs
-        ]
-        table = (
-            _text_table(header, rows, right=set(range(1, len(header))))
-            if rows
-            else "No foundations (no model with derivatives) in this store."
-        )
+    table = families_text(frame) if fmt == "table" else ""
     _write(frame, fmt, output, table=table, json_keys=HEADLINE_COLUMNS)
 
 
