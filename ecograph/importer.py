@@ -24,7 +24,7 @@ import gzip
 import itertools
 import json
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator
 from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
@@ -96,7 +96,7 @@ _FAST_TS = r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d{3}|\.\d{6})?Z$"
 _TS_FORMAT = "%Y-%m-%dT%H:%M:%S%.fZ"
 
 _TS = pl.Datetime("us", "UTC")
-_STAGE_SCHEMA: dict[str, pl.DataType] = {
+_STAGE_SCHEMA: dict[Any, pl.DataType] = {
     "id": pl.Utf8(),
     "author": pl.Utf8(),
     "created_at": pl.Int64(),
@@ -114,7 +114,7 @@ _STAGE_SCHEMA: dict[str, pl.DataType] = {
     "tags": pl.Utf8(),
     "parents": pl.Utf8(),
 }
-_EDGE_STAGE_SCHEMA: dict[str, pl.DataType] = {
+_EDGE_STAGE_SCHEMA: dict[Any, pl.DataType] = {
     "parent": pl.Utf8(),
     "child": pl.Utf8(),
     "relation": pl.Utf8(),
@@ -447,7 +447,7 @@ def parse_batch(
         )
     )
     slow_mask = slow & df.get_column("_id").is_not_null()
-    models = models.select(*_STAGE_SCHEMA, "_row").cast({**_STAGE_SCHEMA, "_row": pl.UInt32})
+    models = models.select(*_STAGE_SCHEMA, "_row").cast({**_STAGE_SCHEMA, "_row": pl.UInt32()})
     return models, edges, slow_mask
 
 
@@ -589,7 +589,7 @@ def _jsonl_batch(path: Path, numbered: list[tuple[int, bytes]]) -> _Batch:
     _arrow_ranges(lines, 0, len(lines), ranges, [_BISECT_BUDGET])
     fast_idx = [i for lo, hi, t in ranges if t is not None for i in range(lo, hi)]
     slow_idx = [i for lo, hi, t in ranges if t is None for i in range(lo, hi)]
-    models = pl.DataFrame(schema={**_STAGE_SCHEMA, "_row": pl.UInt32})
+    models = pl.DataFrame(schema={**_STAGE_SCHEMA, "_row": pl.UInt32()})
     edges = pl.DataFrame(schema=_EDGE_STAGE_SCHEMA)
     if fast_idx:
         tables = [t for _, _, t in ranges if t is not None]
@@ -662,6 +662,15 @@ def _python_batch(path: Path, numbered: list[tuple[int, bytes]]) -> _Batch:
     return _Batch(models, edges, len(numbered), len(numbered))
 
 
+def _row_parser(rb: Any) -> Callable[[int], ParsedModel]:
+    """``parse_model`` of row ``i`` of an Arrow record batch."""
+
+    def parse_at(i: int) -> ParsedModel:
+        return parse_model(rb.slice(i, 1).to_pylist()[0])
+
+    return parse_at
+
+
 def _parquet_batches(path: Path, batch_size: int) -> Iterator[_Batch]:
     import pyarrow.parquet as pq
 
@@ -695,7 +704,7 @@ def _parquet_batches(path: Path, batch_size: int) -> Iterator[_Batch]:
             edges,
             list(range(rb.num_rows)),
             slow_rows,
-            lambda i, rb=rb: parse_model(rb.slice(i, 1).to_pylist()[0]),
+            _row_parser(rb),
         )
         yield _Batch(models, edges, rb.num_rows, len(slow_rows))
 
@@ -754,7 +763,7 @@ def _write_batch(conn: Any, batch: _Batch) -> None:
         cur.execute("COMMIT")
 
 
-def _prefetch(batches: Iterator[_Batch]) -> Iterator[_Batch]:
+def _prefetch(batches: Iterator[_Batch]) -> Generator[_Batch, None, None]:
     """Parse the next batch in a thread while the current one is written.
 
     pyarrow, polars and SQLite (through ADBC) release the GIL, so on two cores parsing and
