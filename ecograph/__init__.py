@@ -33,11 +33,12 @@ __all__ = [
     "normalize_id",
     "parse_model",
     "open",
+    "crawl_hub",
     "Ecosystem",
     "Family",
 ]
 
-_API = ("open", "Ecosystem", "Family")
+_API = ("open", "crawl_hub", "Ecosystem", "Family")
 
 
 def __getattr__(name: str) -> object:

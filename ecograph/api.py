@@ -28,7 +28,7 @@ from . import graph as _graph
 from . import metrics as _metrics
 from .errors import StoreError
 
-__all__ = ["open", "Ecosystem", "Family"]
+__all__ = ["open", "crawl_hub", "Ecosystem", "Family"]
 
 
 def open(path: str | os.PathLike[str]) -> Ecosystem:
@@ -207,6 +207,27 @@ class Ecosystem:
         """Data-quality problems (:func:`ecograph.graph.quality`)."""
         return _graph.quality(self.models, self.edges, index=self.index)
 
+    def compare(self, roots: Iterable[str] | None = None, *, top: int = 5,
+                log: bool = False, ax: Any = None) -> Any:
+        """The adoption race: cumulative derivatives since release, one line per family.
+
+        ``roots=None`` takes the ``top`` largest families. Returns the matplotlib Figure.
+        """
+        return self.plot("adoption", roots, top=top, log=log, ax=ax)
+
+    def plot(self, kind: str, roots: Iterable[str] | None = None, *, top: int = 5,
+             **kw: Any) -> Any:
+        """A comparison plot of several families: ``adoption``, ``fanout`` or ``relations``
+        (:mod:`ecograph.plots`). Returns the matplotlib Figure."""
+        from .plots import families_from_frames
+        from .plots import plot as _plot
+
+        if roots is None:
+            ids = self.foundations(top)["root"].to_list()
+        else:
+            ids = [self.resolve(r) for r in ([roots] if isinstance(roots, str) else roots)]
+        return _plot(kind, families_from_frames(self.models, self.edges, ids), **kw)
+
     def to_networkx(self) -> nx.DiGraph:
         """The whole graph as a networkx DiGraph (small hubs only)."""
         return _graph.to_networkx(self.models, self.edges)
@@ -270,6 +291,36 @@ class Family:
         """The family as a networkx DiGraph (node attrs: model columns and ``depth``)."""
         return _graph.to_networkx(self.nodes, self.edges)
 
+    def hubs(self, n: int = 10) -> pl.DataFrame:
+        """The ``n`` family nodes with the most children (``id``, ``author``, ``relation``,
+        ``depth``, ``children``, ``downloads``), most children first, ties by id."""
+        kids = (
+            self.edges.filter(pl.col("parent") != pl.col("child"))
+            .group_by("parent").len("children").rename({"parent": "id"})
+        )
+        return (
+            self.nodes.join(kids, on="id", how="inner")
+            .select("id", "author", "relation", "depth", "children", "downloads")
+            .sort(["children", "id"], descending=[True, False])
+            .head(n)
+        )
+
+    def draw(self, **kw: Any) -> Any:
+        """The fork-tree picture (:func:`ecograph.render.draw_fork_tree`); returns the
+        Figure. Keywords: ``layout`` (radial|layered), ``max_nodes``, ``labels``,
+        ``title``, ``ax``, ..."""
+        from .render import draw_fork_tree
+
+        return draw_fork_tree(self.nodes, self.edges, self.root, **kw)
+
+    def export(self, path: str | os.PathLike[str], fmt: str | None = None) -> Any:
+        """Write the family to ``path`` (graphml, gexf, json, csv, parquet, dot; default
+        from the suffix) with :func:`ecograph.export.write_export`."""
+        from .export import write_export
+
+        fmt = fmt or Path(path).suffix.lstrip(".").lower() or "json"
+        return write_export(self.nodes, self.edges, path, fmt)
+
     def quality(self) -> pl.DataFrame:
         """Data-quality problems among this family's nodes and edges."""
         return _graph.quality(self.nodes, self.edges)
@@ -297,3 +348,27 @@ class Family:
             f"<table><tbody>{body}</tbody></table></div>"
         )
 
+
+
+def crawl_hub(
+    roots: Iterable[str],
+    db: str | os.PathLike[str] = "ecograph.db",
+    *,
+    endpoint: str | None = None,
+    token: str | bool | None = None,
+    **options: Any,
+) -> Any:
+    """Crawl the families of ``roots`` from the Hub (or any endpoint) into the store ``db``.
+
+    The library form of ``ecograph crawl``: ``options`` are those of
+    :func:`ecograph.crawl.crawl` (``direction``, ``strategy``, ``max_depth``,
+    ``max_models``, ``relations``, ``workers``, ``progress``...). Returns the
+    :class:`~ecograph.crawl.CrawlResult`; open the store with :func:`open` to analyse it.
+    """
+    from .crawl import crawl
+    from .hub import HubClient
+    from .store import Store
+
+    client = HubClient(endpoint, token)
+    with Store.open(db) as store:
+        return crawl(store, client, list(roots), **options)

@@ -1,0 +1,60 @@
+"""The notebook-facing API: crawl_hub, Family.hubs/draw/export, Ecosystem.compare/plot."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import matplotlib
+import networkx as nx
+import pytest
+
+import ecograph
+from ecograph.demo import DEMO_ROOTS
+from ecograph.fakehub import FakeHub
+from ecograph.snapshot import bundled_snapshot
+
+matplotlib.use("Agg")
+
+
+@pytest.fixture(scope="module")
+def eco():
+    return ecograph.Ecosystem.from_snapshot(bundled_snapshot())
+
+
+def test_crawl_hub_then_open(tmp_path):
+    db = tmp_path / "x.db"
+    with FakeHub(bundled_snapshot()) as hub:
+        result = ecograph.crawl_hub(["google/gemma-2-9b"], db, endpoint=hub.url, token=False)
+    expected = json.loads((Path(__file__).parent.parent / "fixtures" /
+                           "small_hub_expected.json").read_text())["foundations"]
+    fam = ecograph.open(db).family("google/gemma-2-9b")
+    assert len(fam) == expected["google/gemma-2-9b"]["size_tag_edges_only"]
+    assert result.total_requests > 0
+
+
+def test_hubs_counts_children_in_family(eco):
+    fam = eco.family("meta-llama/Llama-3.1-8B")
+    hubs = fam.hubs(3)
+    G = fam.to_networkx()
+    G.remove_edges_from(nx.selfloop_edges(G))
+    top = sorted(((G.out_degree(n), n) for n in G), key=lambda t: (-t[0], t[1]))[:3]
+    assert list(zip(hubs["children"], hubs["id"], strict=True)) == top
+
+
+def test_draw_and_export(eco, tmp_path):
+    fam = eco.family("google/gemma-2-9b")
+    fig = fam.draw(layout="layered", labels=5)
+    assert fig.axes
+    (path,) = fam.export(tmp_path / "g.json")
+    G = nx.node_link_graph(json.loads(path.read_text()))
+    assert G.number_of_nodes() == fam.nodes.height
+
+
+def test_compare_and_plot(eco):
+    fig = eco.compare(log=True)
+    lines = [ln for ln in fig.axes[0].get_lines() if ln.get_label() and
+             not ln.get_label().startswith("_")]
+    assert len(lines) == len(DEMO_ROOTS)
+    fig2 = eco.plot("relations", ["Qwen/Qwen2.5-7B", "google/gemma-2-9b"])
+    assert fig2.axes
