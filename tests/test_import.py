@@ -465,3 +465,42 @@ def test_tags_kept_as_the_hub_gave_them(tmp_path: Path) -> None:
         import_snapshot(store, src)
         tags = dict(store.load_tags().iter_rows())
     assert tags == {"t/fast": ["x", 'q"uote', "日本語"], "t/slow": ["y"]}
+
+
+@pytest.mark.skipif(importlib.util.find_spec("ecograph.synth") is None, reason="no synth")
+def test_killed_import_leaves_a_valid_store_and_rerun_converges(tmp_path: Path) -> None:
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from ecograph import synth
+
+    src = _write_jsonl(tmp_path / "s.jsonl", list(synth.generate(12_000, seed=9)))
+    db = tmp_path / "eco.db"
+    code = (
+        "import sys\n"
+        "from ecograph.store import Store\n"
+        "from ecograph.importer import import_snapshot\n"
+        "with Store.open(sys.argv[2]) as s:\n"
+        "    print('open', flush=True)\n"
+        "    import_snapshot(s, sys.argv[1], batch_size=500)\n"
+    )
+    proc = subprocess.Popen(
+        [sys.executable, "-c", code, str(src), str(db)], stdout=subprocess.PIPE, text=True
+    )
+    assert proc.stdout is not None and proc.stdout.readline() == "open\n"
+    time.sleep(0.4)  # mid-import (24 batches)
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    conn = sqlite3.connect(db)
+    assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    conn.close()
+    with Store.open(db) as store:
+        partial = store.load()[0].height
+        assert store.runs()["status"].to_list() in (["running"], ["ok"])
+        import_snapshot(store, src, batch_size=5000)
+        got = store.load()
+    assert partial <= got[0].height
+    _assert_same(got, read_snapshot(src))
