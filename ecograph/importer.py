@@ -14,8 +14,13 @@ with polars (ids, dates, ``license:`` tag, parents and relation from ``base_mode
 or ``baseModels``), written through Arrow (ADBC) into temporary staging tables, and merged
 into the store with set-based upserts, in one transaction per batch. Rows the vectorised
 path cannot reproduce exactly (card-only parents, odd ids or dates, a relation only in the
-card, ...) go through :func:`ecograph.records.parse_model`, so the result always equals
-:func:`ecograph.snapshot.read_snapshot` on the same data.
+card, ...) go through :func:`ecograph.records.parse_model`, so the store loads the same
+frames as :func:`ecograph.snapshot.read_snapshot` on the same data (one difference by
+design: the store treats ids that differ only in case as one node, as the Hub does).
+
+A parser thread prepares the next batch while the current one is written. Measured with
+``benchmarks/bench_import.py`` on two shared cores: 2,000,000 synthetic models (572,751
+edges) import in 30-46 s from JSONL.gz and ~30 s from parquet, peak RSS 1.0-1.2 GB.
 """
 
 from __future__ import annotations
