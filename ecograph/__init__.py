@@ -34,11 +34,12 @@ __all__ = [
     "parse_model",
     "open",
     "crawl_hub",
+    "import_file",
     "Ecosystem",
     "Family",
 ]
 
-_API = ("open", "crawl_hub", "Ecosystem", "Family")
+_API = ("open", "crawl_hub", "import_file", "Ecosystem", "Family")
 
 
 def __getattr__(name: str) -> object:

@@ -28,7 +28,7 @@ from . import graph as _graph
 from . import metrics as _metrics
 from .errors import StoreError
 
-__all__ = ["open", "crawl_hub", "Ecosystem", "Family"]
+__all__ = ["open", "crawl_hub", "import_file", "Ecosystem", "Family"]
 
 
 def open(path: str | os.PathLike[str]) -> Ecosystem:
@@ -372,3 +372,19 @@ def crawl_hub(
     client = HubClient(endpoint, token)
     with Store.open(db) as store:
         return crawl(store, client, list(roots), **options)
+
+
+def import_file(
+    path: str | os.PathLike[str],
+    db: str | os.PathLike[str] = "ecograph.db",
+    *,
+    progress: Any = None,
+) -> Any:
+    """Import a snapshot (JSONL, JSONL.gz or a ``models.parquet`` dump) into the store
+    ``db`` without HTTP: the library form of ``ecograph import``. Returns the
+    :class:`~ecograph.importer.ImportResult`."""
+    from .importer import import_snapshot
+    from .store import Store
+
+    with Store.open(db) as store:
+        return import_snapshot(store, path, progress=progress)
