@@ -458,7 +458,7 @@ def build(n_models: int, seed: int = 0) -> SynthHub:
             nchild[p] += 1
     dl = rng.lognormal(1.2, 2.0, n) * (1.0 + nchild) ** 1.25
     dl[list(famous)] *= 50
-    downloads = np.minimum(dl, 5e8).astype(np.int64)
+    downloads = np.minimum(dl, 5e7).astype(np.int64)  # the real top models: ~1e7-5e7 a month
 
     return SynthHub(
         n=n,
