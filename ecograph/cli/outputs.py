@@ -89,7 +89,8 @@ def export_command(root: str | None, db: str, fmt: str | None, output: str,
               help="Node budget; beyond it leaves are folded into '+N' badges.")
 @click.option("--labels", type=click.IntRange(min=0), default=12, show_default=True,
               help="Label the N most downloaded models.")
-@click.option("--dpi", type=click.IntRange(min=50, max=1200), default=200, show_default=True)
+@click.option("--dpi", type=click.IntRange(min=50, max=1200), default=200, show_default=True,
+              help="Resolution in dots per inch.")
 @click.option("--title", default=None, help="Title (the counts line is always added).")
 def render_command(root: str, db: str, output: str, layout: str, max_nodes: int,
                    labels: int, dpi: int, title: str | None) -> None:
@@ -128,7 +129,8 @@ def _check_picture(output: str) -> None:
 @click.option("-o", "--output", required=True, type=click.Path(dir_okay=False),
               help="Picture to write: .png, .svg or .pdf.")
 @click.option("--log", "log", is_flag=True, help="Log scale for the derivative counts.")
-@click.option("--dpi", type=click.IntRange(min=50, max=1200), default=200, show_default=True)
+@click.option("--dpi", type=click.IntRange(min=50, max=1200), default=200, show_default=True,
+              help="Resolution in dots per inch.")
 def compare_command(roots: tuple[str, ...], db: str, output: str, log: bool,
                     dpi: int) -> None:
     """The adoption race: cumulative derivatives of each ROOT since its release.
@@ -154,7 +156,8 @@ def compare_command(roots: tuple[str, ...], db: str, output: str, log: bool,
 @click.option("-o", "--output", required=True, type=click.Path(dir_okay=False),
               help="Picture to write: .png, .svg or .pdf.")
 @click.option("--log", "log", is_flag=True, help="adoption: log scale for the counts.")
-@click.option("--dpi", type=click.IntRange(min=50, max=1200), default=200, show_default=True)
+@click.option("--dpi", type=click.IntRange(min=50, max=1200), default=200, show_default=True,
+              help="Resolution in dots per inch.")
 def plot_command(kind: str, roots: tuple[str, ...], db: str, output: str, log: bool,
                  dpi: int) -> None:
     """Plot KIND for the families of ROOTS: adoption (cumulative derivatives since
@@ -183,7 +186,8 @@ def plot_command(kind: str, roots: tuple[str, ...], db: str, output: str, log: b
               help="Directory to write (created if needed).")
 @click.option("--layout", type=click.Choice(["radial", "layered"]), default="radial",
               show_default=True, help="Layout of the fork tree.")
-@click.option("--dpi", type=click.IntRange(min=50, max=1200), default=200, show_default=True)
+@click.option("--dpi", type=click.IntRange(min=50, max=1200), default=200, show_default=True,
+              help="Resolution in dots per inch.")
 def report_command(root: str, db: str, out: str, layout: str, dpi: int) -> None:
     """Write a report on ROOT's family: metrics (JSON, Markdown), fork tree, adoption
     curve, fan-out plot, and a self-contained report.html.
