@@ -38,7 +38,9 @@ from typing import Any, BinaryIO
 import polars as pl
 
 from .errors import SnapshotError, StoreError
+from .frames import MODEL_SCHEMA
 from .records import (
+    ID_PATTERN,
     RELATIONS,
     ParsedModel,
     parse_datetime,
@@ -92,8 +94,7 @@ _PARQUET_COLUMNS = (
 )
 
 # Ids the vectorised path may take as they are: exactly what normalize_id returns unchanged.
-_ID_PART = r"[A-Za-z0-9](?:[A-Za-z0-9._-]{0,94}[A-Za-z0-9_])?|[A-Za-z0-9]"
-_FAST_ID = rf"^(?:{_ID_PART})(?:/(?:{_ID_PART}))?$"
+_FAST_ID = ID_PATTERN
 _SLOW_PREFIX = r"^(?:models/|datasets/|spaces/|(?i:(?:www\.)?(?:huggingface\.co|hf\.co)/))"
 _RELATION_HEAD = rf"^({'|'.join(RELATIONS)}):"
 # Timestamps polars parses exactly as parse_datetime does; anything else goes to Python.
@@ -101,21 +102,10 @@ _FAST_TS = r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d{3}|\.\d{6})?Z$"
 _TS_FORMAT = "%Y-%m-%dT%H:%M:%S%.fZ"
 
 _TS = pl.Datetime("us", "UTC")
+# The models frame as the store holds it: timestamps as integer microseconds, plus the
+# JSON text columns ``tags`` and ``parents``.
 _STAGE_SCHEMA: dict[Any, pl.DataType] = {
-    "id": pl.Utf8(),
-    "author": pl.Utf8(),
-    "created_at": pl.Int64(),
-    "last_modified": pl.Int64(),
-    "downloads": pl.Int64(),
-    "downloads_all_time": pl.Int64(),
-    "likes": pl.Int64(),
-    "library_name": pl.Utf8(),
-    "pipeline_tag": pl.Utf8(),
-    "license": pl.Utf8(),
-    "gated": pl.Utf8(),
-    "relation": pl.Utf8(),
-    "status": pl.Utf8(),
-    "fetched_at": pl.Int64(),
+    **{name: (pl.Int64() if dtype == _TS else dtype) for name, dtype in MODEL_SCHEMA.items()},
     "tags": pl.Utf8(),
     "parents": pl.Utf8(),
 }

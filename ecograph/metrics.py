@@ -98,33 +98,11 @@ METRIC_COLUMNS: tuple[str, ...] = (
     "bridges",
 )
 
+#: Columns that are frame-only (not in the ``stats`` JSON): a derived ratio and a series.
+FRAME_ONLY_COLUMNS: frozenset[str] = frozenset({"downloads_ratio", "monthly"})
+
 #: Keys of each object of ``ecograph stats --format json`` (exactly these, in this order).
-JSON_KEYS: tuple[str, ...] = (
-    "root",
-    "size",
-    "by_relation",
-    "direct_children",
-    "direct_by_relation",
-    "max_depth",
-    "mean_depth",
-    "depth_counts",
-    "longest_chain",
-    "max_fanout",
-    "max_fanout_node",
-    "mean_fanout",
-    "leaf_share",
-    "n_authors",
-    "community_share",
-    "community_download_share",
-    "author_hhi",
-    "top_authors",
-    "family_downloads",
-    "root_downloads",
-    "first_derivative_days",
-    "derivatives_30d",
-    "derivatives_90d",
-    "bridges",
-)
+JSON_KEYS: tuple[str, ...] = tuple(c for c in METRIC_COLUMNS if c not in FRAME_ONLY_COLUMNS)
 
 #: The columns ``ecograph families`` and ``Ecosystem.foundations()`` show.
 HEADLINE_COLUMNS: tuple[str, ...] = (

@@ -143,7 +143,9 @@ class ParsedModel:
 # Hub repo names: letters, digits, ``-``, ``_``, ``.``; at most 96 chars; an optional
 # namespace. Legacy canonical models (``gpt2``, ``bert-base-uncased``) have no namespace.
 _ID_PART = r"[A-Za-z0-9](?:[A-Za-z0-9._-]{0,94}[A-Za-z0-9_])?|[A-Za-z0-9]"
-_ID_RE = re.compile(rf"^(?:{_ID_PART})(?:/(?:{_ID_PART}))?$")
+#: A well-formed Hub model id (``org/name`` or a legacy single-segment name), as a regex.
+ID_PATTERN = rf"^(?:{_ID_PART})(?:/(?:{_ID_PART}))?$"
+_ID_RE = re.compile(ID_PATTERN)
 _URL_RE = re.compile(
     r"^(?:https?://)?(?:www\.)?(?:huggingface\.co|hf\.co)/+", flags=re.IGNORECASE
 )

@@ -95,39 +95,14 @@ _SHARES = {"leaf_share", "community_share", "community_download_share"}
 
 
 def _stats_rows(recs: list[dict[str, Any]]) -> list[list[str]]:
-    from ..metrics import RELATION_KEYS
+    from ..metrics import METRIC_COLUMNS, RELATION_KEYS
 
     rows: list[list[str]] = []
 
     def add(label: str, values: list[str]) -> None:
         rows.append([label, *values])
 
-    for key in (
-        "size",
-        "by_relation",
-        "direct_children",
-        "direct_by_relation",
-        "max_depth",
-        "mean_depth",
-        "depth_counts",
-        "longest_chain",
-        "max_fanout",
-        "max_fanout_node",
-        "mean_fanout",
-        "leaf_share",
-        "n_authors",
-        "community_share",
-        "community_download_share",
-        "author_hhi",
-        "top_authors",
-        "family_downloads",
-        "root_downloads",
-        "downloads_ratio",
-        "first_derivative_days",
-        "derivatives_30d",
-        "derivatives_90d",
-        "bridges",
-    ):
+    for key in (c for c in METRIC_COLUMNS if c not in ("root", "monthly")):
         if key in ("by_relation", "direct_by_relation"):
             for rel in RELATION_KEYS:
                 add(f"  {rel}", [_num(r[key][rel]) for r in recs])
