@@ -243,28 +243,13 @@ class _Run:
             raise _Cancelled
 
     def call(self, fn: Callable[[], T]) -> T:
-        """``fn()`` with retries on retryable Hub errors (capped exponential backoff with
-        jitter, honouring the server's Retry-After). Connection failures are retried
-        fewer times: an unreachable endpoint fails fast."""
-        attempt = 0
-        while True:
-            if self.stop.is_set():
-                raise _Cancelled
-            attempt += 1
-            try:
-                return fn()
-            except HubUnreachableError:
-                if attempt >= min(self.attempts, 3):
-                    raise
-                delay = backoff_delay(attempt, base=0.2, rng=self.rng)
-            except RetryableHubError as exc:
-                if attempt >= self.attempts:
-                    raise
-                delay = backoff_delay(attempt, base=0.25, cap=20.0,
-                                      retry_after=exc.retry_after, rng=self.rng)
-            with self.lock:
-                self.retries += 1
-            self.pause(delay)
+        """``fn()`` with retries (:func:`_retrying`), counted and cancellable."""
+        return _retrying(fn, attempts=self.attempts, rng=self.rng, pause=self.pause,
+                         on_retry=self._count_retry, stopped=self.stop.is_set)
+
+    def _count_retry(self) -> None:
+        with self.lock:
+            self.retries += 1
 
     def finish(self, status: str) -> CrawlResult:
         r = self.result
@@ -328,20 +313,34 @@ class _Caller:
         self.rng = rng or random.Random()
 
     def call(self, fn: Callable[[], T]) -> T:
-        attempt = 0
-        while True:
-            attempt += 1
-            try:
-                return fn()
-            except HubUnreachableError:
-                if attempt >= min(self.attempts, 3):
-                    raise
-                time.sleep(backoff_delay(attempt, base=0.2, rng=self.rng))
-            except RetryableHubError as exc:
-                if attempt >= self.attempts:
-                    raise
-                time.sleep(backoff_delay(attempt, base=0.25, cap=20.0,
-                                         retry_after=exc.retry_after, rng=self.rng))
+        return _retrying(fn, attempts=self.attempts, rng=self.rng, pause=time.sleep)
+
+
+def _retrying(fn: Callable[[], T], *, attempts: int, rng: random.Random,
+              pause: Callable[[float], None], on_retry: Callable[[], None] | None = None,
+              stopped: Callable[[], bool] | None = None) -> T:
+    """``fn()`` with retries on retryable Hub errors: capped exponential backoff with
+    jitter, honouring the server's Retry-After. Connection failures are retried at most
+    3 times, so an unreachable endpoint fails fast."""
+    attempt = 0
+    while True:
+        if stopped is not None and stopped():
+            raise _Cancelled
+        attempt += 1
+        try:
+            return fn()
+        except HubUnreachableError:
+            if attempt >= min(attempts, 3):
+                raise
+            delay = backoff_delay(attempt, base=0.2, rng=rng)
+        except RetryableHubError as exc:
+            if attempt >= attempts:
+                raise
+            delay = backoff_delay(attempt, base=0.25, cap=20.0, retry_after=exc.retry_after,
+                                  rng=rng)
+        if on_retry is not None:
+            on_retry()
+        pause(delay)
 
 
 # --------------------------------------------------------------------------- down
