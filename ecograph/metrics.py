@@ -38,6 +38,7 @@ Everything is vectorised (see :class:`ecograph.graph.GraphIndex`): one integer B
 
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import Iterable, Sequence
 from typing import Any
@@ -57,6 +58,7 @@ from .graph import (
 
 __all__ = [
     "METRIC_COLUMNS",
+    "ANALYSIS_COLUMNS",
     "JSON_KEYS",
     "HEADLINE_COLUMNS",
     "RELATION_KEYS",
@@ -67,6 +69,10 @@ __all__ = [
 
 #: Keys of the ``by_relation`` / ``direct_by_relation`` structs, in display order.
 RELATION_KEYS: tuple[str, ...] = ("finetune", "quantized", "adapter", "merge", "unknown")
+
+#: The ``models`` columns the metrics read (a store can load just these).
+ANALYSIS_COLUMNS: tuple[str, ...] = ("id", "author", "created_at", "downloads", "relation",
+                                     "status")
 
 #: Columns of :func:`family_metrics`, in order.
 METRIC_COLUMNS: tuple[str, ...] = (
@@ -587,3 +593,22 @@ def to_records(stats: pl.DataFrame, keys: Sequence[str] = JSON_KEYS) -> list[dic
     (True, 1, None)
     """
     return [_plain({k: row[k] for k in keys}) for row in stats.iter_rows(named=True)]
+
+
+def to_json(stats: pl.DataFrame, keys: Sequence[str] = JSON_KEYS, *,
+            indent: int | None = None) -> str:
+    """A metrics frame as a JSON list of objects with exactly ``keys`` (what
+    ``ecograph stats --format json`` prints): the same values as :func:`to_records`,
+    serialised by polars (fast for every foundation of the whole Hub). NaN and missing
+    values are ``null``. ``indent`` pretty-prints (meant for a few rows).
+
+    >>> m = pl.DataFrame({"id": ["a/r", "a/c"], "relation": [None, "finetune"]})
+    >>> e = pl.DataFrame({"parent": ["a/r"], "child": ["a/c"]})
+    >>> stats = family_metrics(m, e, ["a/r"])
+    >>> json.loads(to_json(stats)) == to_records(stats)
+    True
+    """
+    text = stats.select(keys).write_json()
+    if indent is not None:
+        text = json.dumps(json.loads(text), indent=indent)
+    return text

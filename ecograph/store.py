@@ -235,6 +235,16 @@ def _open_file(p: Path) -> _File | None:
         return f if f is not None and len(f.stores) else None
 
 
+def _model_schema(columns: Sequence[str] | None) -> dict[str, pl.DataType]:
+    """The ``models`` schema restricted to ``columns`` (``id`` first), or all of it."""
+    if columns is None:
+        return dict(MODEL_SCHEMA)
+    unknown = [c for c in columns if c not in MODEL_SCHEMA]
+    if unknown:
+        raise ValueError(f"unknown models column(s): {', '.join(unknown)}")
+    return {c: MODEL_SCHEMA[c] for c in ("id", *(c for c in columns if c != "id"))}
+
+
 class Store:
     """An ecograph store on disk. Open it with :meth:`Store.open` (a context manager).
 
@@ -493,19 +503,26 @@ class Store:
                 (node_id, depth, exp, _now_iso()),
             )
 
-    def load(self) -> tuple[pl.DataFrame, pl.DataFrame]:
+    def load(
+        self, columns: Sequence[str] | None = None
+    ) -> tuple[pl.DataFrame, pl.DataFrame]:
         """The ``models`` and ``edges`` frames (schemas of :mod:`ecograph.frames`), sorted
-        by id and by (parent, child). Reads through Arrow (ADBC) when available."""
+        by id and by (parent, child). Reads through Arrow (ADBC) when available.
+
+        ``columns`` restricts the ``models`` frame to those columns (``id`` is always
+        first): analysis needs only a few, and reading fewer is faster and lighter.
+        """
+        schema = _model_schema(columns)
         with self._lock:
             if self._closed:
                 raise StoreError(f"store {self.path} is closed")
             try:
-                models, edges = self._load_arrow()
+                models, edges = self._load_arrow(schema)
             except ImportError:  # pragma: no cover - adbc is a dependency
-                models, edges = self._load_sqlite3()
+                models, edges = self._load_sqlite3(schema)
         models = models.with_columns(
-            [pl.col(c).cast(pl.Int64).cast(MODEL_SCHEMA[c]) for c in _TS_COLUMNS]
-        ).select([pl.col(c).cast(t) for c, t in MODEL_SCHEMA.items()])
+            [pl.col(c).cast(pl.Int64).cast(schema[c]) for c in _TS_COLUMNS if c in schema]
+        ).select([pl.col(c).cast(t) for c, t in schema.items()])
         edges = edges.select([pl.col(c).cast(t) for c, t in EDGE_SCHEMA.items()])
         # (argsort + gather beats DataFrame.sort on the ~2,000 Arrow chunks ADBC returns)
         models = models[models.get_column("id").arg_sort()]
@@ -519,22 +536,21 @@ class Store:
             pl.col("tags").fill_null("[]").str.json_decode(pl.List(pl.Utf8()))
         ).sort("id")
 
-    _MODEL_SENTINEL = ", ".join(
-        ("0" if c in _TS_COLUMNS or MODEL_SCHEMA[c] == pl.Int64() else "''") + f" AS {c}"
-        for c in MODEL_SCHEMA
-    )
     _EDGE_SENTINEL = ", ".join(f"'' AS {c}" for c in EDGE_SCHEMA)
 
-    def _load_arrow(self) -> tuple[pl.DataFrame, pl.DataFrame]:
+    def _load_arrow(self, schema: dict[str, pl.DataType]) -> tuple[pl.DataFrame, pl.DataFrame]:
         # The ADBC SQLite driver infers each column's type from its first rows; a column
         # that starts with NULLs would be typed int64. A typed sentinel row goes first.
         with self.adbc() as conn:
             cur = conn.cursor()
             try:
                 cur.execute("BEGIN")  # one snapshot for both tables
+                sentinel = ", ".join(
+                    ("0" if c in _TS_COLUMNS or t == pl.Int64() else "''") + f" AS {c}"
+                    for c, t in schema.items()
+                )
                 cur.execute(
-                    f"SELECT {self._MODEL_SENTINEL} UNION ALL "
-                    f"SELECT {', '.join(MODEL_SCHEMA)} FROM models"
+                    f"SELECT {sentinel} UNION ALL SELECT {', '.join(schema)} FROM models"
                 )
                 models = pl.from_arrow(cur.fetch_arrow_table()).slice(1)
                 cur.execute(
@@ -550,10 +566,12 @@ class Store:
         assert isinstance(models, pl.DataFrame) and isinstance(edges, pl.DataFrame)
         return models, edges
 
-    def _load_sqlite3(self) -> tuple[pl.DataFrame, pl.DataFrame]:
-        rows = self._query(f"SELECT {', '.join(MODEL_SCHEMA)} FROM models")
-        schema = {c: (pl.Int64() if c in _TS_COLUMNS else t) for c, t in MODEL_SCHEMA.items()}
-        models = pl.DataFrame(rows, schema=schema, orient="row")
+    def _load_sqlite3(
+        self, schema: dict[str, pl.DataType]
+    ) -> tuple[pl.DataFrame, pl.DataFrame]:
+        rows = self._query(f"SELECT {', '.join(schema)} FROM models")
+        raw = {c: (pl.Int64() if c in _TS_COLUMNS else t) for c, t in schema.items()}
+        models = pl.DataFrame(rows, schema=raw, orient="row")
         erows = self._query(f"SELECT {', '.join(EDGE_SCHEMA)} FROM edges")
         return models, pl.DataFrame(erows, schema=EDGE_SCHEMA, orient="row")
 

@@ -58,3 +58,25 @@ def test_compare_and_plot(eco):
     assert len(lines) == len(DEMO_ROOTS)
     fig2 = eco.plot("relations", ["Qwen/Qwen2.5-7B", "google/gemma-2-9b"])
     assert fig2.axes
+
+
+def test_store_backed_analysis_loads_lean_columns_with_equal_results(tmp_path):
+    from ecograph.metrics import ANALYSIS_COLUMNS
+    from ecograph.store import Store
+
+    db = tmp_path / "fx.db"
+    ecograph.import_file(bundled_snapshot(), db)
+    with Store.open(db, create=False) as store:
+        lean, _ = store.load(ANALYSIS_COLUMNS)
+        full, _ = store.load()
+    assert lean.columns == list(ANALYSIS_COLUMNS)
+    assert lean.equals(full.select(ANALYSIS_COLUMNS))
+    eco = ecograph.open(db)
+    stats = eco.stats()
+    assert eco._models is None  # metrics did not need the full frame
+    assert stats.equals(ecograph.Ecosystem.from_frames(full, eco.edges).stats())
+    fam = eco.family("google/gemma-2-9b")  # families carry every attribute
+    assert "likes" in fam.nodes.columns
+    with pytest.raises(ValueError, match="unknown models column"):
+        with Store.open(db, create=False) as store:
+            store.load(["id", "nope"])

@@ -5,7 +5,6 @@ Thin wrappers over :mod:`ecograph.api`; heavy modules are imported inside the co
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
@@ -142,22 +141,24 @@ def _stats_table(stats: Any) -> str:
     return _text_table(header, _stats_rows(recs), right=set(range(1, len(header))))
 
 
-def _flat_records(stats: Any, keys: tuple[str, ...]) -> list[dict[str, Any]]:
-    """Records with structs spread into ``a.b`` columns and lists as JSON strings (CSV)."""
-    from ..metrics import to_records
+def _flat_frame(stats: Any, keys: tuple[str, ...]) -> Any:
+    """``stats[keys]`` for CSV: structs spread into ``a.b`` columns, lists as JSON text."""
+    import polars as pl
 
-    out = []
-    for rec in to_records(stats, keys):
-        flat: dict[str, Any] = {}
-        for k, v in rec.items():
-            if isinstance(v, dict):
-                flat.update({f"{k}.{sub}": sv for sub, sv in v.items()})
-            elif isinstance(v, list):
-                flat[k] = json.dumps(v)
-            else:
-                flat[k] = v
-        out.append(flat)
-    return out
+    cols: list[pl.Expr] = []
+    for k in keys:
+        dtype = stats.schema[k]
+        if isinstance(dtype, pl.Struct):
+            cols += [pl.col(k).struct.field(f.name).alias(f"{k}.{f.name}") for f in dtype.fields]
+        elif isinstance(dtype, pl.List):
+            # json-encode {"k": [...]} and keep the value: the list as JSON text
+            wrapped = pl.struct(pl.col(k)).struct.json_encode()
+            cols.append(pl.when(pl.col(k).is_not_null())
+                        .then(wrapped.str.slice(len(k) + 4).str.strip_suffix("}"))
+                        .alias(k))
+        else:
+            cols.append(pl.col(k).fill_nan(None) if dtype.is_float() else pl.col(k))
+    return stats.select(cols)
 
 
 def _emit(text: str, output: str | None) -> None:
@@ -169,16 +170,16 @@ def _emit(text: str, output: str | None) -> None:
 
 def _write(frame: Any, fmt: str, output: str | None, *, table: str, json_keys: Any) -> None:
     """Write ``frame`` in ``fmt``; ``table`` is the text for the table format."""
-    import polars as pl
 
-    from ..metrics import to_records
+    from ..metrics import to_json
 
     if fmt == "table":
         _emit(table, output)
     elif fmt == "json":
-        _emit(json.dumps(to_records(frame, json_keys), indent=2, allow_nan=False), output)
+        # pretty for a few rows; compact (and fast) for every foundation of a big hub
+        _emit(to_json(frame, json_keys, indent=2 if frame.height <= 1000 else None), output)
     elif fmt == "csv":
-        flat = pl.DataFrame(_flat_records(frame, json_keys), infer_schema_length=None)
+        flat = _flat_frame(frame, json_keys)
         text = flat.write_csv() if flat.width else ""
         if output is None:
             click.echo(text, nl=False)
