@@ -28,6 +28,7 @@ a 50,000-model family is written in well under a second per format.
 from __future__ import annotations
 
 import json
+import os
 import re
 from collections.abc import Iterable
 from pathlib import Path
@@ -142,7 +143,7 @@ def table_paths(path: str | Path, ext: str) -> tuple[Path, Path]:
 def write_export(
     nodes: pl.DataFrame,
     edges: pl.DataFrame,
-    path: str | Path,
+    path: str | os.PathLike[str],
     fmt: str,
     *,
     depth: bool | None = None,

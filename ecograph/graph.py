@@ -95,11 +95,11 @@ def to_networkx(nodes: pl.DataFrame, edges: pl.DataFrame) -> nx.DiGraph:
     if edges.height:
         has_rel = "relation" in edges.columns
         cols = ["parent", "child"] + (["relation"] if has_rel else [])
-        for row in edges.select(cols).iter_rows():
-            p, c = row[0], row[1]
+        for erow in edges.select(cols).iter_rows():
+            p, c = erow[0], erow[1]
             if p in G and c in G:
-                if has_rel and row[2] is not None:
-                    G.add_edge(p, c, relation=row[2])
+                if has_rel and erow[2] is not None:
+                    G.add_edge(p, c, relation=erow[2])
                 else:
                     G.add_edge(p, c)
     return G

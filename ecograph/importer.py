@@ -28,6 +28,7 @@ from __future__ import annotations
 import gzip
 import itertools
 import json
+import os
 import time
 from collections.abc import Callable, Generator, Iterator
 from contextlib import closing
@@ -816,7 +817,7 @@ def _scalar(conn: Any, sql: str) -> int:
 
 def import_snapshot(
     store: Store,
-    path: str | Path,
+    path: str | os.PathLike[str],
     *,
     batch_size: int = BATCH_SIZE,
     progress: Callable[[int], None] | None = None,

@@ -23,6 +23,7 @@ import heapq
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -111,8 +112,8 @@ def spanning_tree(
     for p, c in edges:
         if p != c and p in known and c in known:
             out.setdefault(p, []).append(c)
-    for lst in out.values():
-        lst.sort()
+    for targets in out.values():
+        targets.sort()
     index: dict[str, int] = {root: 0}
     order = [root]
     parent = [-1]
@@ -318,6 +319,7 @@ def _slots(
             last = slot
             slot += 1
         if kids:
+            assert first is not None and last is not None
             pos[i] = (first + last) / 2.0
     return pos, blist, slot
 
@@ -366,8 +368,10 @@ def random_family(n: int, *, seed: int = 0, root: str = "base/root") -> tuple[li
     other = rng.random(n)
     fan = np.minimum(300, 1 + rng.pareto(1.1, size=n).astype(np.int64))
     name = root.split("/")[-1]
-    rows = [{"id": root, "author": root.split("/")[0], "relation": None,
-             "downloads": int(rng.lognormal(13, 1)), "likes": int(rng.integers(100, 5000))}]
+    rows: list[dict[str, Any]] = [
+        {"id": root, "author": root.split("/")[0], "relation": None,
+         "downloads": int(rng.lognormal(13, 1)), "likes": int(rng.integers(100, 5000))}
+    ]
     edges: list[tuple[str, str, str]] = []
     # preferential attachment (a ticket urn): popular parents get more children;
     # quantized models and adapters stay leaves

@@ -164,7 +164,7 @@ METRIC_SCHEMA: dict[str, pl.DataType] = {
 }
 
 
-def _empty_list(inner: pl.DataType) -> pl.Expr:
+def _empty_list(inner: pl.DataType | type[pl.DataType]) -> pl.Expr:
     return pl.lit(pl.Series([[]], dtype=pl.List(inner)))
 
 

@@ -32,6 +32,8 @@ __all__ = [
 ]
 
 FamilyFrames = tuple[str, pl.DataFrame, pl.DataFrame]
+# what the plots work on: a family whose edges may be unknown (``None``)
+_Family = tuple[str, pl.DataFrame, pl.DataFrame | None]
 
 #: Okabe-Ito (black last), then cycled with dashes for more than 8 families.
 LINE_COLORS = ["#0072B2", "#E69F00", "#009E73", "#CC79A7", "#D55E00", "#56B4E9",
@@ -54,11 +56,11 @@ def families_from_frames(
     return out
 
 
-def _normalise(families: Any) -> list[FamilyFrames]:
+def _normalise(families: Any) -> list[_Family]:
     if isinstance(families, dict):
         families = [(k, *v) if isinstance(v, tuple) else (k, v, None)
                     for k, v in families.items()]
-    out: list[FamilyFrames] = []
+    out: list[_Family] = []
     for f in families:
         if hasattr(f, "root") and hasattr(f, "nodes"):
             out.append((f.root, f.nodes, getattr(f, "edges", None)))
@@ -69,7 +71,10 @@ def _normalise(families: Any) -> list[FamilyFrames]:
 
 def _figure(ax: Axes | None, size: tuple[float, float]) -> tuple[Figure, Axes]:
     if ax is not None:
-        return ax.get_figure(), ax
+        fig = ax.get_figure(root=True)
+        if fig is None:
+            raise ValueError("ax is not attached to a figure")
+        return fig, ax
     fig = Figure(figsize=size, dpi=200, layout="constrained")
     FigureCanvasAgg(fig)
     return fig, fig.add_subplot()

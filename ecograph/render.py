@@ -17,6 +17,7 @@ and a single scatter, which keeps a 5,000-node family well under a second to dra
 from __future__ import annotations
 
 import math
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -178,12 +179,15 @@ def draw_fork_tree(
 
     own_fig = ax is None
     geo = _Geometry.for_layout(lay, figsize)
-    if own_fig:
+    if ax is None:
         fig = Figure(figsize=geo.figsize, dpi=dpi)
         FigureCanvasAgg(fig)
         ax = fig.add_axes(geo.rect)
     else:
-        fig = ax.get_figure()
+        root_fig = ax.get_figure(root=True)
+        if root_fig is None:
+            raise ValueError("ax is not attached to a figure")
+        fig = root_fig
         if fig.canvas is None or not hasattr(fig.canvas, "get_renderer"):
             FigureCanvasAgg(fig)
     assert ax is not None
@@ -219,14 +223,14 @@ def draw_fork_tree(
     sc = ax.scatter(
         xs, ys, s=sizes, c=faces + ["white"] * len(bdiam),
         edgecolors=edgecols + bcols,
-        linewidths=np.concatenate([np.full(len(ids), lw_marker),
-                                   np.full(len(bdiam), max(base * 0.18, 0.6))]),
+        linewidths=[lw_marker] * len(ids) + [max(base * 0.18, 0.6)] * len(bdiam),
         zorder=3, clip_on=False,
     )
     sc.set_gid("ecograph-nodes")
 
     # ---- labels (root first, then the most downloaded, then the biggest badges)
-    renderer = fig.canvas.get_renderer()
+    # FigureCanvasBase does not declare get_renderer; the canvas was checked for it above
+    renderer = fig.canvas.get_renderer()  # type: ignore[attr-defined]
     fs = 7.0 if len(ids) > 200 else 8.0
     placer = _LabelPlacer(ax, fig, renderer, lay, xs, ys, np.concatenate([diam, bdiam]))
     root_txt = placer.place_root(_short(root, 48), float(diam[0]), weight="bold",
@@ -442,12 +446,12 @@ def _connectors(lay: TreeLayout, colors: list[str], bcolors: list[str]) -> tuple
             if hi > lo:
                 t0, t1 = float(lay.angle(lo)), float(lay.angle(hi))
                 npts = max(2, int(abs(t1 - t0) / 0.02) + 2)
-                th = np.linspace(t0, t1, npts)
-                polys.append(np.column_stack([r_mid * np.cos(th), r_mid * np.sin(th)]))
+                arc = np.linspace(t0, t1, npts)
+                polys.append(np.column_stack([r_mid * np.cos(arc), r_mid * np.sin(arc)]))
             for lst, out, cols in ((kids, ticks, tcols), (bk, bticks, bcols)):
                 if lst:
-                    th = lay.angle(np.asarray([t[0] for t in lst]))
-                    c, s = np.cos(th), np.sin(th)
+                    ths = lay.angle(np.asarray([t[0] for t in lst]))
+                    c, s = np.cos(ths), np.sin(ths)
                     seg = np.stack([np.column_stack([r_mid * c, r_mid * s]),
                                     np.column_stack([r_c * c, r_c * s])], axis=1)
                     out.extend(seg)
@@ -612,7 +616,9 @@ class _LabelPlacer:
             self.ax.add_collection(lc)
 
 
-def save_figure(fig: Figure, path: str | Path, *, dpi: float | None = None) -> Path:
+def save_figure(
+    fig: Figure, path: str | os.PathLike[str], *, dpi: float | None = None
+) -> Path:
     """Save ``fig`` as PNG, SVG or PDF (from the suffix), byte-for-byte reproducibly."""
     import matplotlib
 
@@ -623,12 +629,13 @@ def save_figure(fig: Figure, path: str | Path, *, dpi: float | None = None) -> P
 
         raise EcographError(f"cannot save a picture as {p.suffix or 'no suffix'!r}: use "
                             ".png, .svg or .pdf")
-    meta: dict[str, Any] = {
+    metas: dict[str, dict[str, Any]] = {
         "png": {"Software": "ecograph"},
         "svg": {"Date": None, "Creator": "ecograph"},
         "pdf": {"CreationDate": None, "ModDate": None, "Creator": "ecograph",
                 "Producer": "ecograph"},
-    }[fmt]
+    }
+    meta = metas[fmt]
     if fig.canvas is None or not hasattr(fig.canvas, "print_figure"):
         FigureCanvasAgg(fig)
     if p.parent and not p.parent.exists():

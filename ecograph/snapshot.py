@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import os
 from collections.abc import Iterator
 from importlib import resources
 from pathlib import Path
@@ -26,7 +27,7 @@ def bundled_snapshot() -> Path:
     return Path(str(resources.files("ecograph") / "data" / "small_hub.jsonl"))
 
 
-def open_text(path: str | Path) -> IO[str]:
+def open_text(path: str | os.PathLike[str]) -> IO[str]:
     """Open a (possibly gzipped) text file, with a clear error when it cannot be read."""
     p = Path(path)
     if not p.is_file():
@@ -38,7 +39,7 @@ def open_text(path: str | Path) -> IO[str]:
     return p.open("r", encoding="utf-8")
 
 
-def iter_snapshot(path: str | Path) -> Iterator[dict[str, Any]]:
+def iter_snapshot(path: str | os.PathLike[str]) -> Iterator[dict[str, Any]]:
     """Yield each model object of a snapshot, streaming.
 
     Blank lines are skipped; a line that is not a JSON object raises
@@ -60,7 +61,7 @@ def iter_snapshot(path: str | Path) -> Iterator[dict[str, Any]]:
             raise SnapshotError(f"{path}: cannot read snapshot ({exc})") from None
 
 
-def read_snapshot(path: str | Path) -> tuple[pl.DataFrame, pl.DataFrame]:
+def read_snapshot(path: str | os.PathLike[str]) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Read a whole snapshot into ``models`` and ``edges`` frames (see :mod:`ecograph.frames`).
 
     Meant for small and medium snapshots (tests, notebooks); bulk imports of millions of

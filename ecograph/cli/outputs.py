@@ -111,7 +111,7 @@ def render_command(root: str, db: str, output: str, layout: str, max_nodes: int,
     fig = draw_fork_tree(nodes, fam_edges, rid, layout=layout, max_nodes=max_nodes,
                          labels=labels, title=title, dpi=dpi)
     save_figure(fig, output, dpi=dpi)
-    lay = fig._ecograph_layout
+    lay = fig._ecograph_layout  # type: ignore[attr-defined]  # set by draw_fork_tree
     note = f", {lay.folded:,} folded into {len(lay.badge_parent):,} badges" if lay.folded else ""
     click.echo(f"Wrote the fork tree of {rid} ({len(nodes) - 1:,} derivatives{note}) to "
                f"{output}", err=True)
