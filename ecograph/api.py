@@ -150,9 +150,13 @@ class Ecosystem:
     # ---------------------------------------------------------------- frames
     def _ensure(self) -> None:
         if self._models is None or self._edges is None:
-            self._models, edges = self._loader()
-            self._edges = edges if self._edges is None else self._edges
-            self._lean = None
+            # models and edges always come from one load, and whatever was derived from
+            # an earlier (lean) load is dropped: the store may have changed since
+            self._models, self._edges = self._loader()
+            if self._lean is not None:
+                self._lean = None
+                self._index = None
+                self._all_stats = None
 
     @property
     def models(self) -> pl.DataFrame:
@@ -340,8 +344,11 @@ class Family:
         return write_export(self.nodes, self.edges, path, fmt)
 
     def quality(self) -> pl.DataFrame:
-        """Data-quality problems among this family's nodes and edges."""
-        return _graph.quality(self.nodes, self.edges)
+        """Data-quality problems of this family's models (root included), judged on the
+        whole graph: a cross-family merge has all its parents, a missing parent outside
+        the family is still reported."""
+        report = self.ecosystem.quality()
+        return report.filter(pl.col("model_id").is_in(self.nodes.get_column("id").implode()))
 
     def __len__(self) -> int:
         return self.nodes.height - 1

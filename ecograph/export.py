@@ -134,9 +134,11 @@ def table_paths(path: str | Path, ext: str) -> tuple[Path, Path]:
 
     >>> [p.name for p in table_paths("x/llama.csv", ".csv")]
     ['llama_nodes.csv', 'llama_edges.csv']
+    >>> [p.name for p in table_paths("x/llama.CSV", ".csv")]
+    ['llama_nodes.csv', 'llama_edges.csv']
     """
     p = Path(path)
-    stem = p.stem if p.suffix == ext else p.name
+    stem = p.stem if p.suffix.lower() == ext else p.name
     return p.with_name(f"{stem}_nodes{ext}"), p.with_name(f"{stem}_edges{ext}")
 
 

@@ -16,6 +16,7 @@ normalised and records a :class:`Problem` for the rest. Parsing never raises on 
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -323,13 +324,17 @@ def parse_datetime(value: Any) -> datetime | None:
     return dt.astimezone(UTC) if dt.tzinfo else dt.replace(tzinfo=UTC)
 
 
+_INT64_MAX = 2**63 - 1
+
+
 def _int(value: Any) -> int | None:
+    """A count as a 64-bit int; anything else (bools, NaN, out of range) is unknown."""
     if isinstance(value, bool):
         return None
-    if isinstance(value, int):
+    if isinstance(value, float) and math.isfinite(value):
+        value = int(value)
+    if isinstance(value, int) and -_INT64_MAX <= value <= _INT64_MAX:
         return value
-    if isinstance(value, float) and value == value:
-        return int(value)
     return None
 
 
@@ -416,7 +421,7 @@ def parse_model(obj: Mapping[str, Any], *, fetched_at: datetime | None = None) -
         relation = None
     if relation is Relation.MERGE and len(parents) == 1:
         problems.append(Problem(mid, "relation_conflict", "merge with one parent"))
-    elif relation in (Relation.FINETUNE, Relation.QUANTIZED) and len(parents) > 1:
+    elif relation in (Relation.FINETUNE, Relation.QUANTIZED, Relation.ADAPTER) and len(parents) > 1:
         detail = f"{relation} with {len(parents)} parents"
         problems.append(Problem(mid, "relation_conflict", detail))
 

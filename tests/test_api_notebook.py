@@ -7,6 +7,7 @@ from pathlib import Path
 
 import matplotlib
 import networkx as nx
+import polars as pl
 import pytest
 
 import ecograph
@@ -80,3 +81,30 @@ def test_store_backed_analysis_loads_lean_columns_with_equal_results(tmp_path):
     with pytest.raises(ValueError, match="unknown models column"):
         with Store.open(db, create=False) as store:
             store.load(["id", "nope"])
+
+
+def test_family_quality_is_judged_on_the_whole_graph(eco):
+    # a cross-family merge has all its parents: no false "merge with one parent"
+    fam = eco.family("meta-llama/Llama-3.1-8B")
+    q = fam.quality()
+    whole = eco.quality()
+    assert "relation_conflict" not in q["kind"].to_list()
+    ids = set(fam.nodes["id"])
+    expected = whole.filter(pl.col("model_id").is_in(list(ids)))
+    assert q.equals(expected)
+    assert "self_loop" in q["kind"].to_list()  # Undi95/Meta-Llama-3.1-8B-Claude
+
+
+def test_reloading_full_frames_drops_lean_derivations(tmp_path):
+    import sqlite3
+
+    db = tmp_path / "fx.db"
+    ecograph.import_file(bundled_snapshot(), db)
+    eco = ecograph.open(db)
+    before = eco.stats(["Qwen/Qwen2.5-7B"]).row(0, named=True)
+    with sqlite3.connect(db) as conn:  # the store changes under an open Ecosystem
+        conn.execute("INSERT INTO models (id, author, status) VALUES ('0000/aaa', '0000', 'ok')")
+    after = eco.stats(["Qwen/Qwen2.5-7B"]).row(0, named=True)
+    assert after["root_downloads"] == before["root_downloads"]
+    assert after["family_downloads"] == before["family_downloads"]
+    assert "0000/aaa" in eco.models["id"].to_list()

@@ -197,3 +197,13 @@ def test_parse_datetime_forms():
         2024, 1, 2, 1, 4, 5, tzinfo=UTC
     )
     assert parse_datetime(None) is None and parse_datetime(12) is None
+
+
+@pytest.mark.parametrize("value", [1e30, 2**64, -(2**64), float("inf"), float("nan"), True])
+def test_out_of_range_counts_are_unknown(value):
+    assert parse_model({"id": "a/b", "downloads": value}).record.downloads is None
+
+
+def test_adapter_with_several_parents_is_a_conflict():
+    p = parse_model({"id": "x/a", "tags": ["base_model:adapter:a/r", "base_model:adapter:b/r"]})
+    assert [pr.kind for pr in p.problems] == ["relation_conflict"]

@@ -241,7 +241,8 @@ def stats_command(
     table = ""
     if fmt == "table":
         shown = stats.head(TABLE_MAX_ROOTS)
-        table = _stats_table(shown)
+        table = (_stats_table(shown) if shown.height
+                 else "No foundations (no model with derivatives) in this store.")
         if stats.height > TABLE_MAX_ROOTS:
             click.echo(
                 f"showing {TABLE_MAX_ROOTS} of {stats.height:,} roots; use --format "

@@ -59,21 +59,25 @@ def export_command(root: str | None, db: str, fmt: str | None, output: str,
 
     if fmt is None:
         suffix = Path(output).suffix.lower()
-        fmt = next((f for f, s in FORMATS.items() if s == suffix), "json")
+        fmt = next((f for f, s in FORMATS.items() if s == suffix), None)
+        if fmt is None:
+            raise click.UsageError(
+                f"cannot tell the format from {output!r}: use a suffix "
+                f"({', '.join(FORMATS.values())}) or --format"
+            )
     if not everything and not root:
         raise click.UsageError("give a ROOT model id, or --all for the whole store")
     models, edges = _load(db)
     if everything:
         nodes, fam_edges, label = models, edges, "the store"
-        depth = False
+        depth, rid = False, "ecograph"
     else:
         from ..graph import family_frames
 
         rid = _roots(models, [root or ""])[0]
         nodes, fam_edges = family_frames(models, edges, rid)
         label, depth = f"the family of {rid}", True
-    paths = write_export(nodes, fam_edges, output, fmt, depth=depth,
-                         graph_name=root if root and not everything else "ecograph")
+    paths = write_export(nodes, fam_edges, output, fmt, depth=depth, graph_name=rid)
     click.echo(f"Wrote {len(nodes)} models of {label} to {', '.join(map(str, paths))}",
                err=True)
 
