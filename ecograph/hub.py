@@ -353,6 +353,9 @@ def _reason(exc: BaseException) -> str:
     return text.splitlines()[0]
 
 
+_BAD_TOKEN = "Invalid credentials in Authorization header"
+
+
 def _detail_status(response: httpx2.Response) -> Status:
     """Map a 4xx of the detail route to a record status (or raise)."""
     try:
@@ -362,7 +365,15 @@ def _detail_status(response: httpx2.Response) -> Status:
     except HfHubHTTPError:
         pass
     status = response.status_code
-    if status == 404:
+    code = response.headers.get("X-Error-Code")
+    message = (response.headers.get("X-Error-Message") or "").strip()
+    if status == 401 and message == _BAD_TOKEN:
+        raise HubError(f"the Hub rejected the token ({status} {message}); "
+                       "check --token / HF_TOKEN")
+    # The Hub answers 401 (anonymous) or 404 with X-Error-Code RepoNotFound for a repo
+    # that does not exist *or* that the caller may not see; like huggingface_hub, take
+    # the error code at its word: missing. Other 401/403s (gated, disabled): private.
+    if status == 404 or code == "RepoNotFound":
         return Status.MISSING
     if status in (401, 403):
         return Status.PRIVATE

@@ -114,6 +114,9 @@ def _mock(monkeypatch: pytest.MonkeyPatch,
 
 @pytest.mark.parametrize(("status", "headers", "expected"), [
     (404, {"X-Error-Code": "RepoNotFound"}, Status.MISSING),
+    # the real Hub, anonymous, for a repo that does not exist (or that it hides)
+    (401, {"X-Error-Code": "RepoNotFound",
+           "X-Error-Message": "Invalid username or password."}, Status.MISSING),
     (401, {}, Status.PRIVATE),
     (403, {"X-Error-Code": "GatedRepo"}, Status.PRIVATE),
     (403, {}, Status.PRIVATE),
@@ -189,6 +192,15 @@ def test_list_route_expands_only_what_the_hub_accepts(
     for expand in seen:  # refused by the Hub's list route (huggingface_hub PR #3182)
         assert "tags" in expand and "cardData" in expand
         assert not {"baseModels", "childrenModelCount", "usedStorage"} & set(expand)
+
+
+def test_rejected_token_on_the_detail_route(monkeypatch: pytest.MonkeyPatch) -> None:
+    c = _mock(monkeypatch, lambda r: httpx2.Response(
+        401, json={"error": "Invalid credentials in Authorization header"},
+        headers={"X-Error-Message": "Invalid credentials in Authorization header"}))
+    with pytest.raises(HubError, match="rejected the token") as exc:
+        c.model_info("a/b")
+    assert "\n" not in str(exc.value)
 
 
 def test_other_errors_are_one_line(monkeypatch: pytest.MonkeyPatch) -> None:

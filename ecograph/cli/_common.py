@@ -30,6 +30,11 @@ class EcographGroup(click.Group):
             if _debug():
                 raise
             raise click.ClickException(str(exc)) from None
+        except BrokenPipeError:
+            # the reader went away (`ecograph ... | head`): stop quietly, like other CLIs
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
+            ctx.exit(0)
         except KeyboardInterrupt:
             if _debug():
                 raise
@@ -72,15 +77,15 @@ def quiet_option(f: F) -> F:
 
 
 def progress_bar(total: int | None, desc: str, *, quiet: bool, unit: str = "it") -> Any:
-    """A tqdm bar on stderr (disabled with ``--quiet`` or when stderr is not a terminal
-    and CI is set)."""
+    """A tqdm bar on stderr, disabled with ``--quiet`` and when stderr is not a terminal
+    (logs, pipes, CI)."""
     from tqdm.auto import tqdm
 
     return tqdm(
         total=total,
         desc=desc,
         unit=unit,
-        disable=quiet,
+        disable=True if quiet else None,  # None: off when stderr is not a TTY
         file=sys.stderr,
         dynamic_ncols=True,
         leave=False,

@@ -37,7 +37,7 @@ def _roots(models: Any, texts: tuple[str, ...] | list[str]) -> list[str]:
 @click.argument("root", required=False)
 @db_option
 @click.option("--format", "fmt", type=click.Choice(_FORMATS), default=None,
-              help="Output format (default: from the file suffix, else json).")
+              help="Output format (default: from the file suffix; json without one).")
 @click.option("-o", "--output", required=True, type=click.Path(dir_okay=False),
               help="File to write (csv/parquet: FILE_nodes.EXT and FILE_edges.EXT).")
 @click.option("--all", "everything", is_flag=True,
@@ -59,7 +59,7 @@ def export_command(root: str | None, db: str, fmt: str | None, output: str,
 
     if fmt is None:
         suffix = Path(output).suffix.lower()
-        fmt = next((f for f, s in FORMATS.items() if s == suffix), None)
+        fmt = next((f for f, s in FORMATS.items() if s == suffix), None if suffix else "json")
         if fmt is None:
             raise click.UsageError(
                 f"cannot tell the format from {output!r}: use a suffix "
