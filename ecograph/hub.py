@@ -345,6 +345,10 @@ class HubClient:
         models = tuple(parse_model(obj, fetched_at=fetched_at) for obj in data
                        if isinstance(obj, dict))
         nxt = response.links.get("next", {}).get("url")
+        if nxt and _origin(str(nxt)) != _origin(self.endpoint):
+            # the token goes with every request: never follow a link to another host
+            raise HubError(f"{self.endpoint} sent a next-page link to another host: "
+                           f"{_origin(str(nxt))}")
         return Page(models, str(nxt) if nxt else None)
 
 

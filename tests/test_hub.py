@@ -194,6 +194,13 @@ def test_list_route_expands_only_what_the_hub_accepts(
         assert not {"baseModels", "childrenModelCount", "usedStorage"} & set(expand)
 
 
+def test_next_page_link_to_another_host_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    c = _mock(monkeypatch, lambda r: httpx2.Response(
+        200, json=[], headers={"Link": '<https://evil.test/api/models?cursor=x>; rel="next"'}))
+    with pytest.raises(HubError, match="another host: https://evil.test:443"):
+        c.children_page("a/b")
+
+
 def test_rejected_token_on_the_detail_route(monkeypatch: pytest.MonkeyPatch) -> None:
     c = _mock(monkeypatch, lambda r: httpx2.Response(
         401, json={"error": "Invalid credentials in Authorization header"},

@@ -157,7 +157,9 @@ def crawl_command(roots: tuple[str, ...], db: str, endpoint: str | None, token: 
     ids = [normalize_id(r) for r in roots]
     chosen = strategy or ("scan" if since is not None else "bfs")
     if since is not None and chosen == "bfs":
-        raise click.UsageError("--since applies to --strategy scan or auto, not bfs")
+        raise click.UsageError("--since applies to --strategy scan, not bfs")
+    if since is not None:
+        chosen = "scan"  # only a scan can honour --since (a BFS would ignore the date)
     hub = HubClient(endpoint, token, timeout=timeout)
     infos = resolve_roots(hub, ids)  # unknown roots fail before the store is touched
     if not ids and chosen != "scan" and not Path(db).exists():
