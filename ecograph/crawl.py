@@ -18,13 +18,15 @@ finished one.
 
 from __future__ import annotations
 
+import heapq
 import math
+import queue
 import random
 import threading
 import time
 from collections import Counter, deque
 from collections.abc import Callable, Iterable, Sequence
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from concurrent.futures import FIRST_COMPLETED, Future, wait
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from functools import partial
@@ -181,6 +183,7 @@ class _Run:
         self.stop = threading.Event()
         self._sleep = sleep
         self.t0 = time.monotonic()
+        self.started = datetime.now(UTC)
         # requests made for this run before it started (resolving the roots) count too
         self.req0 = Counter(hub.request_counts() if baseline is None else baseline)
         self.lim0 = self._limiter()
@@ -343,6 +346,54 @@ def _retrying(fn: Callable[[], T], *, attempts: int, rng: random.Random,
         pause(delay)
 
 
+# --------------------------------------------------------------------------- workers
+
+
+class _DaemonPool:
+    """A minimal thread pool of *daemon* workers returning :class:`Future` objects.
+
+    ``concurrent.futures.ThreadPoolExecutor`` joins its (non-daemon) workers at
+    interpreter exit, so an interrupted crawl would wait for in-flight requests (up to
+    the request timeout) and a second Ctrl-C would print a ``threading._shutdown``
+    traceback. Work saved by the crawl is committed by the main thread; an abandoned
+    worker only holds a request whose answer nobody needs.
+    """
+
+    def __init__(self, workers: int, name: str = "ecograph-crawl") -> None:
+        self._jobs: queue.SimpleQueue[tuple[Future[Any], Callable[[], Any]] | None] = \
+            queue.SimpleQueue()
+        self._threads = [threading.Thread(target=self._work, name=f"{name}_{i}", daemon=True)
+                         for i in range(max(1, workers))]
+        for t in self._threads:
+            t.start()
+
+    def _work(self) -> None:
+        while True:
+            job = self._jobs.get()
+            if job is None:
+                return
+            fut, fn = job
+            if not fut.set_running_or_notify_cancel():
+                continue
+            try:
+                fut.set_result(fn())
+            except BaseException as exc:  # noqa: BLE001 - handed to the waiting thread
+                fut.set_exception(exc)
+
+    def submit(self, fn: Callable[..., T], *args: Any) -> Future[T]:
+        fut: Future[T] = Future()
+        self._jobs.put((fut, partial(fn, *args)))
+        return fut
+
+    def shutdown(self, pending: Iterable[Future[Any]] = ()) -> None:
+        """Cancel the ``pending`` futures not started yet and let the workers end (never
+        waits for them)."""
+        for fut in pending:
+            fut.cancel()
+        for _ in self._threads:
+            self._jobs.put(None)
+
+
 # --------------------------------------------------------------------------- down
 
 
@@ -356,19 +407,22 @@ def _follow_ok(p: ParsedModel, relations: frozenset[str] | None) -> bool:
 
 
 def _family_ids(store: Any, roots: Iterable[str], edges: Any = None) -> set[str]:
-    """Ids reachable from ``roots`` along the store's edges (roots included)."""
+    """Ids reachable from ``roots`` along the store's edges (roots included), spelled as
+    stored (ids compare case-insensitively)."""
     if edges is None:
         _, edges = store.load()
     children: dict[str, list[str]] = {}
     for parent, child in edges.select("parent", "child").iter_rows():
-        children.setdefault(parent, []).append(child)
+        children.setdefault(parent.lower(), []).append(child)
     seen = set(roots)
-    queue = deque(roots)
-    while queue:
-        for c in children.get(queue.popleft(), ()):
-            if c not in seen:
+    low = {r.lower() for r in seen}
+    queue_ = deque(roots)
+    while queue_:
+        for c in children.get(queue_.popleft().lower(), ()):
+            if c.lower() not in low:
+                low.add(c.lower())
                 seen.add(c)
-                queue.append(c)
+                queue_.append(c)
     return seen
 
 
@@ -403,8 +457,11 @@ def crawl_down(
     the children found: the result's ``gaps``). Up to ``verify_parents`` detail requests
     check parents outside the crawl, so that ``missing`` means missing on the Hub.
 
-    Resumes when the store has pending nodes; otherwise re-lists (refreshes) the families
-    of ``roots`` already crawled, unless ``refresh=False``.
+    Per root: resumes its family when any node of it (along the store's edges) is
+    pending; otherwise re-lists (refreshes) the family already crawled, unless
+    ``refresh=False``. Only nodes reachable from ``roots`` are listed (another crawl's
+    pending work stays queued); with no ``roots``, the whole pending frontier is resumed.
+    A node's listing replaces its child edges: children it no longer lists lose the edge.
     """
     rels = None if relations is None else frozenset(str(r) for r in relations)
     if rels is not None and rels >= set(RELATIONS):
@@ -419,8 +476,9 @@ def crawl_down(
     run = _Run(store, hub, "down", params, progress, attempts=attempts, rng=rng,
                baseline=baseline)
     try:
-        _down(run, infos, max_depth=max_depth, max_models=max_models, rels=rels,
-              workers=max(1, workers), refresh=refresh, verify_parents=verify_parents)
+        left = _down(run, infos, max_depth=max_depth, max_models=max_models, rels=rels,
+                     workers=max(1, workers), refresh=refresh,
+                     verify_parents=verify_parents)
     except (KeyboardInterrupt, _Cancelled):
         run.stop.set()
         run.finish("interrupted")
@@ -430,23 +488,53 @@ def crawl_down(
         run.finish("failed")
         raise
     run.result.roots = root_ids
-    if store.frontier_counts().get("pending", 0):
+    if left:
         return run.finish("partial")  # --max-models reached: the rest stays queued
     return run.finish("done" if not run.failures else "done_with_failures")
 
 
 def _down(run: _Run, infos: list[ModelInfoResult], *, max_depth: int | None,
           max_models: int | None, rels: frozenset[str] | None, workers: int,
-          refresh: bool, verify_parents: int) -> None:
+          refresh: bool, verify_parents: int) -> int:
+    """The BFS; returns how many nodes of its scope are left pending (``max_models``)."""
     store, hub = run.store, run.hub
     root_ids = [i.parsed.record.id for i in infos]
-    root_records = {i.parsed.record.id: i for i in infos}
-    # earlier failures get another chance; a finished crawl is refreshed
-    store.requeue_failed()
-    if store.frontier_counts().get("pending", 0) == 0 and refresh:
-        store.requeue_done(_family_ids(store, root_ids))
-    store.seed_frontier((r, 0) for r in root_ids)
+    root_records = {i.parsed.record.id.lower(): i for i in infos}
+    # The BFS lists only nodes reachable from the named roots (their families in the
+    # store, and what it follows), never another crawl's leftovers; with no roots it
+    # resumes the whole pending frontier.
+    scope: set[str] | None = None
+    if root_ids:
+        _, edges = store.load(columns=["id"])
+        families = {r: _family_ids(store, [r], edges) for r in root_ids}
+        members = sorted({n for fam in families.values() for n in fam})
+        scope = {n.lower() for n in members}
+        store.requeue_failed(members)  # earlier failures get another chance
+        if refresh:
+            state = {k.lower(): v for k, (v, _) in store.frontier_status(members).items()}
+            for fam in families.values():
+                # per root: unfinished (pending) work is resumed, a finished family refreshed
+                if not any(state.get(n.lower()) == "pending" for n in fam):
+                    store.requeue_done(sorted(fam))
+    else:
+        store.requeue_failed()
+    store.seed_frontier(((r, 0) for r in root_ids), max_depth=max_depth)
     run.saved([ParsedModel(i.parsed.record) for i in infos])
+
+    heap: list[tuple[int, str]] = []
+    queued: dict[str, int] = {}  # lower-case id -> depth, pending and not yet submitted
+
+    def push(node: str, depth: int) -> None:
+        key = node.lower()
+        if scope is not None and key not in scope:
+            return
+        if key in queued and queued[key] <= depth:
+            return
+        queued[key] = depth
+        heapq.heappush(heap, (depth, node))
+
+    for node, depth in store.pending():
+        push(node, depth)
 
     def fetch(node: str) -> list[ParsedModel]:
         children: list[ParsedModel] = []
@@ -459,23 +547,32 @@ def _down(run: _Run, infos: list[ModelInfoResult], *, max_depth: int | None,
                 return children
 
     in_flight: dict[Future[list[ParsedModel]], tuple[str, int]] = {}
+    busy: set[str] = set()
     listed = 0
-    pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="ecograph-crawl")
+
+    def frontier() -> int:
+        return len(queued) + len(in_flight)
+
+    pool = _DaemonPool(workers)
     try:
         while True:
-            room = workers * 2 - len(in_flight)
             capped = max_models is not None and len(run.models) >= max_models
-            if room > 0 and not capped:
-                busy = {n for n, _ in in_flight.values()}
-                for node, depth in store.pending(limit=len(in_flight) + room):
-                    if node in busy or len(in_flight) >= workers * 2:
-                        continue
-                    in_flight[pool.submit(fetch, node)] = (node, depth)
+            while heap and not capped and len(in_flight) < workers * 2:
+                depth, node = heapq.heappop(heap)
+                key = node.lower()
+                if queued.get(key) != depth:
+                    continue  # superseded by a smaller depth
+                del queued[key]
+                if key in busy:
+                    continue
+                busy.add(key)
+                in_flight[pool.submit(fetch, node)] = (node, depth)
             if not in_flight:
                 break
             finished, _ = wait(in_flight, timeout=0.5, return_when=FIRST_COMPLETED)
             for fut in finished:
                 node, depth = in_flight.pop(fut)
+                busy.discard(node.lower())
                 try:
                     children = fut.result()
                 except HubUnreachableError as exc:
@@ -486,31 +583,37 @@ def _down(run: _Run, infos: list[ModelInfoResult], *, max_depth: int | None,
                     msg = str(exc).splitlines()[0]
                     store.mark_failed(node, msg)
                     run.failures.append((node, msg))
-                    run.emit(phase="down", frontier=lambda: _frontier(store))
+                    run.emit(phase="down", frontier=frontier)
                     continue
                 grow = max_depth is None or depth + 1 < max_depth
                 follow = [c.record.id for c in children
                           if grow and c.record.id != node and _follow_ok(c, rels)]
-                info = root_records.get(node)
+                info = root_records.get(node.lower())
                 store.save_node(
                     node, parsed=children, follow=follow, depth=depth,
                     expected_children=info.children_count if info else None,
                     node_record=info.parsed.record if info else None,
+                    # the complete listing: edges to children no longer listed are stale
+                    listed=[c.record.id for c in children if c.record.id],
+                    fresh_since=run.started, max_depth=max_depth,
                 )
                 run.saved(children)
+                if follow:
+                    if scope is not None:
+                        scope.update(f.lower() for f in follow)
+                    for fid, (status, fdepth) in store.frontier_status(follow).items():
+                        if status == "pending":
+                            push(fid, fdepth)
                 listed += 1
-                run.emit(phase="down", done=listed, frontier=lambda: _frontier(store),
+                run.emit(phase="down", done=listed, frontier=frontier,
                          force=not in_flight)
     finally:
         run.stop.set()
-        pool.shutdown(wait=False, cancel_futures=True)
+        pool.shutdown(in_flight)
     run.stop.clear()
     _verify_parents(run, root_ids, budget=verify_parents)
     _check(run, root_ids)
-
-
-def _frontier(store: Any) -> int:
-    return int(store.frontier_counts().get("pending", 0))
+    return len(queued)
 
 
 def _verify_parents(run: _Run, roots: Sequence[str], *, budget: int) -> None:
@@ -519,17 +622,17 @@ def _verify_parents(run: _Run, roots: Sequence[str], *, budget: int) -> None:
     parent outside the families is then stored ``ok`` and ``missing`` means missing."""
     store, hub = run.store, run.hub
     models, edges = store.load()
-    status = dict(models.select("id", "status").iter_rows())
+    status = {i.lower(): st for i, st in models.select("id", "status").iter_rows()}
     touched = run.models | _family_ids(store, roots, edges)
     queue = deque(sorted({p for p, c in edges.select("parent", "child").iter_rows()
-                          if c in touched and status.get(p) == "missing"}))
+                          if c in touched and status.get(p.lower()) == "missing"}))
     seen: set[str] = set()
     spent = 0
     while queue and spent < max(budget, 0):
         mid = queue.popleft()
-        if mid in seen:
+        if mid.lower() in seen:
             continue
-        seen.add(mid)
+        seen.add(mid.lower())
         spent += 1
         try:
             info = run.call(partial(hub.model_info, mid))
@@ -537,22 +640,24 @@ def _verify_parents(run: _Run, roots: Sequence[str], *, budget: int) -> None:
             continue
         rec = info.parsed.record
         if rec.status is Status.OK:
-            if rec.id != mid:  # the Hub's canonical spelling differs: keep ours linked
-                continue
+            # (the Hub may spell the id otherwise: the store then renames our placeholder
+            # and its edges to the Hub's spelling)
             store.save_models([info.parsed])
             run.saved([info.parsed])
-            known = status
+            status[rec.id.lower()] = "ok"
             for p in rec.parents:
-                if known.get(p) in (None, "missing") and p not in seen:
+                if status.get(p.lower()) in (None, "missing") and p.lower() not in seen:
                     queue.append(p)
-                    known.setdefault(p, "missing")
+                    status.setdefault(p.lower(), "missing")
         elif rec.status is Status.PRIVATE:
             store.save_models([ParsedModel(missing_record(mid, status=Status.PRIVATE))])
         run.emit(phase="verify", force=False)
     models, _ = store.load()
     missing = models.filter(models["status"] == "missing")["id"].to_list()
-    referenced = {p for p, c in edges.select("parent", "child").iter_rows() if c in touched}
-    run.result.missing_parents = sorted(m for m in missing if m in referenced or m in seen)
+    referenced = {p.lower() for p, c in edges.select("parent", "child").iter_rows()
+                  if c in touched}
+    run.result.missing_parents = sorted(
+        m for m in missing if m.lower() in referenced or m.lower() in seen)
 
 
 def _check(run: _Run, roots: Sequence[str]) -> None:

@@ -47,7 +47,14 @@ from .records import (
     parse_datetime,
     parse_model,
 )
-from .store import MODEL_COLUMNS, UPSERT_MODELS_FROM, Store, to_micros
+from .store import (
+    MODEL_COLUMNS,
+    UPSERT_MODELS_FROM,
+    Store,
+    adbc_errors,
+    first_line,
+    to_micros,
+)
 
 __all__ = ["ImportResult", "import_snapshot", "snapshot_format", "count_rows", "parse_batch"]
 
@@ -858,10 +865,14 @@ def import_snapshot(
                     else f"the store is valid and keeps the {rows:,} rows imported before it"
                 )
                 raise SnapshotError(f"{exc}; {done}") from None
-            except OSError as exc:  # ADBC / SQLite errors
+            except adbc_errors() as exc:  # ADBC / SQLite errors (locked, disk full, ...)
+                done = (
+                    "nothing was imported"
+                    if rows == 0
+                    else f"the store is valid and keeps the {rows:,} rows imported before it"
+                )
                 raise StoreError(
-                    f"{store.path}: import failed ({exc}); the store keeps the {rows:,} rows "
-                    "committed before it"
+                    f"{store.path}: import failed ({first_line(exc)}); {done}"
                 ) from None
             missing = _scalar(conn, "SELECT count(*) FROM models WHERE status = 'missing'")
             store_models = _scalar(conn, "SELECT count(*) FROM models")

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 import sqlite3
 import threading
 import weakref
@@ -55,7 +56,10 @@ _SQLITE_MAGIC = b"SQLite format 3\x00"
 MODEL_COLUMNS: tuple[str, ...] = (*MODEL_SCHEMA, "tags", "parents")
 _TS_COLUMNS = ("created_at", "last_modified", "fetched_at")
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+#: How long a bulk (ADBC) connection waits for a lock held by another process.
+BUSY_TIMEOUT_MS = 30_000
 _US = timedelta(microseconds=1)
+_HOST = socket.gethostname()
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -192,6 +196,35 @@ def _check_header(path: Path, header: bytes) -> None:
     app_id = int.from_bytes(header[68:72], "big")
     if app_id != APPLICATION_ID:
         raise StoreError(f"{path} is not an ecograph store")
+
+
+def adbc_errors() -> tuple[type[BaseException], ...]:
+    """The exception types an ADBC (SQLite driver) call raises for SQLite errors: its DB-API
+    errors derive from ``adbc_driver_manager.Error`` (a plain Exception), some from
+    OSError."""
+    try:
+        import adbc_driver_manager
+    except ImportError:  # pragma: no cover - adbc is a dependency
+        return (OSError,)
+    return (OSError, adbc_driver_manager.Error)
+
+
+def first_line(exc: BaseException) -> str:
+    """The first non-empty line of an exception's message (ADBC's run over several)."""
+    for line in str(exc).splitlines():
+        if line.strip():
+            return line.strip()
+    return type(exc).__name__
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OSError):
+        return True
+    return True
 
 
 def _connect(p: Path) -> sqlite3.Connection:
@@ -472,35 +505,52 @@ class Store:
         depth: int,
         expected_children: dict[str, int] | None = None,
         node_record: ModelRecord | None = None,
+        listed: Iterable[str] | None = None,
+        fresh_since: datetime | None = None,
+        max_depth: int | None = None,
     ) -> None:
         """The atomic crawl step, in ONE transaction.
 
         Upserts ``node_record`` (if given; its edges are not touched — pass the node's own
         :class:`ParsedModel` in ``parsed`` to save them) and every parsed child with its
         edges (and ``missing`` placeholders for unknown parents); queues ``follow`` at
-        ``depth + 1`` (pending unless already known); marks ``node_id`` done (attempts + 1,
-        ``expected_children`` kept as JSON when given).
+        ``depth + 1`` (pending unless already known; a node known deeper gets the smaller
+        depth, see :meth:`seed_frontier` for ``max_depth``); marks ``node_id`` done
+        (attempts + 1, ``expected_children`` kept as JSON when given).
+
+        ``listed``: the ids of ALL the children the (complete) listing of ``node_id``
+        returned. When given, the node's other child edges not read from a model card
+        are stale (the child moved to another parent or was deleted) and are removed;
+        the children themselves stay in the store. Edges of children whose record was
+        fetched at or after ``fresh_since`` are kept: that record, just read, is the truth
+        about its parents (the Hub's listing may miss a child that spells the parent in
+        another case).
         """
         items = list(parsed)
-        follow_rows = [(f, depth + 1, _now_iso()) for f in follow]
+        now = _now_iso()
+        follow_rows = [(f, depth + 1, max_depth, now) for f in follow]
+        listed_json = None if listed is None else json.dumps(list(listed), ensure_ascii=False)
         exp = None if expected_children is None else json.dumps(expected_children, sort_keys=True)
         with self._tx() as conn:
             if node_record is not None and node_record.id:
                 self._upsert_record(conn, node_record)
             self._save_parsed(conn, items)
-            conn.executemany(
-                "INSERT INTO frontier (id, depth, status, updated_at) VALUES (?, ?, 'pending', ?) "
-                "ON CONFLICT(id) DO UPDATE SET depth = excluded.depth "
-                "WHERE frontier.status = 'pending' AND excluded.depth < frontier.depth",
-                follow_rows,
-            )
+            if listed_json is not None:
+                # (``child`` is COLLATE NOCASE: the IN test ignores case too)
+                conn.execute(
+                    "DELETE FROM edges WHERE parent = ? AND coalesce(source, '') <> 'card' "
+                    "AND child NOT IN (SELECT value FROM json_each(?)) "
+                    "AND child NOT IN (SELECT id FROM models WHERE fetched_at >= ?)",
+                    (node_id, listed_json, to_micros(fresh_since)),
+                )
+            conn.executemany(self._QUEUE_SQL, follow_rows)
             conn.execute(
                 "INSERT INTO frontier (id, depth, status, attempts, expected_children, "
                 "updated_at) VALUES (?, ?, 'done', 1, ?, ?) "
                 "ON CONFLICT(id) DO UPDATE SET status = 'done', attempts = frontier.attempts + 1,"
                 " error = NULL, updated_at = excluded.updated_at, expected_children = "
                 "coalesce(excluded.expected_children, frontier.expected_children)",
-                (node_id, depth, exp, _now_iso()),
+                (node_id, depth, exp, now),
             )
 
     def load(
@@ -559,8 +609,8 @@ class Store:
                 )
                 edges = pl.from_arrow(cur.fetch_arrow_table()).slice(1)
                 cur.execute("COMMIT")
-            except OSError as exc:  # ADBC reports SQLite errors as OSError subclasses
-                raise StoreError(f"{self.path}: cannot load ({exc})") from None
+            except adbc_errors() as exc:  # ADBC's SQLite errors
+                raise StoreError(f"{self.path}: cannot load ({first_line(exc)})") from None
             finally:
                 cur.close()
         assert isinstance(models, pl.DataFrame) and isinstance(edges, pl.DataFrame)
@@ -577,17 +627,35 @@ class Store:
 
     # ------------------------------------------------------------------ frontier
 
-    def seed_frontier(self, items: Iterable[tuple[str, int]]) -> int:
-        """Queue (id, depth) pairs as ``pending`` when absent; return how many were new."""
-        rows = [(i, d, _now_iso()) for i, d in items]
+    # A node queued again at a smaller depth keeps the smaller one. A ``done`` node whose
+    # children ``max_depth`` cut (listed at depth >= max_depth - 1) and that is now found
+    # at a depth where they would be followed is queued again (``?3`` = max_depth).
+    _QUEUE_SQL = (
+        "INSERT INTO frontier (id, depth, status, updated_at) VALUES (?1, ?2, 'pending', ?4) "
+        "ON CONFLICT(id) DO UPDATE SET depth = min(frontier.depth, excluded.depth), "
+        "status = CASE WHEN frontier.status = 'done' AND ?3 IS NOT NULL "
+        "AND excluded.depth < frontier.depth AND frontier.depth + 1 >= ?3 "
+        "AND excluded.depth + 1 < ?3 THEN 'pending' ELSE frontier.status END, "
+        "updated_at = CASE WHEN excluded.depth < frontier.depth THEN excluded.updated_at "
+        "ELSE frontier.updated_at END"
+    )
+
+    def seed_frontier(self, items: Iterable[tuple[str, int]], *,
+                      max_depth: int | None = None) -> int:
+        """Queue (id, depth) pairs as ``pending`` when absent; return how many were new.
+
+        A node already queued keeps the smaller of its depths; a ``done`` node whose
+        children ``max_depth`` cut at its old depth but not at the new one is requeued.
+        """
+        now = _now_iso()
+        rows = [(i, d, max_depth, now) for i, d in items]
         with self._tx() as conn:
-            before = conn.total_changes
-            conn.executemany(
-                "INSERT INTO frontier (id, depth, status, updated_at) VALUES (?, ?, 'pending', ?)"
-                " ON CONFLICT(id) DO NOTHING",
-                rows,
-            )
-            return conn.total_changes - before
+            new = 0
+            for row in rows:
+                known = conn.execute("SELECT 1 FROM frontier WHERE id = ?", (row[0],)).fetchone()
+                conn.execute(self._QUEUE_SQL, row)
+                new += known is None
+            return new
 
     def requeue_done(self, ids: Iterable[str] | None = None) -> int:
         """Turn ``done`` nodes (all, or those in ``ids``) back to ``pending`` (refresh)."""
@@ -607,6 +675,18 @@ class Store:
                 now = _now_iso()
                 conn.executemany(sql + " AND id = ?", [(now, status, i) for i in ids])
             return conn.total_changes - before
+
+    def frontier_status(self, ids: Iterable[str]) -> dict[str, tuple[str, int]]:
+        """id (as stored) → (status, depth) for those of ``ids`` in the frontier."""
+        payload = json.dumps(list(ids), ensure_ascii=False)
+        return {
+            i: (st, d)
+            for i, st, d in self._query(
+                "SELECT id, status, depth FROM frontier "
+                "WHERE id IN (SELECT value FROM json_each(?))",
+                (payload,),
+            )
+        }
 
     def pending(self, limit: int | None = None) -> list[tuple[str, int]]:
         """Pending (id, depth) pairs, by depth then id."""
@@ -675,13 +755,30 @@ class Store:
     def begin_run(self, kind: str, params: dict[str, Any]) -> int:
         """Record the start of a run (``crawl``, ``import``, ...); returns its id.
 
-        Any key naming a token is dropped from ``params`` before it is stored.
+        Any key naming a token is dropped from ``params`` before it is stored. Runs still
+        ``running`` whose process is gone (killed) are marked ``interrupted`` first.
         """
         text = json.dumps(_scrub(params), sort_keys=True, default=str)
+        owner = json.dumps({"pid": os.getpid(), "host": _HOST})
         with self._tx() as conn:
+            for run_id, counts in conn.execute(
+                "SELECT id, counts FROM runs WHERE status = 'running'"
+            ).fetchall():
+                try:
+                    info = json.loads(counts) if counts else {}
+                except ValueError:
+                    info = {}
+                info = info if isinstance(info, dict) else {}
+                if info.get("host", _HOST) != _HOST:
+                    continue  # another machine's run: cannot tell
+                pid = info.get("pid")
+                if isinstance(pid, int) and _pid_alive(pid):
+                    continue
+                conn.execute("UPDATE runs SET status = 'interrupted' WHERE id = ?", (run_id,))
             cur = conn.execute(
-                "INSERT INTO runs (kind, params, started_at, status) VALUES (?, ?, ?, 'running')",
-                (kind, text, _now_iso()),
+                "INSERT INTO runs (kind, params, started_at, status, counts) "
+                "VALUES (?, ?, ?, 'running', ?)",
+                (kind, text, _now_iso(), owner),
             )
             return int(cur.lastrowid or 0)
 
@@ -807,11 +904,12 @@ class Store:
             try:
                 try:
                     conn = adbc_dbapi.connect(str(self.path), autocommit=True)
-                except OSError as exc:
-                    raise StoreError(f"cannot open store {self.path}: {exc}") from None
+                except adbc_errors() as exc:
+                    raise StoreError(
+                        f"cannot open store {self.path}: {first_line(exc)}") from None
                 try:
                     with conn.cursor() as cur:
-                        cur.execute("PRAGMA busy_timeout=30000")
+                        cur.execute(f"PRAGMA busy_timeout={int(BUSY_TIMEOUT_MS)}")
                         cur.execute("PRAGMA synchronous=NORMAL")
                         cur.execute("PRAGMA temp_store=MEMORY")
                         cur.execute(f"PRAGMA cache_size=-{int(cache_mb) * 1024}")

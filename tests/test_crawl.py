@@ -6,11 +6,14 @@ The truth is computed independently: a networkx graph over the fixture's tag edg
 
 from __future__ import annotations
 
+import _thread
 import hashlib
 import json
 import logging
 import os
 import re
+import threading
+import time
 from collections import deque
 from pathlib import Path
 
@@ -522,3 +525,141 @@ def test_token_never_written(tmp_path: Path, fakehub: FakeHub,
     with Store.open(db) as store:
         assert token not in store.runs().write_csv()
     assert os.environ.get("HF_TOKEN") != token
+
+
+# --------------------------------------------------------------------------- review fixes
+
+
+def _m(mid: str, parents: tuple[str, ...] = (), rel: str | None = None) -> dict:
+    """A Hub model object for an inline snapshot (tags as the Hub writes them)."""
+    tags = ["transformers"]
+    for p in parents:
+        tags.append(f"base_model:{p}")
+        if rel:
+            tags.append(f"base_model:{rel}:{p}")
+    return {"id": mid, "author": mid.split("/")[0], "createdAt": "2024-01-01T00:00:00.000Z",
+            "downloads": 10, "likes": 1, "tags": tags}
+
+
+def _edges(store: Store) -> set[tuple[str, str]]:
+    return set(store.load()[1].select("parent", "child").iter_rows())
+
+
+def test_refresh_removes_stale_edges(tmp_path: Path) -> None:
+    v1 = [_m("org/A"), _m("org/B"), _m("u/ft1", ("org/A",), "finetune"),
+          _m("u/ft2", ("u/ft1",), "finetune"), _m("u/gone", ("org/A",), "adapter"),
+          _m("u/q", ("org/A",), "quantized")]
+    # v2: u/ft1 now declares org/B as its parent; u/gone was deleted from the Hub
+    v2 = [_m("org/A"), _m("org/B"), _m("u/ft1", ("org/B",), "finetune"),
+          _m("u/ft2", ("u/ft1",), "finetune"), _m("u/q", ("org/A",), "quantized")]
+    with Store.open(tmp_path / "s.db") as store:
+        with FakeHub(v1) as h:
+            crawl_down(store, client(h), ["org/A"])
+        assert _edges(store) == {("org/A", "u/ft1"), ("org/A", "u/gone"),
+                                 ("org/A", "u/q"), ("u/ft1", "u/ft2")}
+        with FakeHub(v2) as h:
+            res = crawl_down(store, client(h), ["org/A"])
+        assert res.status == "done"
+        assert _edges(store) == {("org/A", "u/q"), ("u/ft1", "u/ft2")}
+        ids = set(store.load()[0]["id"])
+        assert {"u/gone", "u/ft1"} <= ids  # vanished children stay as models
+
+
+def test_refresh_with_relations_keeps_unfollowed_children(tmp_path: Path) -> None:
+    snap = [_m("org/A"), _m("u/ft", ("org/A",), "finetune"), _m("u/q", ("org/A",), "quantized"),
+            _m("u/ftq", ("u/ft",), "quantized")]
+    with Store.open(tmp_path / "s.db") as store, FakeHub(snap) as h:
+        for _ in range(2):  # crawl, then refresh
+            res = crawl_down(store, client(h), ["org/A"], relations=["quantized"],
+                             max_models=50)
+            assert res.status == "done"
+            # u/ft is listed (not followed): its edge is not stale
+            assert _edges(store) == {("org/A", "u/ft"), ("org/A", "u/q")}
+
+
+def test_refresh_per_root_despite_another_roots_pending_work(tmp_path: Path) -> None:
+    other = [_m("org/B"), *[_m(f"b/c{i}", ("org/B",), "finetune") for i in range(3)],
+             *[_m(f"b/g{i}", (f"b/c{i}",), "quantized") for i in range(3)]]
+    v1 = [_m("org/A"), _m("a/x", ("org/A",), "finetune"), *other]
+    v2 = [*v1, _m("a/new", ("org/A",), "adapter")]
+    with Store.open(tmp_path / "s.db") as store:
+        with FakeHub(v1) as h:
+            crawl_down(store, client(h), ["org/A"])
+            part = crawl_down(store, client(h), ["org/B"], max_models=2, workers=1)
+        assert part.status == "partial"
+        b_pending = store.pending()
+        assert {n for n, _ in b_pending} == {"b/c0", "b/c1", "b/c2"}
+        with FakeHub(v2) as h:
+            res = crawl_down(store, client(h), ["org/A"])
+        # A's finished family is refreshed (the new child found) ...
+        assert ("org/A", "a/new") in _edges(store)
+        assert res.status == "done"
+        # ... and B's leftovers are neither listed under A nor lost
+        assert store.pending() == b_pending
+        assert not any(p.startswith("b/c") for p, _ in _edges(store))
+        assert res.models == 3  # org/A, a/x, a/new
+
+
+def test_max_depth_uses_the_depth_from_the_roots_of_this_crawl(tmp_path: Path) -> None:
+    snap = [_m("org/A"), _m("u/C", ("org/A",), "finetune"), _m("u/G", ("u/C",), "finetune"),
+            _m("u/GG", ("u/G",), "quantized")]
+    with Store.open(tmp_path / "s.db") as store, FakeHub(snap) as h:
+        crawl_down(store, client(h), ["org/A"], max_depth=2)
+        assert set(store.load()[0]["id"]) == {"org/A", "u/C", "u/G"}
+        res = crawl_down(store, client(h), ["u/C"], max_depth=2)
+        assert res.status == "done"
+        assert set(store.load()[0]["id"]) == {"org/A", "u/C", "u/G", "u/GG"}
+        assert dict(store._query("SELECT id, depth FROM frontier"))["u/C"] == 0
+
+
+def test_parent_spelled_in_another_case_is_not_missing(tmp_path: Path) -> None:
+    snap = [_m("org/Base"), _m("org/ft", ("org/Base",), "finetune"), _m("other/Model-X"),
+            _m("org/merge", ("org/Base", "Other/model-x"), "merge")]
+    with Store.open(tmp_path / "s.db") as store, FakeHub(snap) as h:
+        res = crawl_down(store, client(h), ["org/Base"])
+        models, _ = store.load()
+        assert res.missing_parents == []
+        status = dict(models.select("id", "status").iter_rows())
+        assert status["other/Model-X"] == "ok" and "Other/model-x" not in status
+        assert ("other/Model-X", "org/merge") in _edges(store)
+
+
+class BlockingHub(FlakyHub):
+    """Listings of ``slow`` block until released (a request hanging on the network)."""
+
+    def __init__(self, inner: HubClient, slow: set[str]) -> None:
+        super().__init__(inner, set(), 0)
+        self.slow = slow
+        self.entered = threading.Event()
+        self.release = threading.Event()
+
+    def children_page(self, model_id: str, cursor: str | None = None) -> Page:
+        if model_id in self.slow:
+            self.entered.set()
+            self.release.wait(30)
+        return self.inner.children_page(model_id, cursor)
+
+
+def test_interrupt_does_not_wait_for_in_flight_requests(tmp_path: Path) -> None:
+    snap = [_m("org/A"), _m("u/slow", ("org/A",), "finetune"),
+            _m("u/k", ("u/slow",), "finetune")]
+    with Store.open(tmp_path / "s.db") as store, FakeHub(snap) as h:
+        hub = BlockingHub(client(h), {"u/slow"})
+
+        def interrupt() -> None:
+            if hub.entered.wait(10):
+                _thread.interrupt_main()
+
+        threading.Thread(target=interrupt, daemon=True).start()
+        t0 = time.monotonic()
+        try:
+            with pytest.raises(KeyboardInterrupt):
+                crawl_down(store, hub, ["org/A"], workers=2)
+            assert time.monotonic() - t0 < 5
+            # workers still inside a request never block the interpreter's exit
+            workers = [t for t in threading.enumerate() if t.name.startswith("ecograph-crawl")]
+            assert workers and all(t.daemon for t in workers)
+            assert store.runs()["status"].to_list() == ["interrupted"]
+            assert store.frontier_counts()["done"] == 1  # org/A's listing is kept
+        finally:
+            hub.release.set()

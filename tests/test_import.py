@@ -504,3 +504,44 @@ def test_killed_import_leaves_a_valid_store_and_rerun_converges(tmp_path: Path) 
         got = store.load()
     assert partial <= got[0].height
     _assert_same(got, read_snapshot(src))
+
+
+def test_locked_store_is_one_clear_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Another process holds the write lock mid-import: ADBC's OperationalError (not an
+    OSError) becomes a StoreError, the batches before it kept."""
+    import subprocess
+    import sys
+    import time
+
+    import ecograph.store as store_mod
+    from ecograph.errors import StoreError
+
+    monkeypatch.setattr(store_mod, "BUSY_TIMEOUT_MS", 100)
+    db = tmp_path / "eco.db"
+    src = tmp_path / "s.jsonl"
+    src.write_text("".join(json.dumps({"id": f"o/m{i}"}) + "\n" for i in range(30)))
+    holder: list[subprocess.Popen[str]] = []
+    code = ("import sqlite3, sys, time; c = sqlite3.connect(sys.argv[1], isolation_level=None);"
+            " c.execute('BEGIN EXCLUSIVE'); print('locked', flush=True); time.sleep(1.0)")
+
+    def lock_after_first_batch(n: int) -> None:
+        if not holder:
+            holder.append(subprocess.Popen([sys.executable, "-c", code, str(db)],
+                                           stdout=subprocess.PIPE, text=True))
+            assert holder[0].stdout is not None and holder[0].stdout.readline() == "locked\n"
+
+    t0 = time.monotonic()
+    try:
+        with Store.open(db) as store:
+            with pytest.raises(StoreError) as exc:
+                import_snapshot(store, src, batch_size=10, progress=lock_after_first_batch)
+            assert str(exc.value) == (
+                f"{db}: import failed (IO: Failed to step query: database is locked); "
+                "the store is valid and keeps the 10 rows imported before it"
+            )
+            assert store.load()[0].height == 10
+            assert store.runs()["status"].to_list() == ["failed"]
+    finally:
+        for p in holder:
+            p.wait(10)
+    assert time.monotonic() - t0 < 3

@@ -6,6 +6,10 @@ import hashlib
 import json
 import os
 import sqlite3
+import subprocess
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -421,3 +425,116 @@ def test_damaged_store_is_reported_not_rewritten(db: Path) -> None:
         Store.open(db)
     assert str(exc.value) == f"cannot open store {db}: database disk image is malformed"
     assert db.read_bytes() == bytes(data)
+
+
+# ------------------------------------------------------------------ review fixes
+
+
+def test_save_node_listing_removes_stale_child_edges(db: Path) -> None:
+    with Store.open(db) as store:
+        store.save_models([
+            parse_model({"id": "k/stays", "tags": ["base_model:finetune:r/a"]}),
+            parse_model({"id": "k/moved", "tags": ["base_model:finetune:r/a"]}),
+            parse_model({"id": "k/card", "cardData": {"base_model": "r/a"}}),
+            parse_model({"id": "k/other", "tags": ["base_model:finetune:r/b"]}),
+        ])
+        stays = parse_model({"id": "K/Stays", "tags": ["base_model:finetune:r/a"]})
+        # the listing of r/a (all pages) returned only K/Stays (spelled otherwise)
+        store.save_node("r/a", parsed=[stays], follow=[], depth=0, listed=["k/STAYS"])
+        _, edges = store.load()
+        models, _ = store.load()
+    assert edges.select("parent", "child").rows() == [
+        ("r/a", "K/Stays"), ("r/a", "k/card"), ("r/b", "k/other")]
+    # the child that vanished from the listing stays as a model
+    assert "k/moved" in set(models["id"])
+
+
+def test_save_node_listing_keeps_edges_of_records_just_read(db: Path) -> None:
+    t0 = datetime(2025, 1, 1, tzinfo=UTC)
+    with Store.open(db) as store:
+        # read during this crawl (after t0) through another parent's listing: its tags
+        # name r/A, which the listing of r/a may not return (another spelling)
+        store.save_models([parse_model({"id": "k/m", "tags": ["base_model:merge:r/A",
+                                                               "base_model:merge:r/b"]},
+                                       fetched_at=datetime(2025, 1, 2, tzinfo=UTC))])
+        store.save_node("r/a", parsed=[], follow=[], depth=0, listed=[], fresh_since=t0)
+        assert len(store.load()[1]) == 2
+        store.save_node("r/a", parsed=[], follow=[], depth=0, listed=[],
+                        fresh_since=datetime(2025, 1, 3, tzinfo=UTC))
+        assert store.load()[1].select("parent", "child").rows() == [("r/b", "k/m")]
+
+
+def test_frontier_keeps_the_smallest_depth(db: Path) -> None:
+    with Store.open(db) as store:
+        store.seed_frontier([("r/a", 2), ("r/b", 1)])
+        assert store.seed_frontier([("r/a", 0), ("r/b", 3)]) == 0
+        assert store.pending() == [("r/a", 0), ("r/b", 1)]
+        # a node listed at depth 1 with max_depth 2 (children cut), found at depth 0 again
+        store.save_node("r/b", parsed=[], follow=[], depth=1)
+        store.save_node("r/a", parsed=[], follow=["r/b", "k/new"], depth=-1, max_depth=2)
+        assert store.frontier_status(["R/B", "k/new"]) == {
+            "r/b": ("pending", 0), "k/new": ("pending", 0)}
+        # without a depth limit a done node is not listed again for a shorter path
+        store.seed_frontier([("k/far", 5)])
+        store.save_node("k/far", parsed=[], follow=[], depth=5)
+        store.save_node("r/a", parsed=[], follow=["k/far"], depth=0)
+        assert store.frontier_status(["k/far"]) == {"k/far": ("done", 1)}
+        # a root seeded again gets depth 0, and is requeued when its children were cut
+        store.seed_frontier([("k/deep", 1)])
+        store.save_node("k/deep", parsed=[], follow=[], depth=1)
+        store.seed_frontier([("k/deep", 0)], max_depth=2)
+        assert store.frontier_status(["k/deep"]) == {"k/deep": ("pending", 0)}
+
+
+def test_runs_of_dead_processes_become_interrupted(db: Path) -> None:
+    proc = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                          capture_output=True, text=True, check=True)
+    dead = int(proc.stdout)
+    with Store.open(db) as store:
+        killed = store.begin_run("crawl", {})
+        alive = store.begin_run("crawl", {})
+        with store._tx() as conn:  # as if a SIGKILLed process had started it
+            conn.execute("UPDATE runs SET counts = json_set(counts, '$.pid', ?) WHERE id = ?",
+                         (dead, killed))
+        assert store.runs()["status"].to_list() == ["running", "running"]
+        store.begin_run("import", {})
+        assert store.runs()["status"].to_list() == ["interrupted", "running", "running"]
+        store.end_run(alive, status="done", counts={})
+        assert store.runs()["status"].to_list() == ["interrupted", "done", "running"]
+
+
+def test_adbc_errors_are_store_errors(db: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import adbc_driver_manager
+    import adbc_driver_sqlite.dbapi as adbc_dbapi
+
+    def locked(*a: object, **k: object) -> None:
+        raise adbc_driver_manager.OperationalError(
+            "IO: Failed to step query: database is locked\ndetails",
+            status_code=adbc_driver_manager.AdbcStatusCode.IO)
+
+    with Store.open(db) as store:
+        store.save_models([parse_model(o) for o in OBJS])
+        with monkeypatch.context() as mp:
+            mp.setattr(adbc_dbapi, "connect", locked)
+            with pytest.raises(StoreError, match="cannot open store .*database is locked$"):
+                store.load()
+
+        class Cursor:
+            execute = staticmethod(locked)
+
+            def close(self) -> None:
+                pass
+
+        class Conn:
+            def cursor(self) -> Cursor:
+                return Cursor()
+
+        @contextmanager
+        def adbc(*a: object, **k: object) -> Iterator[Conn]:
+            yield Conn()
+
+        with monkeypatch.context() as mp:
+            mp.setattr(store, "adbc", adbc)
+            with pytest.raises(StoreError, match="cannot load .*database is locked[)]$"):
+                store.load()
+        assert store.load()[0].height == 7  # and the store still works
