@@ -310,8 +310,13 @@ class _Geometry:
 
     @classmethod
     def for_layout(cls, lay: TreeLayout, figsize: tuple[float, float] | None) -> _Geometry:
-        xs = np.concatenate([lay.x, lay.badge_x])
-        ys = np.concatenate([lay.y, lay.badge_y])
+        # the frame holds every marker, badge and connector (an arc can reach past the
+        # markers when a parent sits far round the ring from its children)
+        polys, ticks, _, bticks, _ = _connectors(
+            lay, [""] * len(lay.visible), [""] * len(lay.badge_parent))
+        pts = [np.asarray(q).reshape(-1, 2) for q in (*polys, *ticks, *bticks)]
+        xs = np.concatenate([lay.x, lay.badge_x, *(q[:, 0] for q in pts)])
+        ys = np.concatenate([lay.y, lay.badge_y, *(q[:, 1] for q in pts)])
         x0, x1 = float(xs.min()), float(xs.max())
         y0, y1 = float(ys.min()), float(ys.max())
         top_in = 0.85  # title + counts line

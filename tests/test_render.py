@@ -216,3 +216,21 @@ def test_cli_render(tmp_path):
     res = CliRunner().invoke(main, ["render", LLAMA, "--db", str(FIXTURE), "-o",
                                     str(tmp_path / "x.gif")])
     assert res.exit_code == 2 and ".png, .svg or .pdf" in res.output
+
+
+@pytest.mark.parametrize("layout", ["radial", "layered"])
+@pytest.mark.parametrize("budget", [10, 40])
+def test_every_connector_lies_inside_the_frame(llama, layout, budget):
+    from matplotlib.collections import LineCollection
+
+    nodes, edges = llama
+    fig = draw_fork_tree(nodes, edges, "meta-llama/Llama-3.1-8B", layout=layout,
+                         max_nodes=budget)
+    ax = fig.axes[0]
+    (x0, x1), (y0, y1) = sorted(ax.get_xlim()), sorted(ax.get_ylim())
+    segs = [s for c in ax.collections if isinstance(c, LineCollection)
+            for s in c.get_segments()]
+    assert segs
+    pts = np.concatenate(segs)
+    assert (pts[:, 0] >= x0).all() and (pts[:, 0] <= x1).all()
+    assert (pts[:, 1] >= y0).all() and (pts[:, 1] <= y1).all()
