@@ -16,7 +16,7 @@ DESIGN §5:
 
 Whole-Hub work goes through :class:`GraphIndex`: ids mapped to integers, CSR adjacency in
 numpy, and vectorised frontier expansions (one numpy gather per generation), so every
-foundation of a 2M-model hub is processed at once in about a second. networkx is used for
+foundation of a 2M-model hub is processed at once in under a second. networkx is used for
 single families (:func:`to_networkx`) and for the few nodes left in cycles.
 """
 
@@ -324,8 +324,10 @@ _SEEDS = ((0x9E3779B9, 0x85EBCA6B), (0xC2B2AE35, 0x27D4EB2F), (0x165667B1, 0xD3A
 
 
 def _hashes(values: pl.Series, seeds: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
+    """Two independent 64-bit hashes of ``values``; the first is never 0 (the empty slot
+    of :class:`_IdTable`)."""
     v = values.cast(pl.Utf8)
-    return v.hash(seeds[0]).to_numpy(), v.hash(seeds[1]).to_numpy()
+    return v.hash(seeds[0]).to_numpy() | np.uint64(1), v.hash(seeds[1]).to_numpy()
 
 
 @dataclass(frozen=True, eq=False)
@@ -333,11 +335,11 @@ class GraphIndex:
     """Integer view of the fork graph for whole-Hub computations.
 
     The nodes are the edge endpoints (plus any ``extra`` ids asked for); models without
-    edges have no family and are left out. Ids are mapped to integers by a 64-bit hash
-    (sorted, so ``keys[i]`` is node ``i``'s hash), verified with a second independent hash
-    (a collision triggers new seeds). This keeps the whole mapping in cache-friendly
-    integer arrays: string searches and joins over millions of ids are otherwise the slow
-    part. Node order is therefore arbitrary; everything user-facing sorts by id.
+    edges have no family and are left out. Ids are mapped to integers through a 64-bit
+    hash kept in a vectorised open-addressing table (:class:`_IdTable`), verified with a
+    second independent hash (a collision triggers new seeds). This keeps the whole mapping
+    in integer arrays: string searches, sorts and joins over millions of ids are otherwise
+    the slow part. Node order is therefore arbitrary; everything user-facing sorts by id.
 
     Edges are deduplicated and self-loops kept apart (``self_loop`` flags nodes that have
     one); ``src``/``dst`` and the CSR arrays (``indptr``, ``children``) hold the others.
@@ -354,7 +356,7 @@ class GraphIndex:
     ['b', 'c']
     """
 
-    keys: np.ndarray  # uint64, sorted: hash of node i's id
+    table: _IdTable  # first hash of every node's id -> node
     names: pl.Series  # Utf8; node i's id is names[name_row[i]]
     name_row: np.ndarray
     model_row: np.ndarray  # row of node i in ``models`` (-1: no row)
@@ -383,18 +385,16 @@ class GraphIndex:
         m = edges.height
         for seeds in _SEEDS:
             h1, h2 = _hashes(names, seeds)
-            keys = _unique(h1)
-            table = _HashTable(keys)
-            inv, _ = table.find(h1)
-            first = np.zeros(keys.size, dtype=np.int64)
+            table = _IdTable(h1)
+            inv = table.inverse
+            first = np.zeros(table.n, dtype=np.int64)
             first[inv] = np.arange(inv.size)
             check = h2[first]
             if np.array_equal(check[inv], h2):
                 break
         else:  # pragma: no cover - three 128-bit collisions in a row
             raise RuntimeError("hash collisions while indexing ids")
-        n = keys.size
-        inv = inv.astype(np.int64).reshape(-1)
+        n = table.n
         p, c = inv[:m], inv[m : 2 * m]
         key = p * n + c
         key = _unique(key)
@@ -422,9 +422,9 @@ class GraphIndex:
             else:
                 missing = model_row < 0
         return cls(
-            keys=keys,
+            table=table,
             names=names,
-            name_row=first.astype(np.int64),
+            name_row=first,
             model_row=model_row,
             missing=missing,
             src=src,
@@ -439,7 +439,7 @@ class GraphIndex:
     @property
     def n(self) -> int:
         """Number of nodes."""
-        return int(self.keys.size)
+        return self.table.n
 
     @cached_property
     def ids(self) -> pl.Series:
@@ -462,10 +462,24 @@ class GraphIndex:
 
     @cached_property
     def _in_csr(self) -> tuple[np.ndarray, np.ndarray]:
-        order = np.argsort(self.dst, kind="stable")
+        """CSR by child: parents of i = ``parents[indptr[i]:indptr[i+1]]``.
+
+        Most nodes have one parent: their edge goes straight to its slot; only the edges
+        into nodes with several parents are sorted.
+        """
+        indeg = self.in_degree
         indptr = np.zeros(self.n + 1, dtype=np.int64)
-        np.cumsum(self.in_degree, out=indptr[1:])
-        return indptr, self.src[order]
+        np.cumsum(indeg, out=indptr[1:])
+        parents = np.empty(self.src.size, dtype=self.src.dtype)
+        single = indeg[self.dst] == 1
+        parents[indptr[self.dst[single]]] = self.src[single]
+        multi = np.flatnonzero(~single)
+        if multi.size:
+            multi = multi[np.argsort(self.dst[multi], kind="stable")]
+            # the slots of the multi-parent nodes, in node order = the sorted edges' order
+            slots = np.flatnonzero(np.repeat(indeg > 1, indeg))
+            parents[slots] = self.src[multi]
+        return indptr, parents
 
     def lookup(self, ids: Iterable[str] | pl.Series) -> tuple[np.ndarray, np.ndarray]:
         """Positions of ``ids`` and whether each is a node."""
@@ -473,7 +487,7 @@ class GraphIndex:
         if self.n == 0:
             return np.zeros(s.len(), np.int64), np.zeros(s.len(), bool)
         h1, h2 = _hashes(s, self.seeds)
-        pos, found = _HashTable(self.keys).find(h1)
+        pos, found = self.table.find(h1)
         found &= self.check[pos] == h2
         return pos, found
 
@@ -499,66 +513,81 @@ class GraphIndex:
         return _reach(indptr, parents, self.n, targets)
 
 
-class _HashTable:
-    """Vectorised lookup of uint64 hashes in their sorted unique array ``keys``.
+class _IdTable:
+    """A set of nonzero uint64 hashes, numbered densely: a vectorised open-addressing
+    (linear probing) table.
 
-    Keys are uniformly distributed, so their top bits bucket them evenly: a query scans
-    its bucket (a fraction of a key on average) in a few vectorised rounds — no binary search,
-    whose random accesses over millions of keys are dominated by cache misses.
+    Built from all the hashes at once (duplicates welcome): every round, each pending hash
+    reads its slot; it is done if the slot holds it, claims the slot if empty (when several
+    claim one slot, one write wins and the others move on), and otherwise moves to the next
+    slot. The table has at least twice as many slots as hashes, so a few rounds place
+    everything. Nodes are numbered in slot order. Lookups first ask a small bit filter
+    (a Bloom filter with one hash, ~3% false positives at the usual load) that fits in
+    cache, so the misses — most of the models of a hub have no edge — never touch the big
+    table. This avoids sorting the hashes, the slow part of a sort-based index.
     """
 
-    def __init__(self, keys: np.ndarray) -> None:
-        self.keys = keys
-        # 4-8 buckets per key: most misses land in an empty bucket, most hits in round 1
-        self.bits = int(keys.size).bit_length() + 2
-        self.shift = np.uint64(64 - self.bits)
-        buckets = (keys >> self.shift).astype(np.int64)
-        self.start = np.zeros((1 << self.bits) + 1, dtype=np.int32)
-        np.cumsum(np.bincount(buckets, minlength=1 << self.bits), out=self.start[1:])
+    def __init__(self, hashes: np.ndarray) -> None:
+        h = np.asarray(hashes, dtype=np.uint64)
+        bits = max(int(h.size).bit_length() + 1, 4)
+        size = 1 << bits
+        self.shift = np.uint64(64 - bits)
+        table = np.zeros(size, dtype=np.uint64)
+        slot_of = np.empty(h.size, dtype=np.int64)
+        pend = np.arange(h.size)
+        slot = (h >> self.shift).astype(np.int64)
+        hp = h
+        while pend.size:
+            empty = table[slot] == 0
+            table[slot[empty]] = hp[empty]
+            ok = table[slot] == hp
+            slot_of[pend[ok]] = slot[ok]
+            miss = ~ok
+            pend, hp, slot = pend[miss], hp[miss], (slot[miss] + 1) & (size - 1)
+        occupied = table != 0
+        self.table = table
+        self.node_of_slot = np.cumsum(occupied, dtype=np.int64) - 1
+        self.keys = table[occupied]
+        self.n = int(self.keys.size)
+        #: node of each input hash
+        self.inverse = self.node_of_slot[slot_of]
+        fbits = bits + 2
+        self.fshift = np.uint64(64 - fbits)
+        flags = np.zeros(1 << fbits, dtype=bool)
+        flags[(self.keys >> self.fshift).astype(np.int64)] = True
+        self.filter = np.packbits(flags, bitorder="little")
 
     def find(self, queries: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Position of each query in ``keys`` (0 when absent) and whether it was found."""
+        """Node of each query hash (0 when absent) and whether it was found."""
         q = np.asarray(queries, dtype=np.uint64)
-        b = (q >> self.shift).astype(np.int64)
-        pos = self.start[b].astype(np.int64)
-        end = self.start[b + 1]
+        pos = np.zeros(q.size, dtype=np.int64)
         found = np.zeros(q.size, dtype=bool)
-        active = np.flatnonzero(pos < end)
+        f = (q >> self.fshift).astype(np.int64)
+        maybe = (self.filter[f >> 3] >> (f & 7).astype(np.uint8)) & 1
+        active = np.flatnonzero(maybe)
+        qa = q[active]
+        slot = (qa >> self.shift).astype(np.int64)
+        mask = self.table.size - 1
         while active.size:
-            hit = self.keys[pos[active]] == q[active]
+            cur = self.table[slot]
+            hit = cur == qa
+            pos[active[hit]] = self.node_of_slot[slot[hit]]
             found[active[hit]] = True
-            active = active[~hit]
-            pos[active] += 1
-            active = active[pos[active] < end[active]]
-        pos[~found] = 0
+            more = ~hit & (cur != 0)
+            active, qa, slot = active[more], qa[more], (slot[more] + 1) & mask
         return pos, found
 
 
 def _unique(values: np.ndarray) -> np.ndarray:
-    """Sorted unique values (sort-based: numpy's hash-based unique is slower here)."""
+    """Sorted unique values (sort-based: numpy's hash-based unique is slower here; big
+    arrays are sorted by polars, multi-threaded)."""
     if values.size == 0:
         return values
-    s = np.sort(values)
+    s = pl.Series(values).sort().to_numpy() if values.size > 50_000 else np.sort(values)
     keep = np.empty(s.size, dtype=bool)
     keep[0] = True
     np.not_equal(s[1:], s[:-1], out=keep[1:])
     return s[keep]
-
-
-def _unique_inverse(values: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """``np.unique(values, return_index=True, return_inverse=True)``, sort-based."""
-    if values.size == 0:
-        z = np.zeros(0, np.int64)
-        return values, z, z
-    order = np.argsort(values, kind="stable")
-    s = values[order]
-    flag = np.empty(s.size, dtype=bool)
-    flag[0] = True
-    np.not_equal(s[1:], s[:-1], out=flag[1:])
-    group = np.cumsum(flag) - 1
-    inv = np.empty(values.size, dtype=np.int64)
-    inv[order] = group
-    return s[flag], order[flag], inv
 
 
 def _dedupe(values: np.ndarray, n: int) -> np.ndarray:
@@ -635,7 +664,7 @@ def expand_families(
     out_r: list[np.ndarray] = []
     out_n: list[np.ndarray] = []
     out_d: list[np.ndarray] = []
-    seen_multi = np.zeros(0, dtype=np.int64)  # sorted keys root * n + node
+    seen_multi: list[np.ndarray] = []  # sorted chunks of keys root * n + node, one per depth
     depth = 0
     while fr_node.size:
         depth += 1
@@ -649,13 +678,17 @@ def expand_families(
         if m.any():
             keys = r[m] * n + child[m]
             uk, first = np.unique(keys, return_index=True)
-            pos = np.searchsorted(seen_multi, uk)
-            pos[pos >= seen_multi.size] = 0
-            fresh = (seen_multi[pos] != uk) if seen_multi.size else np.ones(uk.size, bool)
+            fresh = np.ones(uk.size, dtype=bool)
+            if len(seen_multi) > 16:  # deep graphs: merge the chunks now and then
+                seen_multi = [np.unique(np.concatenate(seen_multi))]
+            for chunk in seen_multi:  # cheaper than merging every generation
+                pos = np.minimum(np.searchsorted(chunk, uk), chunk.size - 1)
+                fresh &= chunk[pos] != uk
             idx = np.flatnonzero(m)
             keep[idx] = False
             keep[idx[first[fresh]]] = True
-            seen_multi = np.union1d(seen_multi, uk[fresh])
+            if fresh.any():
+                seen_multi.append(uk[fresh])
         r = r[keep]
         child = child[keep]
         out_r.append(r)
