@@ -33,7 +33,8 @@ DESIGN §5 names (:data:`METRIC_COLUMNS`). Conventions, for a root ``R``:
 - ``bridges`` = family nodes that descend from more than one foundation.
 
 Everything is vectorised (see :class:`ecograph.graph.GraphIndex`): one integer BFS over
-(root, node) pairs for all roots, then a handful of polars group-bys.
+(root, node) pairs for all roots, then numpy group-bys on the root (``bincount``,
+``ufunc.at``) and a few sorts of integer keys; list columns are assembled from offsets.
 """
 
 from __future__ import annotations
@@ -41,16 +42,16 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Iterable, Sequence
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import polars as pl
+import pyarrow as pa
 
 from .errors import UnknownModelError
 from .graph import (
     GraphIndex,
     _suggest,
-    _unique_inverse,
     chain_heights,
     expand_families,
     foundation_counts,
@@ -132,6 +133,9 @@ _TOP = 10
 _REL_STRUCT = pl.Struct({k: pl.Int64 for k in RELATION_KEYS})
 _TOP_STRUCT = pl.Struct({"author": pl.Utf8, "count": pl.Int64, "downloads": pl.Int64})
 _MONTH_STRUCT = pl.Struct({"month": pl.Date, "count": pl.Int64})
+_TOP_ARROW = pa.struct([("author", pa.large_string()), ("count", pa.int64()),
+                        ("downloads", pa.int64())])
+_MONTH_ARROW = pa.struct([("month", pa.date32()), ("count", pa.int64())])
 
 #: Dtypes of :func:`family_metrics`.
 METRIC_SCHEMA: dict[str, pl.DataType] = {
@@ -164,32 +168,46 @@ METRIC_SCHEMA: dict[str, pl.DataType] = {
 }
 
 
-def _empty_list(inner: pl.DataType | type[pl.DataType]) -> pl.Expr:
-    return pl.lit(pl.Series([[]], dtype=pl.List(inner)))
+class _Attrs(NamedTuple):
+    """Attributes of the distinct nodes of a computation, as numpy arrays (one entry per
+    node, see :func:`_node_attrs`)."""
+
+    rel: np.ndarray  # int64 relation code (RELATION_KEYS order)
+    acode: np.ndarray  # int64 author code, case-insensitive, in lower-cased name order
+    scode: np.ndarray  # int64 code of the author's spelling, in string order
+    dl: np.ndarray  # int64 downloads, 0 when unknown
+    dl_known: np.ndarray  # bool
+    created: np.ndarray  # int64 µs since the epoch, 0 when unknown
+    created_known: np.ndarray  # bool
+    month: np.ndarray  # int64 calendar month of ``created`` (year * 12 + month - 1)
+    authors: pl.Series  # the author of each node, as spelled
 
 
 def _node_attrs(
     models: pl.DataFrame, index: GraphIndex, nodes: np.ndarray
-) -> tuple[pl.DataFrame, np.ndarray, pl.DataFrame]:
-    """Integer attributes of the distinct ``nodes``, and the author table.
+) -> tuple[_Attrs, np.ndarray]:
+    """Integer attributes of the distinct ``nodes``, and for each entry of ``nodes`` its
+    position in them (``local``).
 
-    Returns ``attrs`` (one row per distinct node), ``local`` (for each entry
-    of ``nodes``, its row in ``attrs``) and ``authors``. ``attrs`` has ``rel`` (relation
-    code), ``acode`` (author code: authors compared case-insensitively, codes in the order
-    of their spelling), ``dl`` (downloads, 0 when null), ``dl_raw`` and ``created`` (µs since the
-    epoch), ``scode`` (code of the author's spelling, in string order); and ``spellings``
-    (``scode`` → ``author``).
+    A null author is taken from the id's namespace. Author codes come from dense ranks
+    of the spellings (and of their lower-cased forms), not from joins on strings.
     """
     n = index.n
     mask = np.zeros(n, dtype=bool)
     mask[nodes] = True
-    distinct = np.flatnonzero(mask)
-    # in model-row order: the gather below then reads ``models`` sequentially
-    distinct = distinct[np.argsort(index.model_row[distinct], kind="stable")]
+    model_row = index.model_row
+    # the nodes with a model row, in row order (so ``models`` is read sequentially), then
+    # the nodes without one
+    has_row = model_row >= 0
+    rowmask = np.zeros(models.height, dtype=bool)
+    rowmask[model_row[mask & has_row]] = True
+    rows = np.flatnonzero(rowmask)
+    node_of_row = np.empty(models.height, dtype=np.int64)
+    node_of_row[model_row[has_row]] = np.flatnonzero(has_row)
+    rowless = np.flatnonzero(mask & ~has_row)
+    distinct = np.concatenate([node_of_row[rows], rowless])
     local_of = np.zeros(n, dtype=np.int64)
     local_of[distinct] = np.arange(distinct.size)
-    rows = index.model_row[distinct]
-    valid = rows >= 0
     cols = {
         "id": pl.Utf8(),
         "author": pl.Utf8(),
@@ -197,48 +215,57 @@ def _node_attrs(
         "downloads": pl.Int64(),
         "relation": pl.Utf8(),
     }
-    take = np.where(valid, rows, 0)
     present = [c for c in cols if c in models.columns and c != "id"]
-    sub = (
-        models.select(present)[take]
-        if models.height
-        else pl.DataFrame(schema={c: cols[c] for c in present}).clear(distinct.size)
+    sub = pl.concat(
+        [
+            models.select(present)[rows],
+            pl.DataFrame(schema={c: models.schema[c] for c in present}).clear(rowless.size),
+        ]
     )
     sub = sub.with_columns(
         [pl.lit(None, dtype=t).alias(c) for c, t in cols.items() if c not in sub.columns]
     ).select([pl.col(c).cast(t) for c, t in cols.items()])
-    if not valid.all():
-        nulls = pl.Series(~valid)
-        sub = sub.with_columns(
-            [pl.when(nulls).then(None).otherwise(pl.col(c)).alias(c) for c in cols]
-        )
     # ids only where the author must be derived from them
     need = np.flatnonzero(sub.get_column("author").is_null().to_numpy())
     if need.size:
         ids = sub.get_column("id").scatter(need, index.id_of(distinct[need]))
         sub = sub.with_columns(ids.alias("id"))
-    author = pl.coalesce(pl.col("author"), pl.col("id").str.split("/").list.first())
-    sub = sub.with_columns(author.alias("author"))
-    # one row per spelling (scode in string order), grouped case-insensitively (acode)
-    spellings = (
-        sub.select(pl.col("author").unique().sort())
-        .with_columns(
-            pl.int_range(pl.len(), dtype=pl.Int32).alias("scode"),
-            pl.col("author").str.to_lowercase().rank("dense").cast(pl.Int32).alias("acode"),
-        )
-    )
-    attrs = sub.join(spellings, on="author", how="left", maintain_order="left").select(
+    created = pl.col("created_at")
+    sub = sub.select(
+        pl.coalesce(pl.col("author"), pl.col("id").str.split("/").list.first()).alias("author"),
         pl.col("relation")
-        .replace_strict(_REL_CODE, default=_UNKNOWN, return_dtype=pl.Int8)
+        .replace_strict(_REL_CODE, default=_UNKNOWN, return_dtype=pl.Int64)
         .alias("rel"),
-        pl.col("acode"),
-        pl.col("scode"),
         pl.col("downloads").fill_null(0).alias("dl"),
-        pl.col("downloads").alias("dl_raw"),
-        pl.col("created_at").dt.epoch("us").alias("created"),
+        pl.col("downloads").is_not_null().alias("dl_known"),
+        created.dt.epoch("us").fill_null(0).alias("created"),
+        created.is_not_null().alias("created_known"),
+        (created.dt.year().cast(pl.Int64) * 12 + created.dt.month().cast(pl.Int64) - 1)
+        .fill_null(0)
+        .alias("month"),
     )
-    spellings = spellings.select("scode", "author")
-    return attrs, local_of[nodes], spellings
+    authors = sub.get_column("author")
+    scode = (authors.rank("dense").cast(pl.Int64) - 1).to_numpy()
+    # one row per spelling, in string order; lower-case the spellings only
+    if scode.size:
+        row_of_spelling = np.empty(int(scode.max()) + 1, dtype=np.int64)
+        row_of_spelling[scode] = np.arange(scode.size)
+        lower = authors.gather(row_of_spelling).str.to_lowercase()
+        acode = (lower.rank("dense").cast(pl.Int64) - 1).to_numpy()[scode]
+    else:
+        acode = scode
+    attrs = _Attrs(
+        rel=sub.get_column("rel").to_numpy(),
+        acode=acode,
+        scode=scode,
+        dl=sub.get_column("dl").to_numpy(),
+        dl_known=sub.get_column("dl_known").to_numpy(),
+        created=sub.get_column("created").to_numpy(),
+        created_known=sub.get_column("created_known").to_numpy(),
+        month=sub.get_column("month").to_numpy(),
+        authors=authors,
+    )
+    return attrs, local_of[nodes]
 
 
 def family_metrics(
@@ -328,232 +355,231 @@ def family_metrics(
         in_fam[node] = True
         n_found = foundation_counts(index, fmask, among=in_fam)
     heights = chain_heights(index)
+    attrs, local = _node_attrs(models, index, np.concatenate([node, root_pos]))
+    at, rt = local[: node.size], local[node.size :]  # attribute rows of pairs / roots
 
-    attrs, local, authors_table = _node_attrs(
-        models, index, np.concatenate([node, root_pos])
-    )
-    root_attrs = attrs[local[len(node) :]]
-    fanout = index.out_degree
-    pairs = pl.concat(
-        [
-            pl.DataFrame(
-                {
-                    "r": r.astype(np.int32),
-                    "node": node.astype(np.int64),
-                    "depth": depth.astype(np.int32),
-                    "fanout": fanout[node].astype(np.int32),
-                    "bridge": n_found[node] > 1,
-                    "root_acode": root_attrs.get_column("acode").to_numpy()[r],
-                }
-            ),
-            attrs[local[: len(node)]],
-        ],
-        how="horizontal",
-    )
-    rc = root_attrs.get_column("created")
-    root_created = pl.DataFrame({"r": np.arange(k, dtype=np.int32), "root_created": rc})
-    pairs = pairs.join(root_created, on="r", how="left")
-    dl = pl.col("dl")
-    community = pl.col("acode") != pl.col("root_acode")
-    age = pl.col("created") - pl.col("root_created")
-    rel = pl.col("rel")
-    d1 = pl.col("depth") == 1
-    fan = pl.col("fanout")
-    main = pairs.group_by("r").agg(
-        pl.len().cast(pl.Int64).alias("size"),
-        *[(rel == i).sum().cast(pl.Int64).alias(f"rel_{n}") for n, i in _REL_CODE.items()],
-        d1.sum().cast(pl.Int64).alias("direct_children"),
-        *[
-            (d1 & (rel == i)).sum().cast(pl.Int64).alias(f"drel_{n}")
-            for n, i in _REL_CODE.items()
-        ],
-        pl.col("depth").max().cast(pl.Int64).alias("max_depth"),
-        pl.col("depth").mean().alias("mean_depth"),
-        fan.max().cast(pl.Int64).alias("max_fanout"),
-        (fan > 0).sum().cast(pl.Int64).alias("_internal"),
-        fan.sum().cast(pl.Int64).alias("_fansum"),
-        pl.col("acode").n_unique().cast(pl.Int64).alias("n_authors"),
-        community.sum().cast(pl.Int64).alias("_community"),
-        dl.filter(community).sum().cast(pl.Int64).alias("_community_dl"),
-        dl.sum().cast(pl.Int64).alias("family_downloads"),
-        pl.col("created").min().alias("_first"),
-        (age <= 30 * _DAY_US).sum().cast(pl.Int64).alias("_d30"),
-        (age <= 90 * _DAY_US).sum().cast(pl.Int64).alias("_d90"),
-        pl.col("bridge").sum().cast(pl.Int64).alias("bridges"),
-    )
-    # the node with most children (ties: smallest id)
-    best = pairs.filter((fan == fan.max().over("r")) & (fan > 0)).select("r", "node")
-    best = (
-        best.with_columns(index.id_of(best.get_column("node").to_numpy()).alias("_maxnode"))
-        .group_by("r")
-        .agg(pl.col("_maxnode").min())
-    )
-    depth_counts = (
-        pairs.group_by("r", "depth")
-        .agg(pl.len().cast(pl.Int64).alias("n"))
-        .sort("r", "depth")
-        .group_by("r", maintain_order=True)
-        .agg(pl.col("n").alias("depth_counts"))
-    )
-    hhi, top = _author_stats(pairs, authors_table)
-    monthly = _monthly(pairs)
-    base = pl.DataFrame(
-        {
-            "r": np.arange(k, dtype=np.int32),
+    # per-root sums and extremes over the (root, node) pairs: numpy group-bys on ``r``
+    def count(where: np.ndarray) -> np.ndarray:
+        return np.bincount(r[where], minlength=k)
+
+    rel = attrs.rel[at]
+    nrel = len(RELATION_KEYS)
+    size = np.bincount(r, minlength=k)
+    by_relation = np.bincount(r * nrel + rel, minlength=k * nrel).reshape(k, nrel)
+    d1 = depth == 1
+    direct = count(d1)
+    direct_by_relation = np.bincount(
+        r[d1] * nrel + rel[d1], minlength=k * nrel
+    ).reshape(k, nrel)
+    depth = depth.astype(np.int64)  # ufunc.at is fast only on matching dtypes
+    max_depth = np.zeros(k, dtype=np.int64)
+    np.maximum.at(max_depth, r, depth)
+    fan = index.out_degree[node].astype(np.int64)
+    max_fanout = np.zeros(k, dtype=np.int64)
+    np.maximum.at(max_fanout, r, fan)
+    internal = count(fan > 0)
+    acode = attrs.acode[at]
+    community = acode != attrs.acode[rt][r]
+    dl = attrs.dl[at]
+    family_dl = _sum_by(r, dl, k)
+    community_dl = _sum_by(r[community], dl[community], k)
+    created, known = attrs.created[at], attrs.created_known[at]
+    first = np.full(k, np.iinfo(np.int64).max)
+    np.minimum.at(first, r[known], created[known])
+    age = created - attrs.created[rt][r]
+    n_authors, hhi, top_authors = _author_stats(r, acode, dl, attrs, at, size)
+
+    with np.errstate(divide="ignore", invalid="ignore"):
+        columns: dict[str, Any] = {
             "root": root_ids,
-            "longest_chain": heights[root_pos].astype(np.int64),
-            "root_downloads": root_attrs.get_column("dl_raw"),
-            "_root_created": rc,
+            "size": size,
+            "by_relation": _rel_struct(by_relation),
+            "direct_children": direct,
+            "direct_by_relation": _rel_struct(direct_by_relation),
+            "max_depth": max_depth,
+            "mean_depth": _where(size > 0, np.bincount(r, weights=depth, minlength=k) / size),
+            "depth_counts": _depth_counts(r, depth, max_depth),
+            "longest_chain": heights[root_pos],
+            "max_fanout": max_fanout,
+            "max_fanout_node": _max_fanout_node(index, r, node, fan, max_fanout, k),
+            "mean_fanout": _where(
+                internal > 0, np.bincount(r, weights=fan, minlength=k) / internal
+            ),
+            "leaf_share": _where(size > 0, (size - internal) / size),
+            "n_authors": n_authors,
+            "community_share": _where(size > 0, count(community) / size),
+            "community_download_share": _where(family_dl > 0, community_dl / family_dl),
+            "author_hhi": _where(size > 0, hhi),
+            "top_authors": top_authors,
+            "family_downloads": family_dl,
+            "root_downloads": _where(attrs.dl_known[rt], attrs.dl[rt]),
+            "downloads_ratio": _where(
+                attrs.dl_known[rt] & (attrs.dl[rt] > 0), family_dl / attrs.dl[rt]
+            ),
+            "first_derivative_days": _where(
+                attrs.created_known[rt] & (count(known) > 0),
+                (first - attrs.created[rt]) / _DAY_US,
+            ),
+            "derivatives_30d": _where(
+                attrs.created_known[rt], count(known & (age <= 30 * _DAY_US))
+            ),
+            "derivatives_90d": _where(
+                attrs.created_known[rt], count(known & (age <= 90 * _DAY_US))
+            ),
+            "monthly": _monthly(r, attrs.month[at][known], known, k),
+            "bridges": count(n_found[node] > 1),
         }
+    return pl.DataFrame(
+        [pl.Series(c, columns[c]).cast(METRIC_SCHEMA[c]) for c in METRIC_COLUMNS]
     )
-    out = (
-        base.join(main, on="r", how="left")
-        .join(best, on="r", how="left")
-        .join(depth_counts, on="r", how="left")
-        .join(hhi, on="r", how="left")
-        .join(top, on="r", how="left")
-        .join(monthly, on="r", how="left")
-        .sort("r")
+
+
+def _where(valid: np.ndarray, values: np.ndarray) -> pl.Series:
+    """``values`` where ``valid``, null elsewhere."""
+    return pl.Series(values).scatter(np.flatnonzero(~valid), None)
+
+
+def _sum_by(groups: np.ndarray, values: np.ndarray, k: int) -> np.ndarray:
+    """Exact int64 sums of ``values`` per group (``bincount`` when floats are exact)."""
+    if values.size == 0 or int(np.abs(values).max()) * values.size < 2**53:
+        return np.bincount(groups, weights=values, minlength=k).astype(np.int64)
+    out = np.zeros(k, dtype=np.int64)  # pragma: no cover - beyond 2**53 downloads
+    np.add.at(out, groups, values)
+    return out
+
+
+def _rel_struct(counts: np.ndarray) -> pl.Series:
+    """A ``(k, len(RELATION_KEYS))`` count matrix as a struct column."""
+    return pl.DataFrame(
+        {name: counts[:, i].astype(np.int64) for i, name in enumerate(RELATION_KEYS)}
+    ).to_struct()
+
+
+def _lists(offsets: np.ndarray, values: pa.Array) -> pl.Series:
+    """A list column: row ``i`` holds ``values[offsets[i]:offsets[i + 1]]``."""
+    return pl.Series(pa.LargeListArray.from_arrays(pa.array(offsets, pa.int64()), values))
+
+
+def _offsets(groups: np.ndarray, k: int) -> np.ndarray:
+    """List offsets of values sorted by their group in ``range(k)``."""
+    out = np.zeros(k + 1, dtype=np.int64)
+    np.cumsum(np.bincount(groups, minlength=k), out=out[1:])
+    return out
+
+
+def _depth_counts(r: np.ndarray, depth: np.ndarray, max_depth: np.ndarray) -> pl.Series:
+    """Nodes per generation 1..max_depth, per root (every generation up to the deepest is
+    non-empty, so a root has exactly ``max_depth`` entries)."""
+    k = max_depth.size
+    width = int(max_depth.max(initial=0)) + 1
+    keys, _, starts = _groups(r * width + depth)
+    counts = np.diff(np.append(starts, r.size)).astype(np.int64)
+    return _lists(_offsets(keys // width, k), pa.array(counts, pa.int64()))
+
+
+def _max_fanout_node(
+    index: GraphIndex, r: np.ndarray, node: np.ndarray, fan: np.ndarray,
+    max_fanout: np.ndarray, k: int,
+) -> pl.Series:
+    """The family node with most children, per root (ties: smallest id; null if no family
+    node has children)."""
+    cand = np.flatnonzero((fan == max_fanout[r]) & (fan > 0))
+    ids = (
+        pl.DataFrame({"r": r[cand], "id": index.id_of(node[cand])})
+        .group_by("r")
+        .agg(pl.col("id").min())
     )
-    size = pl.col("size")
-    has_created = pl.col("_root_created").is_not_null()
-    zero_if_null = [
-        "size",
-        "direct_children",
-        "max_depth",
-        "max_fanout",
-        "n_authors",
-        "family_downloads",
-        "bridges",
-        "_internal",
-        "_fansum",
-        "_community",
-        "_community_dl",
-        "_d30",
-        "_d90",
-        *[f"rel_{n}" for n in RELATION_KEYS],
-        *[f"drel_{n}" for n in RELATION_KEYS],
-    ]
-    out = out.with_columns(
-        *[pl.col(c).fill_null(0) for c in zero_if_null],
-        pl.col("depth_counts").fill_null(_empty_list(pl.Int64)),
-        pl.col("top_authors").fill_null(_empty_list(_TOP_STRUCT)),
-        pl.col("monthly").fill_null(_empty_list(_MONTH_STRUCT)),
-    )
-    out = out.with_columns(
-        pl.struct([pl.col(f"rel_{n}").alias(n) for n in RELATION_KEYS]).alias("by_relation"),
-        pl.struct([pl.col(f"drel_{n}").alias(n) for n in RELATION_KEYS]).alias(
-            "direct_by_relation"
-        ),
-        pl.col("_maxnode").alias("max_fanout_node"),
-        pl.when(pl.col("_internal") > 0)
-        .then(pl.col("_fansum") / pl.col("_internal"))
-        .alias("mean_fanout"),
-        pl.when(size > 0).then((size - pl.col("_internal")) / size).alias("leaf_share"),
-        pl.when(size > 0).then(pl.col("_community") / size).alias("community_share"),
-        pl.when(pl.col("family_downloads") > 0)
-        .then(pl.col("_community_dl") / pl.col("family_downloads"))
-        .alias("community_download_share"),
-        pl.when(pl.col("root_downloads") > 0)
-        .then(pl.col("family_downloads") / pl.col("root_downloads"))
-        .alias("downloads_ratio"),
-        ((pl.col("_first") - pl.col("_root_created")) / _DAY_US).alias(
-            "first_derivative_days"
-        ),
-        pl.when(has_created).then(pl.col("_d30")).alias("derivatives_30d"),
-        pl.when(has_created).then(pl.col("_d90")).alias("derivatives_90d"),
-    )
-    return out.select([pl.col(c).cast(METRIC_SCHEMA[c]) for c in METRIC_COLUMNS])
+    out = pl.Series("id", [None] * k, dtype=pl.Utf8)
+    return out.scatter(ids.get_column("r").to_numpy(), ids.get_column("id"))
 
 
 def _author_stats(
-    pairs: pl.DataFrame, spellings: pl.DataFrame
-) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """``author_hhi`` and ``top_authors`` per root, with numpy group-bys on integer codes."""
-    r = pairs.get_column("r").to_numpy().astype(np.int64)
-    acode = pairs.get_column("acode").to_numpy().astype(np.int64)
+    r: np.ndarray, acode: np.ndarray, dl: np.ndarray, attrs: _Attrs, at: np.ndarray,
+    size: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray, pl.Series]:
+    """``n_authors``, ``author_hhi`` and ``top_authors`` per root: a group-by on
+    (root, author code) and one sort of the groups."""
+    k = size.size
     if r.size == 0:
-        return (
-            pl.DataFrame(schema={"r": pl.Int32, "author_hhi": pl.Float64}),
-            pl.DataFrame(schema={"r": pl.Int32, "top_authors": pl.List(_TOP_STRUCT)}),
-        )
+        empty = _lists(np.zeros(k + 1, np.int64), pa.array([], _TOP_ARROW))
+        return np.zeros(k, np.int64), np.zeros(k), empty
     width = int(acode.max()) + 1
-    keys, first, inv = _unique_inverse(r * width + acode)
-    count = np.bincount(inv).astype(np.int64)
-    downloads = np.bincount(inv, weights=pairs.get_column("dl").to_numpy()).astype(np.int64)
-    scode = pairs.get_column("scode").to_numpy().astype(np.int64)
-    smin = np.full(keys.size, np.iinfo(np.int64).max)
-    np.minimum.at(smin, inv, scode)
+    keys, order, starts = _groups(r * width + acode)
+    count = np.diff(np.append(starts, r.size))
+    downloads = np.add.reduceat(dl[order], starts)
+    spelling = np.minimum.reduceat(attrs.scode[at][order], starts)
     g_root = keys // width
-    size = np.bincount(r)
+    n_authors = np.bincount(g_root, minlength=k)
     share = count / size[g_root]
-    hhi_all = np.bincount(g_root, weights=share * share, minlength=size.size)
-    roots = np.flatnonzero(size)
-    hhi = pl.DataFrame({"r": roots.astype(np.int32), "author_hhi": hhi_all[roots]})
+    hhi = np.bincount(g_root, weights=share * share, minlength=k)
     # top authors: by root, count desc, downloads desc, spelling asc; 10 per root
-    order = _top_order(g_root, count, downloads, smin)
-    gr = g_root[order]
+    top_order = _sort_desc(g_root, count, downloads, spelling)
+    gr = g_root[top_order]
     start = np.flatnonzero(np.r_[True, gr[1:] != gr[:-1]])
     rank = np.arange(gr.size) - np.repeat(start, np.diff(np.r_[start, gr.size]))
-    sel = order[rank < _TOP]
-    top = (
-        pl.DataFrame(
-            {
-                "r": g_root[sel].astype(np.int32),
-                "scode": smin[sel].astype(np.int32),
-                "count": count[sel],
-                "downloads": downloads[sel],
-            }
-        )
-        .join(spellings, on="scode", how="left", maintain_order="left")
-        .group_by("r", maintain_order=True)
-        .agg(pl.struct("author", "count", "downloads").alias("top_authors"))
+    sel = top_order[rank < _TOP]
+    row_of_spelling = np.empty(int(attrs.scode.max()) + 1, dtype=np.int64)
+    row_of_spelling[attrs.scode] = np.arange(attrs.scode.size)
+    values = pa.StructArray.from_arrays(
+        [
+            attrs.authors.gather(row_of_spelling[spelling[sel]]).to_arrow(),
+            pa.array(count[sel].astype(np.int64)),
+            pa.array(downloads[sel].astype(np.int64)),
+        ],
+        names=["author", "count", "downloads"],
     )
-    return hhi, top
+    return n_authors, hhi, _lists(_offsets(g_root[sel], k), values)
 
 
-def _monthly(pairs: pl.DataFrame) -> pl.DataFrame:
-    """Family nodes created per calendar month, per root (numpy ``datetime64[M]``)."""
-    created = pairs.get_column("created")
-    keep = created.is_not_null().to_numpy()
-    r = pairs.get_column("r").to_numpy()[keep].astype(np.int64)
-    month = created.to_numpy()[keep].astype(np.int64).astype("datetime64[us]")
-    month = month.astype("datetime64[M]").astype(np.int64)
-    if r.size == 0:
-        return pl.DataFrame(schema={"r": pl.Int32, "monthly": pl.List(_MONTH_STRUCT)})
-    low = int(month.min())
-    width = int(month.max()) - low + 1
-    keys, _, inv = _unique_inverse(r * width + (month - low))
-    count = np.bincount(inv).astype(np.int64)
-    months = (keys % width + low).astype("datetime64[M]").astype("datetime64[D]")
-    return (
-        pl.DataFrame(
-            {
-                "r": (keys // width).astype(np.int32),
-                "month": pl.Series(months).cast(pl.Date),
-                "count": count,
-            }
-        )
-        .group_by("r", maintain_order=True)
-        .agg(pl.struct("month", "count").alias("monthly"))
-    )
-
-
-def _top_order(
+def _sort_desc(
     root: np.ndarray, count: np.ndarray, downloads: np.ndarray, spelling: np.ndarray
 ) -> np.ndarray:
-    """Order by root, count desc, downloads desc, spelling: two packed int64 argsorts
-    (about 3x faster than ``np.lexsort`` on four keys); ``np.lexsort`` if values overflow."""
+    """Order by root, count desc, downloads desc, spelling: the keys packed into one
+    int64 when they fit (one multi-threaded polars sort), else two int64 sort keys."""
     c_bits = max(int(count.max()).bit_length(), 1)
     d_bits = max(int(downloads.max()).bit_length(), 1)
     s_bits = max(int(spelling.max()).bit_length(), 1)
     r_bits = max(int(root.max()).bit_length(), 1)
-    if r_bits + c_bits > 62 or d_bits + s_bits > 62:
-        return np.lexsort((spelling, -downloads, -count, root))
-    minor = (((1 << d_bits) - 1 - downloads) << s_bits) | spelling
     major = (root << c_bits) | ((1 << c_bits) - 1 - count)
-    first = np.argsort(minor)
-    return first[np.argsort(major[first], kind="stable")]
+    if r_bits + c_bits + d_bits + s_bits <= 63:
+        key = (((major << d_bits) | ((1 << d_bits) - 1 - downloads)) << s_bits) | spelling
+        return pl.Series(key).arg_sort().to_numpy()
+    frame = pl.DataFrame({"major": major, "d": downloads, "s": spelling})
+    return (
+        frame.select(pl.arg_sort_by(["major", "d", "s"], descending=[False, True, False]))
+        .to_series()
+        .to_numpy()
+    )
+
+
+def _groups(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Group equal integer keys: ``(unique keys sorted, order, starts)`` where
+    ``keys[order]`` is sorted and group ``g`` is ``order[starts[g]:starts[g + 1]]``.
+
+    The sort is polars' (multi-threaded, about twice numpy's ``argsort`` here)."""
+    order = pl.Series(keys).arg_sort().to_numpy()
+    s = keys[order]
+    flag = np.empty(s.size, dtype=bool)
+    flag[:1] = True
+    np.not_equal(s[1:], s[:-1], out=flag[1:])
+    starts = np.flatnonzero(flag)
+    return s[starts], order, starts
+
+
+def _monthly(r: np.ndarray, month: np.ndarray, known: np.ndarray, k: int) -> pl.Series:
+    """Family nodes created per calendar month, per root (nodes with a known date)."""
+    r = r[known]
+    if r.size == 0:
+        return _lists(np.zeros(k + 1, np.int64), pa.array([], _MONTH_ARROW))
+    low = int(month.min())
+    width = int(month.max()) - low + 1
+    keys, _, starts = _groups(r * width + (month - low))
+    count = np.diff(np.append(starts, r.size)).astype(np.int64)
+    months = (keys % width + low - 1970 * 12).astype("datetime64[M]").astype("datetime64[D]")
+    values = pa.StructArray.from_arrays(
+        [pa.array(months, pa.date32()), pa.array(count)], names=["month", "count"]
+    )
+    return _lists(_offsets(keys // width, k), values)
 
 
 def headline(stats: pl.DataFrame, top: int | None = None) -> pl.DataFrame:
