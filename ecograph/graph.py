@@ -412,10 +412,9 @@ class GraphIndex:
         missing = np.ones(n, dtype=bool)
         if models.height and n:
             mh1, mh2 = _hashes(models.get_column("id"), seeds)
-            pos, hit = table.find(mh1)
-            hit &= check[pos] == mh2
-            rows = np.flatnonzero(hit)
-            model_row[pos[rows]] = rows
+            rows, pos = table.find(mh1)
+            ok = check[pos] == mh2[rows]
+            model_row[pos[ok]] = rows[ok]
             if "status" in models.columns:
                 st = (models.get_column("status") == "missing").fill_null(False).to_numpy()
                 missing = (model_row < 0) | st[np.maximum(model_row, 0)]
@@ -487,8 +486,12 @@ class GraphIndex:
         if self.n == 0:
             return np.zeros(s.len(), np.int64), np.zeros(s.len(), bool)
         h1, h2 = _hashes(s, self.seeds)
-        pos, found = self.table.find(h1)
-        found &= self.check[pos] == h2
+        idx, node = self.table.find(h1)
+        ok = self.check[node] == h2[idx]
+        pos = np.zeros(s.len(), dtype=np.int64)
+        found = np.zeros(s.len(), dtype=bool)
+        pos[idx[ok]] = node[ok]
+        found[idx[ok]] = True
         return pos, found
 
     def positions(self, ids: Iterable[str] | pl.Series) -> np.ndarray:
@@ -533,10 +536,12 @@ class _IdTable:
         size = 1 << bits
         self.shift = np.uint64(64 - bits)
         table = np.zeros(size, dtype=np.uint64)
-        slot_of = np.empty(h.size, dtype=np.int64)
-        pend = np.arange(h.size)
-        slot = (h >> self.shift).astype(np.int64)
-        hp = h
+        slot_of = (h >> self.shift).astype(np.int64)
+        # round 1: every hash writes its home slot (the table is empty); one write per
+        # slot wins, the others probe on
+        table[slot_of] = h
+        pend = np.flatnonzero(table[slot_of] != h)
+        hp, slot = h[pend], (slot_of[pend] + 1) & (size - 1)
         while pend.size:
             empty = table[slot] == 0
             table[slot[empty]] = hp[empty]
@@ -544,38 +549,39 @@ class _IdTable:
             slot_of[pend[ok]] = slot[ok]
             miss = ~ok
             pend, hp, slot = pend[miss], hp[miss], (slot[miss] + 1) & (size - 1)
-        occupied = table != 0
         self.table = table
-        self.node_of_slot = np.cumsum(occupied, dtype=np.int64) - 1
-        self.keys = table[occupied]
-        self.n = int(self.keys.size)
+        self.node_of_slot = np.cumsum(table != 0, dtype=np.int32) - 1
+        self.n = int(self.node_of_slot[-1]) + 1
         #: node of each input hash
-        self.inverse = self.node_of_slot[slot_of]
+        self.inverse = self.node_of_slot[slot_of].astype(np.int64)
         fbits = bits + 2
         self.fshift = np.uint64(64 - fbits)
         flags = np.zeros(1 << fbits, dtype=bool)
-        flags[(self.keys >> self.fshift).astype(np.int64)] = True
+        flags[(h >> self.fshift).astype(np.int64)] = True
         self.filter = np.packbits(flags, bitorder="little")
 
     def find(self, queries: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Node of each query hash (0 when absent) and whether it was found."""
+        """The queries found: ``(query indices, their nodes)``, compact (most lookups of a
+        hub's models miss, so no per-query output array is written)."""
         q = np.asarray(queries, dtype=np.uint64)
-        pos = np.zeros(q.size, dtype=np.int64)
-        found = np.zeros(q.size, dtype=bool)
         f = (q >> self.fshift).astype(np.int64)
         maybe = (self.filter[f >> 3] >> (f & 7).astype(np.uint8)) & 1
         active = np.flatnonzero(maybe)
         qa = q[active]
         slot = (qa >> self.shift).astype(np.int64)
         mask = self.table.size - 1
+        hits: list[np.ndarray] = []
+        slots: list[np.ndarray] = []
         while active.size:
             cur = self.table[slot]
             hit = cur == qa
-            pos[active[hit]] = self.node_of_slot[slot[hit]]
-            found[active[hit]] = True
+            hits.append(active[hit])
+            slots.append(slot[hit])
             more = ~hit & (cur != 0)
             active, qa, slot = active[more], qa[more], (slot[more] + 1) & mask
-        return pos, found
+        if not hits:
+            return np.zeros(0, np.int64), np.zeros(0, np.int64)
+        return np.concatenate(hits), self.node_of_slot[np.concatenate(slots)].astype(np.int64)
 
 
 def _unique(values: np.ndarray) -> np.ndarray:

@@ -257,3 +257,21 @@ def test_empty_graph():
     edges = pl.DataFrame(schema=EDGE_SCHEMA)
     out = family_metrics(models, edges)
     assert out.height == 0 and tuple(out.columns) == METRIC_COLUMNS
+
+
+def test_monthly_handles_far_apart_dates():
+    """Creation dates centuries apart (bad data) still bucket into the right months."""
+    from datetime import UTC, date, datetime
+
+    created = [datetime(2024, 1, 5, tzinfo=UTC), datetime(1, 3, 1, tzinfo=UTC),
+               datetime(9999, 12, 31, 23, tzinfo=UTC), datetime(2024, 1, 30, tzinfo=UTC), None]
+    models = pl.DataFrame({"id": ["o/r", "a/1", "a/2", "a/3", "a/4"],
+                           "created_at": [created[0], *created[1:]]},
+                          schema={"id": pl.Utf8, "created_at": pl.Datetime("us", "UTC")})
+    edges = pl.DataFrame({"parent": ["o/r"] * 4, "child": ["a/1", "a/2", "a/3", "a/4"]})
+    row = family_metrics(models, edges, ["o/r"]).row(0, named=True)
+    assert row["monthly"] == [
+        {"month": date(1, 3, 1), "count": 1},
+        {"month": date(2024, 1, 1), "count": 1},
+        {"month": date(9999, 12, 1), "count": 1},
+    ]
