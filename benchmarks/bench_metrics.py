@@ -23,6 +23,15 @@ every number is the best of ``--repeat`` runs (default 3):
 
 Targets (issue 4), at 2M models: compute <= 3 s, wall <= 8 s including the load, peak RSS
 <= 1.5 GB, >= 10x faster than networkx.
+
+Measured 2026-11-26 on the 2-core CI-class machine (``--repeat 3``)::
+
+       models  load s  compute s  wall s  peak RSS  networkx s  speedup
+      100,059    0.44       0.04    0.48     0.22G         0.3       7x
+      500,243    0.94       0.18    1.12     0.47G         2.0      11x
+    2,001,114    2.64       0.64    3.29     1.18G        10.3      15x
+
+(ecograph computes all 24 metrics; the networkx baseline 6 of them.)
 """
 
 from __future__ import annotations

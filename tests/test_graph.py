@@ -179,3 +179,28 @@ def test_expand_and_heights_match_networkx_on_random_graphs():
             c = C.graph["mapping"][x]
             sub = C.subgraph(nx.descendants(C, c) | {c})
             assert heights[i] == nx.dag_longest_path_length(sub)
+
+
+def test_id_table_probes_through_collisions_and_wraps_around():
+    """Hashes sharing a home slot (including the last slot) are all placed, numbered once
+    each however often they repeat, and found; misses whose probe runs through the
+    cluster are not."""
+    from ecograph.graph import _IdTable
+
+    rng = np.random.default_rng(3)
+    top = np.uint64(0xFFFF_0000_0000_0000)  # the home slot is the table's last one
+    same_home = top | (rng.integers(1, 2**40, 12, dtype=np.int64).astype(np.uint64) << 1 | 1)
+    spread = rng.integers(1, 2**62, 30, dtype=np.int64).astype(np.uint64) | np.uint64(1)
+    keys = np.unique(np.concatenate([same_home, spread]))
+    hashes = np.concatenate([keys, keys[::-1], keys[:5]])  # duplicates, any order
+    t = _IdTable(hashes)
+    assert t.n == keys.size
+    inv = t.inverse
+    assert sorted(set(inv.tolist())) == list(range(keys.size))
+    assert all(inv[i] == inv[j] for i in range(keys.size)
+               for j in np.flatnonzero(hashes == hashes[i]))
+    misses = np.array([top | np.uint64(0xABC1), 7], dtype=np.uint64)
+    idx, node = t.find(np.concatenate([keys, misses]))
+    assert sorted(idx.tolist()) == list(range(keys.size))  # the two misses are not found
+    found = dict(zip(idx.tolist(), node.tolist(), strict=True))
+    assert [found[i] for i in range(keys.size)] == inv[: keys.size].tolist()
