@@ -215,12 +215,9 @@ def _node_attrs(
         "relation": pl.Utf8(),
     }
     present = [c for c in cols if c in models.columns and c != "id"]
-    sub = pl.concat(
-        [
-            models.select(present)[rows],
-            pl.DataFrame(schema={c: models.schema[c] for c in present}).clear(rowless.size),
-        ]
-    )
+    # (a frame with only ids still needs one column to keep its height)
+    frame = models.select(present or [pl.col("id").is_null().alias("_pad")])
+    sub = pl.concat([frame[rows], frame.clear(rowless.size)])
     sub = sub.with_columns(
         [pl.lit(None, dtype=t).alias(c) for c, t in cols.items() if c not in sub.columns]
     ).select([pl.col(c).cast(t) for c, t in cols.items()])

@@ -275,3 +275,17 @@ def test_monthly_handles_far_apart_dates():
         {"month": date(2024, 1, 1), "count": 1},
         {"month": date(9999, 12, 1), "count": 1},
     ]
+
+
+def test_models_frame_with_ids_only():
+    """Only ids known (no author, dates, downloads, relation): authors come from the id
+    namespaces, everything else is unknown, and a parent without a model row still counts."""
+    models = pl.DataFrame({"id": ["a/r", "b/c", "c/d"]})
+    edges = pl.DataFrame({"parent": ["a/r", "a/r", "b/c"], "child": ["b/c", "c/d", "x/y"]})
+    row = family_metrics(models, edges, ["a/r"]).row(0, named=True)
+    assert row["size"] == 3 and row["depth_counts"] == [2, 1]
+    assert row["n_authors"] == 3 and row["community_share"] == 1.0
+    assert row["by_relation"]["unknown"] == 3
+    assert row["root_downloads"] is None and row["family_downloads"] == 0
+    assert row["first_derivative_days"] is None and row["derivatives_30d"] is None
+    assert row["monthly"] == [] and row["max_fanout_node"] == "b/c"
