@@ -529,12 +529,13 @@ def _sort_desc(
     """Order by root, count desc, downloads desc, spelling: the keys packed into one
     int64 when they fit (one multi-threaded polars sort), else two int64 sort keys."""
     c_bits = max(int(count.max()).bit_length(), 1)
-    d_bits = max(int(downloads.max()).bit_length(), 1)
+    d_high = int(downloads.max())
+    d_bits = max((d_high - int(downloads.min())).bit_length(), 1)  # downloads may be < 0
     s_bits = max(int(spelling.max()).bit_length(), 1)
     r_bits = max(int(root.max()).bit_length(), 1)
     major = (root << c_bits) | ((1 << c_bits) - 1 - count)
     if r_bits + c_bits + d_bits + s_bits <= 63:
-        key = (((major << d_bits) | ((1 << d_bits) - 1 - downloads)) << s_bits) | spelling
+        key = (((major << d_bits) | (d_high - downloads)) << s_bits) | spelling
         return pl.Series(key).arg_sort().to_numpy()
     frame = pl.DataFrame({"major": major, "d": downloads, "s": spelling})
     return (

@@ -289,3 +289,24 @@ def test_models_frame_with_ids_only():
     assert row["root_downloads"] is None and row["family_downloads"] == 0
     assert row["first_derivative_days"] is None and row["derivatives_30d"] is None
     assert row["monthly"] == [] and row["max_fanout_node"] == "b/c"
+
+
+@pytest.mark.parametrize("scale", [1, 2**55])
+def test_top_authors_with_negative_and_huge_downloads(scale: int):
+    """Bad download counts (negative, or so large the sort keys cannot be packed) still
+    rank authors by count, then downloads, and keep each list with its own root."""
+    models = pl.DataFrame({"id": ["a/r", "a/x1", "a/x2", "b/y", "d/z", "c/s", "c/t"],
+                           "downloads": [1, -100 * scale, -100 * scale, 3 * scale, 5, 0, 0]})
+    edges = pl.DataFrame({"parent": ["a/r", "a/r", "a/r", "a/r", "c/s"],
+                          "child": ["a/x1", "a/x2", "b/y", "d/z", "c/t"]})
+    top = dict(family_metrics(models, edges).select("root", "top_authors").rows())
+    assert top["a/r"] == [
+        {"author": "a", "count": 2, "downloads": -200 * scale},
+        {"author": "b", "count": 1, "downloads": 3 * scale},
+        {"author": "d", "count": 1, "downloads": 5},
+    ] if scale > 1 else [
+        {"author": "a", "count": 2, "downloads": -200},
+        {"author": "d", "count": 1, "downloads": 5},
+        {"author": "b", "count": 1, "downloads": 3},
+    ]
+    assert top["c/s"] == [{"author": "c", "count": 1, "downloads": 0}]
