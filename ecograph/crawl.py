@@ -136,6 +136,8 @@ class CrawlResult:
     estimate: Estimate | None = None
     strategy: str = "bfs"
     root_infos: list[ModelInfoResult] = field(default_factory=list, repr=False)
+    #: things the user should know about the run (printed in the summary)
+    notes: list[str] = field(default_factory=list)
 
     @property
     def total_requests(self) -> int:
@@ -154,6 +156,7 @@ class CrawlResult:
         self.failures += [f for f in other.failures if f not in self.failures]
         self.missing_parents = sorted(set(self.missing_parents) | set(other.missing_parents))
         self.gaps += other.gaps
+        self.notes += other.notes
         self.elapsed += other.elapsed
         if other.status != "done":
             self.status = other.status
@@ -801,7 +804,21 @@ def crawl_scan(
     try:
         checkpoint("running", cursor)
         while True:
-            page = run.call(partial(hub.scan_page, cursor))
+            try:
+                page = run.call(partial(hub.scan_page, cursor))
+            except RetryableHubError:
+                raise
+            except HubError as exc:
+                if pages or cursor is None or cursor != state.get("cursor"):
+                    raise
+                # the Hub no longer takes the saved cursor (expired, or the API changed):
+                # start the listing over; what was saved stays (saves are upserts)
+                run.result.notes.append(
+                    f"the saved scan position was rejected ({exc}); started again from the "
+                    "newest model")
+                cursor = None
+                checkpoint("running", None)
+                continue
             models = list(page.models)
             stop = False
             if since is not None:

@@ -362,6 +362,29 @@ def test_scan_whole_hub(tmp_path: Path, fakehub: FakeHub, objs: list[dict],
     assert set(rest.missing_parents) == set(EXPECTED["global"]["missing_parents"])
 
 
+def test_scan_restarts_when_the_hub_rejects_the_saved_cursor(
+        tmp_path: Path, fakehub: FakeHub, objs: list[dict], monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A saved position the Hub no longer takes (HTTP 400) does not wedge the scan: the
+    next run starts over from the newest model, keeps what was saved, and says so."""
+    monkeypatch.setattr(hubmod, "PAGE_SIZE", 50)
+    hub = client(fakehub)
+    with Store.open(tmp_path / "s.db") as store:
+        crawl_scan(store, hub, max_pages=2)
+        saved = store.load()[0].height
+        state = json.loads(store.get_state("scan"))
+        state["cursor"] = state["cursor"].replace("cursor=", "cursor=stale")
+        store.set_state("scan", json.dumps(state))
+        res = crawl_scan(store, hub)
+        assert res.status == "done" and res.total_requests == 1 + 6  # rejected + all pages
+        assert len(res.notes) == 1 and "rejected" in res.notes[0] and "400" in res.notes[0]
+        models, _ = store.load()
+        assert json.loads(store.get_state("scan"))["status"] == "done"
+    assert models.height >= saved
+    assert sorted(models.filter(models["status"] != "missing")["id"]) == \
+        sorted(o["id"] for o in objs)
+
+
 def test_scan_since(tmp_path: Path, fakehub: FakeHub, objs: list[dict]) -> None:
     from datetime import UTC, datetime
 
@@ -663,3 +686,18 @@ def test_interrupt_does_not_wait_for_in_flight_requests(tmp_path: Path) -> None:
             assert store.frontier_counts()["done"] == 1  # org/A's listing is kept
         finally:
             hub.release.set()
+
+
+def test_cli_scan_prints_the_restart_note(tmp_path: Path, fakehub: FakeHub,
+                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(hubmod, "PAGE_SIZE", 100)
+    db = tmp_path / "s.db"
+    with Store.open(db) as store:
+        crawl_scan(store, client(fakehub), max_pages=1)
+        state = json.loads(store.get_state("scan"))
+        state["cursor"] = state["cursor"].replace("cursor=", "cursor=stale")
+        store.set_state("scan", json.dumps(state))
+    r = run_cli(["crawl", "--db", str(db), "--endpoint", fakehub.url, "--strategy", "scan"])
+    assert r.exit_code == 0, r.output
+    notes = [line for line in r.stdout.splitlines() if line.startswith("  note: ")]
+    assert len(notes) == 1 and "started again from the newest model" in notes[0]

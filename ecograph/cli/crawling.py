@@ -101,6 +101,7 @@ def _summary(result: Any, db: str) -> list[str]:
     lines.append(f"  gaps: {len(result.gaps)}")
     lines += [f"    {g.node}: {g.found} children found, the Hub counts {g.expected}"
               for g in result.gaps[:20]]
+    lines += [f"  note: {note}" for note in result.notes]
     return lines
 
 
