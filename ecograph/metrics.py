@@ -27,8 +27,10 @@ DESIGN §5 names (:data:`METRIC_COLUMNS`). Conventions, for a root ``R``:
   null or 0); ``community_download_share`` is null when the family has no downloads.
 - **adoption**: ``first_derivative_days`` = days (fractional) from ``R``'s creation to the
   earliest creation in its family (negative when the data says a derivative is older);
-  ``derivatives_30d`` / ``_90d`` = family nodes created at most 30 / 90 days after ``R``
-  (null when ``R``'s creation date is unknown); ``monthly`` = family nodes created per
+  ``derivatives_30d`` / ``_90d`` = family nodes created in the 30 / 90 days after ``R``
+  (``0 <= age <= 30`` days: a node dated before ``R``, which happens when a repository was
+  re-created, is not counted; null when ``R``'s creation date is unknown);
+  ``monthly`` = family nodes created per
   calendar month (``month`` = first day), months with none left out.
 - ``bridges`` = family nodes that descend from more than one foundation.
 
@@ -413,10 +415,10 @@ def family_metrics(
                 (first - attrs.created[rt]) / _DAY_US,
             ),
             "derivatives_30d": _where(
-                attrs.created_known[rt], count(known & (age <= 30 * _DAY_US))
+                attrs.created_known[rt], count(known & (age >= 0) & (age <= 30 * _DAY_US))
             ),
             "derivatives_90d": _where(
-                attrs.created_known[rt], count(known & (age <= 90 * _DAY_US))
+                attrs.created_known[rt], count(known & (age >= 0) & (age <= 90 * _DAY_US))
             ),
             "monthly": _monthly(r[known], created[known], k),
             "bridges": count(n_found[node] > 1),

@@ -43,8 +43,8 @@ _SCALARS = [
     ("root_downloads", "root downloads (30 d)"),
     ("downloads_ratio", "family / root downloads"),
     ("first_derivative_days", "days to first derivative"),
-    ("derivatives_30d", "derivatives within 30 days"),
-    ("derivatives_90d", "derivatives within 90 days"),
+    ("derivatives_30d", "derivatives in its first 30 days"),
+    ("derivatives_90d", "derivatives in its first 90 days"),
     ("bridges", "bridges (cross-family)"),
 ]
 _SHARES = {"leaf_share", "community_share", "community_download_share"}

@@ -310,3 +310,20 @@ def test_top_authors_with_negative_and_huge_downloads(scale: int):
         {"author": "b", "count": 1, "downloads": 3},
     ]
     assert top["c/s"] == [{"author": "c", "count": 1, "downloads": 0}]
+
+
+def test_derivatives_dated_before_the_root_are_not_recent_adoption():
+    """A member created before its root (a re-created repository) makes
+    first_derivative_days negative but is not one of the derivatives of the first days."""
+    models, edges = tiny()
+    before = family_metrics(models, edges, ["acme/base"]).row(0, named=True)
+    models = models.with_columns(
+        pl.when(pl.col("id") == "bob/base-gguf")
+        .then(pl.lit(_ts(2023, 12, 1)))  # a month before acme/base
+        .otherwise(pl.col("created_at"))
+        .alias("created_at")
+    )
+    row = family_metrics(models, edges, ["acme/base"]).row(0, named=True)
+    assert row["first_derivative_days"] == -31.0
+    assert row["derivatives_30d"] == before["derivatives_30d"] - 1
+    assert row["derivatives_90d"] == before["derivatives_90d"] - 1

@@ -138,10 +138,10 @@ def brute_metrics(G: nx.DiGraph, root: str) -> dict:
         "downloads_ratio": fam_dl / rdl if rdl else None,
         "first_derivative_days": first,
         "derivatives_30d": (
-            sum(1 for c in created if c - rc <= timedelta(days=30)) if rc else None
+            sum(1 for c in created if timedelta(0) <= c - rc <= timedelta(days=30)) if rc else None
         ),
         "derivatives_90d": (
-            sum(1 for c in created if c - rc <= timedelta(days=90)) if rc else None
+            sum(1 for c in created if timedelta(0) <= c - rc <= timedelta(days=90)) if rc else None
         ),
         "monthly": [{"month": m, "count": months[m]} for m in sorted(months)],
         "bridges": n_bridges,
