@@ -42,6 +42,7 @@ __all__ = [
     "parse_datetime",
     "parse_model",
     "RELATIONS",
+    "RELATION_KEYS",
 ]
 
 
@@ -57,6 +58,10 @@ class Relation(StrEnum):
 
 #: The four relations the Hub knows, in a stable display order.
 RELATIONS: tuple[str, ...] = ("finetune", "quantized", "adapter", "merge")
+
+#: The relations and ``unknown`` (declared parents, no relation): the keys of counts by
+#: relation, of colours and legends, in display order.
+RELATION_KEYS: tuple[str, ...] = (*RELATIONS, "unknown")
 
 
 class Status(StrEnum):
