@@ -36,7 +36,7 @@ def build_snapshot(n_models: int, seed: int) -> tuple[list[dict], str, int]:
     hub = synth.build(n_models, seed)
     objs = [obj for lines in synth.iter_lines(hub) for obj in map(_loads, lines)]
     (row, size), *_ = synth._top_families(hub, 1)
-    return objs, hub.ids[row], size
+    return objs, objs[row]["id"], size  # line i is row i
 
 
 def _loads(line: str) -> dict:
