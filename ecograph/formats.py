@@ -38,13 +38,9 @@ EXPORT_FORMATS: dict[str, str] = {
 #: Pictures (fork trees, plots, report images): format -> file suffix.
 PICTURE_FORMATS: dict[str, str] = {"png": ".png", "svg": ".svg", "pdf": ".pdf"}
 
-#: Analysis tables (``stats``, ``families``, ``quality``): format -> file suffix.
-TABLE_FORMATS: dict[str, str] = {
-    "table": ".txt",
-    "json": ".json",
-    "csv": ".csv",
-    "parquet": ".parquet",
-}
+#: Analysis tables (``stats``, ``families``, ``quality``): chosen with ``--format``
+#: (default ``table``), whatever the file is called.
+TABLE_FORMATS: tuple[str, ...] = ("table", "json", "csv", "parquet")
 
 #: Snapshot files (one Hub model object per line) that are read instead of a store.
 SNAPSHOT_SUFFIXES: tuple[str, ...] = (".jsonl", ".jsonl.gz", ".json.gz")

@@ -13,7 +13,7 @@ import click
 from ..formats import TABLE_FORMATS
 from ._common import db_option, format_option, open_ecosystem, output_option
 
-FORMATS = tuple(TABLE_FORMATS)
+FORMATS = TABLE_FORMATS
 #: Most roots shown side by side in ``stats --format table``.
 TABLE_MAX_ROOTS = 8
 
