@@ -447,18 +447,22 @@ def crawl_hub(
 ) -> Any:
     """Crawl the families of ``roots`` from the Hub (or any endpoint) into the store ``db``.
 
-    The library form of ``ecograph crawl``: ``options`` are those of
-    :func:`ecograph.crawl.crawl` (``direction``, ``strategy``, ``max_depth``,
-    ``max_models``, ``relations``, ``workers``, ``progress``...). Returns the
-    :class:`~ecograph.crawl.CrawlResult`; open the store with :func:`open` to analyse it.
+    The library form of ``ecograph crawl`` (:func:`ecograph.crawl.plan`, then
+    :func:`ecograph.crawl.run`): ``options`` are ``progress`` and those of
+    :func:`~ecograph.crawl.plan` (``direction``, ``strategy``, ``since``, ``max_depth``,
+    ``max_models``, ``relations``, ``workers``...). Unknown roots fail before the store is
+    created. Returns the :class:`~ecograph.crawl.CrawlResult`; open the store with
+    :func:`open` to analyse it.
     """
-    from .crawl import crawl
+    from .crawl import plan, run
     from .hub import HubClient
     from .store import Store
 
     client = HubClient(endpoint, token)
+    progress = options.pop("progress", None)
+    crawl_plan = plan(client, list(roots), **options)
     with Store.open(db) as store:
-        return crawl(store, client, list(roots), **options)
+        return run(store, client, crawl_plan, progress)
 
 
 def import_file(
