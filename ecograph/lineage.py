@@ -138,24 +138,53 @@ class LineageTable:
         for rule in self.rules:
             if rule.matches(model_id):
                 return rule.series
-        name = model_id.rsplit("/", 1)[-1]
-        return _parse_cached(name, self._key).series
+        return self.parse(model_id.rsplit("/", 1)[-1]).series
 
-    @property
-    def _key(self) -> _Spelling:
-        return _Spelling(
-            tuple(sorted(self.spelling.items())),
-            tuple(sorted(self.series_spelling.items())),
-            tuple(sorted(self.strip_prefixes)),
-        )
+    def series_by_rules(self, model_ids: list[str]) -> list[str | None]:
+        """The series the rules give each id (None: no rule matches), all ids at once."""
+        out: list[str | None] = [None] * len(model_ids)
+        ids = pl.Series(model_ids, dtype=pl.Utf8) if len(model_ids) > 1000 else None
+        positions: dict[str, list[int]] | None = None
+        for rule in self.rules:
+            if rule.model_id is not None:
+                if positions is None:
+                    positions = {}
+                    for j, mid in enumerate(model_ids):
+                        positions.setdefault(mid.lower(), []).append(j)
+                hits = [j for j in positions.get(rule.model_id, ()) if out[j] is None]
+            elif rule.pattern is not None:
+                search = rule.pattern.search
+                hits = [j for j in _candidates(rule.pattern, model_ids, ids)
+                        if out[j] is None and search(model_ids[j]) is not None]
+            else:
+                hits = []
+            for j in hits:
+                out[j] = rule.series
+        return out
+
+    def parse(self, name: str) -> ParsedName:
+        """:func:`parse_name` with this table's spellings (memoised per table)."""
+        hit = self._parsed.get(name)
+        if hit is None:
+            hit = self._parsed[name] = _parse(name, self)
+        return hit
+
+    _parsed: dict[str, ParsedName] = field(
+        default_factory=dict, init=False, repr=False, compare=False, hash=False
+    )
 
 
-class _Spelling(NamedTuple):
-    """The hashable part of a table that :func:`parse_name` needs (cache key)."""
-
-    spelling: tuple[tuple[str, str], ...]
-    series_spelling: tuple[tuple[str, str], ...]
-    strip_prefixes: tuple[str, ...]
+def _candidates(pattern: re.Pattern[str], model_ids: list[str], ids: pl.Series | None
+                ) -> Iterable[int]:
+    """Positions of the ids ``pattern`` may match: a vectorised prefilter (polars' regex
+    engine) on many ids when it understands the pattern; Python's ``re`` decides."""
+    if ids is not None:
+        try:
+            mask = ids.str.contains("(?i)" + pattern.pattern)
+        except Exception:  # noqa: BLE001 - a pattern only Python's re understands
+            return range(len(model_ids))
+        return mask.fill_null(False).arg_true().to_list()
+    return range(len(model_ids))
 
 
 @lru_cache(maxsize=1)
@@ -452,14 +481,11 @@ def parse_name(name: str, table: LineageTable | None = None) -> ParsedName:
     >>> parse_name("starcoderplus")
     ParsedName(series='starcoderplus', params_b=None)
     """
-    key = (table or default_table())._key
-    return _parse_cached(name, key)
+    return (table or default_table()).parse(name)
 
 
-@lru_cache(maxsize=1 << 18)
-def _parse_cached(name: str, key: _Spelling) -> ParsedName:
-    spelling = dict(key.spelling)
-    series_spelling = dict(key.series_spelling)
+def _parse(name: str, table: LineageTable) -> ParsedName:
+    spelling, series_spelling = table.spelling, table.series_spelling
     toks = _tokens(name)
     kept: list[str] = []
     sizes: list[float] = []
@@ -510,7 +536,7 @@ def _parse_cached(name: str, key: _Spelling) -> ParsedName:
         else:
             kept.append(tok)
     params = max(sizes) if sizes else None
-    if len(kept) > 1 and kept[0].lower() in key.strip_prefixes:
+    if len(kept) > 1 and kept[0].lower() in table.strip_prefixes:
         kept = kept[1:]
         removed = True
     if not kept:
@@ -622,18 +648,43 @@ def lineages(
     root = pl.Series("root", roots, dtype=pl.Utf8) if not isinstance(
         roots, pl.Series) else roots.cast(pl.Utf8).rename("root")
     distinct = root.unique(maintain_order=True).drop_nulls()
-    ids = distinct.to_list()
-    parsed = pl.DataFrame(
+    # each distinct name is parsed once; vendors and rules are applied to the distinct ids
+    names = distinct.str.split("/").list.last()
+    unique_names = names.unique()
+    parsed_names = [table.parse(name) for name in unique_names.to_list()]
+    by_name = pl.DataFrame(
         {
-            "root": ids,
-            "vendor": [table.vendor(i) for i in ids],
-            "series": [table.series(i) for i in ids],
-            "_name_params": [
-                _parse_cached(i.rsplit("/", 1)[-1], table._key).params_b for i in ids
-            ],
+            "_name": unique_names,
+            "_name_series": [p.series for p in parsed_names],
+            "_name_params": [p.params_b for p in parsed_names],
         },
-        schema={"root": pl.Utf8, "vendor": pl.Utf8, "series": pl.Utf8,
-                "_name_params": pl.Float64},
+        schema={"_name": pl.Utf8, "_name_series": pl.Utf8, "_name_params": pl.Float64},
+    )
+    org = (
+        pl.when(distinct.str.contains("/", literal=True))
+        .then(distinct.str.split("/").list.first())
+        .otherwise(distinct)
+    )
+    parsed = (
+        pl.DataFrame(
+            {
+                "root": distinct,
+                "_name": names,
+                "_rule_series": pl.Series(table.series_by_rules(distinct.to_list()),
+                                          dtype=pl.Utf8),
+            }
+        )
+        .with_columns(org.alias("_org"))
+        .join(by_name, on="_name", how="left", maintain_order="left")
+        .select(
+            "root",
+            pl.col("_org")
+            .str.to_lowercase()
+            .replace_strict(dict(table.vendors), default=pl.col("_org"), return_dtype=pl.Utf8)
+            .alias("vendor"),
+            pl.coalesce("_rule_series", "_name_series").alias("series"),
+            "_name_params",
+        )
     )
     attrs = [pl.col("id").cast(pl.Utf8).alias("root")]
     if "created_at" in models.columns:
