@@ -21,7 +21,7 @@ BFS over (foundation, node) pairs for all foundations, then numpy group-bys.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import numpy as np
@@ -29,7 +29,8 @@ import polars as pl
 
 from .errors import InputError, UnknownModelError
 from .graph import GraphIndex, _suggest, expand_families
-from .lineage import LineageTable, lineages as lineage_frame
+from .lineage import LineageTable
+from .lineage import lineages as lineage_frame
 from .metrics import RELATION_KEYS
 
 __all__ = [
@@ -115,11 +116,11 @@ def _bound(value: date | datetime | str | None, name: str, *, upper: bool) -> in
         except ValueError:
             raise InputError(f"{name}: not an ISO date: {text!r}") from None
     if isinstance(value, datetime):
-        moment = value if value.tzinfo else value.replace(tzinfo=timezone.utc)
+        moment = value if value.tzinfo else value.replace(tzinfo=UTC)
         us = int(moment.timestamp() * 1_000_000)
         return us
     if isinstance(value, date):
-        start = datetime(value.year, value.month, value.day, tzinfo=timezone.utc)
+        start = datetime(value.year, value.month, value.day, tzinfo=UTC)
         if upper:
             start += timedelta(days=1)
         return int(start.timestamp() * 1_000_000) - (1 if upper else 0)
@@ -452,9 +453,9 @@ def response_times(
     age = created - root_created[r]
     window = known & (age >= 0) & (age <= 30 * _DAY_US)
     counts = np.bincount(cell[window], minlength=k * nrel).reshape(k, nrel)
-    first = first.reshape(k, nrel)
-    days = (first - root_created[:, None]) / _DAY_US
-    has = (first != big) & root_known[:, None]
+    first_at = first.reshape(k, nrel)
+    days = (first_at - root_created[:, None]) / _DAY_US
+    has = (first_at != big) & root_known[:, None]
     first_struct: dict[str, Any] = {
         name: pl.Series(name, np.where(has[:, j], days[:, j], np.nan)).fill_nan(None)
         for j, name in enumerate(RELATION_KEYS)

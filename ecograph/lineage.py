@@ -600,7 +600,7 @@ def size_class(params_b: float | None) -> str | None:
 def size_class_expr(params_b: pl.Expr) -> pl.Expr:
     """:func:`size_class` as a polars expression over a Float64 column."""
     value = params_b.round(1)
-    expr = pl.when(value.is_null()).then(pl.lit(None, dtype=pl.Utf8))
+    expr: Any = pl.when(value.is_null()).then(pl.lit(None, dtype=pl.Utf8))
     for label, bound in zip(SIZE_CLASSES, _CLASS_BOUNDS, strict=False):
         expr = expr.when(value < bound).then(pl.lit(label))
     return expr.otherwise(pl.lit(SIZE_CLASSES[-1]))

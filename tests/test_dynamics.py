@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 
 import polars as pl
 import pytest
@@ -12,7 +12,7 @@ from ecograph.errors import InputError, UnknownModelError
 
 
 def _t(*args: int) -> datetime:
-    return datetime(*args, tzinfo=timezone.utc)
+    return datetime(*args, tzinfo=UTC)
 
 
 # Foundations: 6 vendors, 8 series (lineage in the comment).

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import polars as pl
 import pytest
@@ -17,7 +17,7 @@ from ecograph.metrics import RELATION_KEYS
 ORGS = ["meta-llama", "Qwen", "acme", "google"]
 SIZES = ["0.5B", "3B", "7B", "13B", "x"]
 RELATIONS = [None, "finetune", "quantized", "adapter", "merge"]
-EPOCH = datetime(2023, 1, 1, tzinfo=timezone.utc)
+EPOCH = datetime(2023, 1, 1, tzinfo=UTC)
 
 
 @st.composite
@@ -118,7 +118,7 @@ def brute_trends(models, edges, by, period, relation):
     for (p, _), s in share.items():
         conc[p] += s * s
     leader = {}
-    for (p, g), s in sorted(share.items(), key=lambda kv: (kv[0][0], -kv[1], kv[0][1])):
+    for (p, g), _ in sorted(share.items(), key=lambda kv: (kv[0][0], -kv[1], kv[0][1])):
         leader.setdefault(p, g)
     return {
         k: (new[k], touching[k], share[k], leader[k[0]] == k[1], conc[k[0]]) for k in new
@@ -139,8 +139,8 @@ def test_trends_match_brute_force(hub, by, period, relation) -> None:
     got = trends(models, edges, by=by, period=period, relation=relation)
     want = brute_trends(models, edges, by, period, relation)
     assert got.height == len(want)
-    for p, g, n, t, s, lead, c in got.iter_rows():
-        wn, wt, ws, wlead, wc = want[(p, g)]
+    for p, g, n, t, s, _, c in got.iter_rows():
+        wn, wt, ws, _, wc = want[(p, g)]
         assert n == pytest.approx(wn) and t == wt and s == pytest.approx(ws)
         assert c == pytest.approx(wc)
     for p in {k[0] for k in want}:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import polars as pl
@@ -235,8 +235,8 @@ def test_size_classes() -> None:
 def test_lineages_frame() -> None:
     models = pl.DataFrame({
         "id": ["google/gemma-3-1b-it", "microsoft/phi-2", "acme/Rocket-2-70B", "x/unknown"],
-        "created_at": [datetime(2025, 3, 12, 23, 30, tzinfo=timezone.utc),
-                       datetime(2023, 12, 13, tzinfo=timezone.utc), None, None],
+        "created_at": [datetime(2025, 3, 12, 23, 30, tzinfo=UTC),
+                       datetime(2023, 12, 13, tzinfo=UTC), None, None],
         "safetensors_total": [999_885_952, 2_779_683_840, None, 0],
     })
     roots = ["microsoft/phi-2", "google/gemma-3-1b-it", "acme/Rocket-2-70B", "nobody/Zed-8B"]
