@@ -53,3 +53,9 @@ class HubError(EcographError):
 
 class SnapshotError(EcographError):
     """A snapshot file (JSONL / parquet) is missing or malformed."""
+
+
+class InputError(EcographError, ValueError):
+    """Input ecograph cannot use: an unknown choice (``by``, ``period``), an empty date range,
+    data that lacks what a computation needs (creation dates), or a malformed user file (the
+    message names the file and the line)."""
