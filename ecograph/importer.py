@@ -806,6 +806,11 @@ def _row_parser(rb: Any, fetched_at: datetime | None) -> Callable[[int], ParsedM
     return parse_at
 
 
+def _row_namer(path: Path, first_row: int) -> Callable[[int], str]:
+    """``FILE:row N`` (1-based in the file) of row ``i`` of a batch starting at ``first_row``."""
+    return lambda i: f"{path}:row {first_row + i}"
+
+
 def _card_text(df: pl.DataFrame) -> pl.Series | None:
     """The ``cardData`` column as JSON text (a dump stores a string; a struct is encoded)."""
     if "cardData" not in df.columns:
@@ -863,7 +868,7 @@ def _parquet_batches(
             list(range(rb.num_rows)),
             slow_rows,
             _row_parser(rb, fetched_at),
-            lambda i, first=first_row: f"{path}:row {first + i}",
+            _row_namer(path, first_row),
         )
         first_row += rb.num_rows
         yield _Batch(models, edges, rb.num_rows, len(slow_rows), problems)
