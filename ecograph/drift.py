@@ -40,7 +40,7 @@ over all edges at once (``bincount`` over the edges' children), then one integer
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import numpy as np
 import polars as pl
@@ -273,7 +273,9 @@ def edge_drift(
             "child_changes": changed[index.dst],
         }
     )
-    return frame.cast(EDGE_DRIFT_SCHEMA).sort(["parent", "child"])
+    return frame.select([pl.col(c).cast(t) for c, t in EDGE_DRIFT_SCHEMA.items()]).sort(
+        ["parent", "child"]
+    )
 
 
 # --------------------------------------------------------------------------- per family
@@ -362,7 +364,7 @@ def drift(
     index, root_pos, root_ids = _root_positions(models, edges, roots, index)
     k = len(root_pos)
     r, node, _ = expand_families(index, root_pos)
-    columns: dict[str, object] = {"root": root_ids}
+    columns: dict[str, Any] = {"root": root_ids}
     changed_of: dict[str, np.ndarray] = {}
     codes_of: dict[str, _Codes] = {}
     for name in TRAITS:
