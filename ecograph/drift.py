@@ -161,21 +161,21 @@ def trait_values(models: pl.DataFrame, trait: str) -> pl.Series:
         return license_column(models).alias(trait)
     column = _TRAIT_COLUMN[trait]
     if column in models.columns and models.schema[column] in (pl.Utf8, pl.Null):
-        value = pl.col(column).cast(pl.Utf8).str.strip_chars().str.to_lowercase()
-        value = pl.when(value != "").then(value)
+        raw = models.get_column(column).cast(pl.Utf8)
+        distinct = raw.drop_nulls().unique()  # a handful: clean each once
+        clean = distinct.str.strip_chars().str.to_lowercase()
+        clean = clean.set(clean == "", None)
+        value = raw.replace_strict(distinct, clean, default=None, return_dtype=pl.Utf8)
     else:
-        value = pl.lit(None, dtype=pl.Utf8)
+        value = pl.Series([None] * models.height, dtype=pl.Utf8)
     if trait == "gated":
         exists = (
-            pl.col("status").fill_null("ok") != "missing"
+            (models.get_column("status").fill_null("ok") != "missing")
             if "status" in models.columns
-            else pl.lit(True)
+            else pl.Series([True] * models.height)
         )
-        value = pl.when(exists).then(value.fill_null(_FALSE))
-    # (with_columns broadcasts a literal to the frame's height; select would not)
-    return models.with_columns(value.cast(pl.Utf8).alias("_value")).get_column("_value").alias(
-        trait
-    )
+        value = value.fill_null(_FALSE).zip_with(exists, pl.Series([None], dtype=pl.Utf8))
+    return value.alias(trait)
 
 
 class _Codes(NamedTuple):
@@ -187,15 +187,22 @@ class _Codes(NamedTuple):
     labels: pl.Series
 
 
-def _codes(models: pl.DataFrame, index: GraphIndex, trait: str) -> _Codes:
-    values = trait_values(models, trait)
+def _node_models(models: pl.DataFrame, index: GraphIndex) -> tuple[pl.DataFrame, np.ndarray]:
+    """The ``models`` rows of the nodes that have one (most models of a hub have no edge
+    and are skipped), and those nodes."""
+    nodes = np.flatnonzero(index.model_row >= 0)
+    return models[index.model_row[nodes]], nodes
+
+
+def _codes(node_models: pl.DataFrame, nodes: np.ndarray, n: int, trait: str) -> _Codes:
+    """The trait's codes for the ``n`` nodes; ``node_models`` holds the rows of ``nodes``."""
+    values = trait_values(node_models, trait)
     labels = values.drop_nulls().unique().sort()
     row_code = (
         values.cast(pl.Enum(labels.to_list())).to_physical().cast(pl.Int64).fill_null(-1)
     ).to_numpy()
-    code = np.full(index.n, -1, dtype=np.int64)
-    has_row = index.model_row >= 0
-    code[has_row] = row_code[index.model_row[has_row]]
+    code = np.full(n, -1, dtype=np.int64)
+    code[nodes] = row_code
     return _Codes(code, labels)
 
 
@@ -258,7 +265,7 @@ def edge_drift(
     """
     _check_trait(trait)
     index = index if index is not None else GraphIndex.from_frames(models, edges)
-    codes = _codes(models, index, trait)
+    codes = _codes(*_node_models(models, index), index.n, trait)
     changed = _changes(index, codes.code)
     labels = pl.concat([codes.labels, pl.Series([None], dtype=pl.Utf8)])  # -1 -> null
     last = labels.len() - 1
@@ -367,8 +374,9 @@ def drift(
     columns: dict[str, Any] = {"root": root_ids}
     changed_of: dict[str, np.ndarray] = {}
     codes_of: dict[str, _Codes] = {}
+    node_models, nodes = _node_models(models, index)
     for name in TRAITS:
-        codes = _codes(models, index, name)
+        codes = _codes(node_models, nodes, index.n, name)
         changed = _changes(index, codes.code)
         codes_of[name], changed_of[name] = codes, changed
         columns[f"{name}_known"] = np.bincount(r[codes.code[node] >= 0], minlength=k)
@@ -486,7 +494,7 @@ def changed_members(
     _check_trait(trait)
     index, root_pos, _ = _root_positions(models, edges, [root], index)
     _, node, depth = expand_families(index, root_pos)
-    codes = _codes(models, index, trait)
+    codes = _codes(*_node_models(models, index), index.n, trait)
     changed = _changes(index, codes.code)
     members = node[changed[node]]
     if members.size == 0:

@@ -145,37 +145,42 @@ def _clean_list(parts: pl.Expr) -> pl.Expr:
     return pl.when(joined != "").then(joined)
 
 
-def _string_parts(frame: pl.DataFrame, column: str) -> pl.Expr | None:
-    """Licence parts of a card-like column (Utf8 or List(Utf8)); None for other dtypes."""
+def _normalize_text(raw: pl.Series) -> pl.Series:
+    """Normalise ``|``-joined licence text: each distinct value once (a hub has a few
+    hundred), then mapped back to the rows."""
+    distinct = raw.drop_nulls().unique()
+    clean = pl.DataFrame({"raw": distinct}).select(
+        _clean_list(pl.col("raw").str.split(_SEPARATOR))
+    ).to_series()
+    return raw.replace_strict(distinct, clean, default=None, return_dtype=pl.Utf8)
+
+
+def _raw_text(frame: pl.DataFrame, column: str) -> pl.Series | None:
+    """One ``|``-joined text of licence values per row of a column (None: unusable dtype).
+
+    ``card_license`` and ``license``: Utf8 or List(Utf8); ``tags``: List(Utf8) or the
+    store's JSON text, of which the ``license:`` tags are kept (prefix removed)."""
     dtype = frame.schema[column]
-    if dtype == pl.Utf8:
-        return pl.col(column).str.split(_SEPARATOR)
-    if isinstance(dtype, pl.List) and dtype.inner == pl.Utf8:
-        return pl.col(column).list.join(_SEPARATOR).str.split(_SEPARATOR)
-    return None
-
-
-def _tag_parts(frame: pl.DataFrame) -> pl.Expr | None:
-    """Licence parts of the ``license:`` tags of a ``tags`` column (List(Utf8), or the
-    store's JSON text)."""
-    dtype = frame.schema["tags"]
-    if dtype == pl.Utf8:
-        tags = pl.col("tags").str.json_decode(pl.List(pl.Utf8))
+    col = pl.col(column)
+    if column == "tags":
+        if dtype == pl.Utf8:
+            col = col.str.json_decode(pl.List(pl.Utf8))
+        elif not (isinstance(dtype, pl.List) and dtype.inner == pl.Utf8):
+            return None
+        low = pl.element().str.strip_chars(_SPACE).str.to_lowercase()
+        tag = pl.element()
+        expr = (
+            col.list.eval(low)
+            .list.eval(tag.filter(tag.str.starts_with(_TAG_PREFIX)).str.slice(len(_TAG_PREFIX)))
+            .list.join(_SEPARATOR)
+        )
+    elif dtype == pl.Utf8:
+        expr = col
     elif isinstance(dtype, pl.List) and dtype.inner == pl.Utf8:
-        tags = pl.col("tags")
+        expr = col.list.join(_SEPARATOR)
     else:
         return None
-    low = pl.element().str.strip_chars(_SPACE).str.to_lowercase()
-    return (
-        tags.list.eval(low)
-        .list.eval(
-            pl.element()
-            .filter(pl.element().str.starts_with(_TAG_PREFIX))
-            .str.slice(len(_TAG_PREFIX))
-        )
-        .list.join(_SEPARATOR)
-        .str.split(_SEPARATOR)
-    )
+    return frame.select(expr.alias(column)).to_series()
 
 
 def license_column(models: pl.DataFrame) -> pl.Series:
@@ -184,7 +189,8 @@ def license_column(models: pl.DataFrame) -> pl.Series:
     Reads, in order of precedence: ``card_license`` (the card's value: Utf8 or
     List(Utf8)), the ``license:`` tags of ``tags`` (List(Utf8) or JSON text), and
     ``license`` (today's store column: the first ``license:`` tag, else the card's string).
-    Absent columns are skipped, so a frame from any store version works.
+    Absent columns are skipped, so a frame from any store version works. Each distinct
+    text is normalised once, so a 2M-model frame takes a fraction of a second.
 
     Returns
     -------
@@ -199,16 +205,14 @@ def license_column(models: pl.DataFrame) -> pl.Series:
     >>> license_column(m).to_list()
     ['mit', 'apache-2.0|mit', None, 'gemma']
     """
-    exprs = []
+    found = []
     for column in ("card_license", "tags", "license"):
-        if column not in models.columns:
-            continue
-        parts = _tag_parts(models) if column == "tags" else _string_parts(models, column)
-        if parts is not None:
-            exprs.append(_clean_list(parts))
-    if not exprs:
+        raw = _raw_text(models, column) if column in models.columns else None
+        if raw is not None:
+            found.append(_normalize_text(raw))
+    if not found:
         return pl.Series("license", [None] * models.height, dtype=pl.Utf8)
-    return models.select(pl.coalesce(exprs).cast(pl.Utf8).alias("license")).to_series()
+    return pl.DataFrame(found).select(pl.coalesce(pl.all()).alias("license")).to_series()
 
 
 # --------------------------------------------------------------------------- classes
