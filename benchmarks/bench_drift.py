@@ -7,11 +7,13 @@ Usage::
 
 Data: the cached ``ecograph synth`` + ``ecograph import`` stores of
 ``benchmarks/bench_metrics.py`` (under ``$ECOGRAPH_BENCH_DIR``, default
-``/tmp/ecograph_bench``). Synthetic hubs carry no licences yet, so each run assigns the
-traits itself with a seeded numpy generator, at rates like those of real families:
+``/tmp/ecograph_bench``). Each run assigns the derivatives' traits itself with a seeded
+numpy generator, at rates like those of real families (``--store-traits`` keeps the
+synthetic hub's own values instead):
 
-- foundations: a real foundation licence (llama3.1, llama3, llama2, gemma, apache-2.0,
-  mit, other, cc-by-nc-4.0), a third of them gated (``auto`` / ``manual``);
+- foundations: the licence and gating ``ecograph synth`` gives them (the real ones of the
+  famous foundations: llama3.1, llama3, llama2, gemma, apache-2.0, mit, ...; gated Llama
+  and Gemma bases), else a foundation licence from a pool;
 - derivatives: 30% declare no licence; the others copy a parent's licence with
   probability 0.7, else pick their own (mostly apache-2.0, mit or other); 3% are gated;
   the pipeline is copied with probability 0.85 and the library with 0.6 (quantisations
@@ -85,15 +87,34 @@ def assign_traits(models, edges, seed: int):
             value[dst[copy]] = value[src[copy]]
         return value
 
-    # licences: foundations from their pool (codes offset after the derivative pool)
-    lic_names = list(DERIVATIVE_LICENSES) + list(FOUNDATION_LICENSES)
-    own = _draw(rng, DERIVATIVE_LICENSES, n)
+    # licences: foundations keep the one the synthetic hub gives them (the real licence
+    # of the famous foundations), else one from the foundation pool
+    store_lic = models.get_column("license")
+    lic_names = sorted(
+        set(DERIVATIVE_LICENSES) | set(FOUNDATION_LICENSES) | set(store_lic.drop_nulls())
+    )
+    code_of = {name: i for i, name in enumerate(lic_names)}
+
+    def codes(table):
+        return np.array([code_of[name] for name in table])
+
+    own = codes(DERIVATIVE_LICENSES)[_draw(rng, DERIVATIVE_LICENSES, n)]
     found = ~has_parent
-    own[found] = len(DERIVATIVE_LICENSES) + _draw(rng, FOUNDATION_LICENSES, int(found.sum()))
+    given = store_lic.replace_strict(code_of, default=-1, return_dtype=pl.Int64).to_numpy()
+    pool = codes(FOUNDATION_LICENSES)[_draw(rng, FOUNDATION_LICENSES, n)]
+    own[found] = np.where(given >= 0, given, pool)[found]
     lic = inherit(own, 0.7)
     lic[has_parent & (rng.random(n) < 0.3)] = -1  # no licence declared
+    # gating: foundations keep the hub's (famous Llama / Gemma bases are gated), 3% of
+    # the derivatives are gated
     gated_names = ["auto", "manual"]
-    gated = np.where(rng.random(n) < np.where(found, 0.33, 0.03), rng.integers(0, 2, n), -1)
+    store_gated = (
+        models.get_column("gated")
+        .replace_strict({"auto": 0, "manual": 1}, default=-1, return_dtype=pl.Int64)
+        .to_numpy()
+    )
+    gated = np.where(rng.random(n) < 0.03, rng.integers(0, 2, n), -1)
+    gated[found] = store_gated[found]
     pipe = inherit(_draw(rng, PIPELINES, n), 0.85)
     lib = inherit(_draw(rng, LIBRARIES, n), 0.6)
 
@@ -115,7 +136,7 @@ def assign_traits(models, edges, seed: int):
 # --------------------------------------------------------------------------- worker
 
 
-def worker(db: Path, seed: int) -> dict:
+def worker(db: Path, seed: int, store_traits: bool = False) -> dict:
     t0 = time.perf_counter()
     from ecograph.drift import drift
     from ecograph.store import Store
@@ -123,7 +144,8 @@ def worker(db: Path, seed: int) -> dict:
     with Store.open(db, create=False) as store:
         models, edges = store.load(TRAIT_COLUMNS)
     t1 = time.perf_counter()
-    models = assign_traits(models, edges, seed)
+    if not store_traits:
+        models = assign_traits(models, edges, seed)
     t2 = time.perf_counter()
     out = drift(models, edges)
     t3 = time.perf_counter()
@@ -145,8 +167,10 @@ def worker(db: Path, seed: int) -> dict:
     }
 
 
-def run_worker(db: Path, seed: int) -> dict:
+def run_worker(db: Path, seed: int, store_traits: bool) -> dict:
     cmd = [sys.executable, __file__, "--worker", "--db", str(db), "--seed", str(seed)]
+    if store_traits:
+        cmd.append("--store-traits")
     out = subprocess.run(cmd, check=True, capture_output=True, text=True, env=_env()).stdout
     return json.loads(out.strip().splitlines()[-1])
 
@@ -157,17 +181,19 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=0, help="Seed of the synthetic hub.")
     ap.add_argument("--trait-seed", type=int, default=1, help="Seed of the trait values.")
     ap.add_argument("--repeat", type=int, default=1, help="Runs per size (best kept).")
+    ap.add_argument("--store-traits", action="store_true",
+                    help="Keep the synthetic hub's own trait values.")
     ap.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     ap.add_argument("--db", type=Path, help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.worker:
-        print(json.dumps(worker(args.db, args.seed)))
+        print(json.dumps(worker(args.db, args.seed, args.store_traits)))
         return
 
     rows = []
     for n in args.sizes:
         db = ensure_data(n, args.seed)
-        runs = [run_worker(db, args.trait_seed) for _ in range(args.repeat)]
+        runs = [run_worker(db, args.trait_seed, args.store_traits) for _ in range(args.repeat)]
         best = min(runs, key=lambda r: r["drift_s"])
         rows.append(best)
         print(f"  {n:,}: {json.dumps(best)}", file=sys.stderr)
