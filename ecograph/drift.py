@@ -167,12 +167,12 @@ def trait_values(models: pl.DataFrame, trait: str) -> pl.Series:
         clean = clean.set(clean == "", None)
         value = raw.replace_strict(distinct, clean, default=None, return_dtype=pl.Utf8)
     else:
-        value = pl.Series([None] * models.height, dtype=pl.Utf8)
+        value = pl.select(pl.repeat(None, models.height, dtype=pl.Utf8)).to_series()
     if trait == "gated":
         exists = (
             (models.get_column("status").fill_null("ok") != "missing")
             if "status" in models.columns
-            else pl.Series([True] * models.height)
+            else pl.select(pl.repeat(True, models.height)).to_series()
         )
         value = value.fill_null(_FALSE).zip_with(exists, pl.Series([None], dtype=pl.Utf8))
     return value.alias(trait)

@@ -211,7 +211,7 @@ def license_column(models: pl.DataFrame) -> pl.Series:
         if raw is not None:
             found.append(_normalize_text(raw))
     if not found:
-        return pl.Series("license", [None] * models.height, dtype=pl.Utf8)
+        return pl.select(pl.repeat(None, models.height, dtype=pl.Utf8).alias("license")).to_series()
     return pl.DataFrame(found).select(pl.coalesce(pl.all()).alias("license")).to_series()
 
 
