@@ -22,7 +22,9 @@ synthetic hub's own values instead):
 
 Each measurement runs in a fresh subprocess; ``load`` = open the store and read the frames
 (the trait columns only), ``drift`` = :func:`ecograph.drift.drift` for every foundation,
-the graph index included. Target (issue 14): drift <= 2 s at 2M models.
+the graph index included (wall time, and ``cpu`` = the process's CPU time over all its
+threads, which tells a busy shared machine from a slow run). Target (issue 14): drift
+<= 2 s at 2M models.
 """
 
 from __future__ import annotations
@@ -146,9 +148,9 @@ def worker(db: Path, seed: int, store_traits: bool = False) -> dict:
     t1 = time.perf_counter()
     if not store_traits:
         models = assign_traits(models, edges, seed)
-    t2 = time.perf_counter()
+    t2, c2 = time.perf_counter(), time.process_time()
     out = drift(models, edges)
-    t3 = time.perf_counter()
+    t3, c3 = time.perf_counter(), time.process_time()
     biggest = out.sort(["license_known", "root"], descending=[True, False]).row(0, named=True)
     sums = {c: int(out.get_column(c).sum()) for c in
             ("license_known", "license_changed", "relicensed_permissive", "ungated_copies")}
@@ -159,6 +161,7 @@ def worker(db: Path, seed: int, store_traits: bool = False) -> dict:
         "load_s": t1 - t0,
         "assign_s": t2 - t1,
         "drift_s": t3 - t2,
+        "drift_cpu_s": c3 - c2,
         "rss_gb": _rss_gb(),
         "sums": sums,
         "biggest": {"root": biggest["root"], "license_known": biggest["license_known"],
@@ -199,13 +202,15 @@ def main() -> None:
         print(f"  {n:,}: {json.dumps(best)}", file=sys.stderr)
 
     head = (f"{'models':>10} {'edges':>9} {'foundations':>11} {'load s':>7} {'drift s':>8} "
+            f"{'cpu s':>6} "
             f"{'peak RSS':>9} {'known':>9} {'changed':>9} {'relicensed':>10} {'ungated':>9}")
     print(head)
     print("-" * len(head))
     for r in rows:
         s = r["sums"]
         print(f"{r['models']:>10,} {r['edges']:>9,} {r['foundations']:>11,} "
-              f"{r['load_s']:>7.2f} {r['drift_s']:>8.2f} {r['rss_gb']:>8.2f}G "
+              f"{r['load_s']:>7.2f} {r['drift_s']:>8.2f} {r['drift_cpu_s']:>6.2f} "
+              f"{r['rss_gb']:>8.2f}G "
               f"{s['license_known']:>9,} {s['license_changed']:>9,} "
               f"{s['relicensed_permissive']:>10,} {s['ungated_copies']:>9,}")
     for r in rows:

@@ -48,7 +48,16 @@ import pyarrow as pa
 
 from .errors import EcographError, UnknownModelError
 from .graph import GraphIndex, expand_families
-from .licenses import NON_COMMERCIAL, PERMISSIVE, RESTRICTED, classify_licenses, license_column
+from .licenses import (
+    NON_COMMERCIAL,
+    PERMISSIVE,
+    RESTRICTED,
+    classify_licenses,
+    distinct_codes,
+    labels_of,
+    license_codes,
+    recode,
+)
 
 __all__ = [
     "TRAITS",
@@ -68,6 +77,8 @@ TRAITS: tuple[str, ...] = ("license", "gated", "pipeline", "library")
 
 #: The ``models`` column each trait is read from (the licence has its own reader).
 _TRAIT_COLUMN = {"gated": "gated", "pipeline": "pipeline_tag", "library": "library_name"}
+#: Every ``models`` column the traits are read from.
+_TRAIT_INPUTS = ("card_license", "tags", "license", "status", *_TRAIT_COLUMN.values())
 
 #: Columns of :func:`drift`, in order.
 DRIFT_COLUMNS: tuple[str, ...] = (
@@ -157,25 +168,30 @@ def trait_values(models: pl.DataFrame, trait: str) -> pl.Series:
     ['text-generation', None, None]
     """
     _check_trait(trait)
+    return labels_of(*_row_codes(models, trait)).alias(trait)
+
+
+def _row_codes(models: pl.DataFrame, trait: str) -> tuple[np.ndarray, pl.Series]:
+    """:func:`trait_values` as integers: ``(code per row, sorted values)``, -1 = unknown.
+    Each distinct raw value is cleaned once; rows are mapped with a numpy lookup."""
     if trait == "license":
-        return license_column(models).alias(trait)
+        return license_codes(models)
     column = _TRAIT_COLUMN[trait]
     if column in models.columns and models.schema[column] in (pl.Utf8, pl.Null):
         raw = models.get_column(column).cast(pl.Utf8)
-        distinct = raw.drop_nulls().unique()  # a handful: clean each once
-        clean = distinct.str.strip_chars().str.to_lowercase()
-        clean = clean.set(clean == "", None)
-        value = raw.replace_strict(distinct, clean, default=None, return_dtype=pl.Utf8)
     else:
-        value = pl.select(pl.repeat(None, models.height, dtype=pl.Utf8)).to_series()
+        raw = pl.select(pl.repeat(None, models.height, dtype=pl.Utf8)).to_series()
+    if trait == "gated":  # null = open for a model that exists, unknown for a missing one
+        raw = raw.fill_null(_FALSE)
+        if "status" in models.columns:
+            missing = models.get_column("status") == "missing"
+            raw = raw.zip_with(~missing.fill_null(False), pl.Series([None], dtype=pl.Utf8))
+    code, distinct = distinct_codes(raw)
+    clean = distinct.str.strip_chars().str.to_lowercase()
+    clean = clean.set(clean == "", None)
     if trait == "gated":
-        exists = (
-            (models.get_column("status").fill_null("ok") != "missing")
-            if "status" in models.columns
-            else pl.select(pl.repeat(True, models.height)).to_series()
-        )
-        value = value.fill_null(_FALSE).zip_with(exists, pl.Series([None], dtype=pl.Utf8))
-    return value.alias(trait)
+        clean = clean.fill_null(_FALSE)
+    return recode(code, clean)
 
 
 class _Codes(NamedTuple):
@@ -191,16 +207,14 @@ def _node_models(models: pl.DataFrame, index: GraphIndex) -> tuple[pl.DataFrame,
     """The ``models`` rows of the nodes that have one (most models of a hub have no edge
     and are skipped), and those nodes."""
     nodes = np.flatnonzero(index.model_row >= 0)
-    return models[index.model_row[nodes]], nodes
+    wanted = [c for c in _TRAIT_INPUTS if c in models.columns]
+    frame = models.select(wanted) if wanted else models.select(pl.lit(None).alias("_pad"))
+    return frame[index.model_row[nodes]], nodes
 
 
 def _codes(node_models: pl.DataFrame, nodes: np.ndarray, n: int, trait: str) -> _Codes:
     """The trait's codes for the ``n`` nodes; ``node_models`` holds the rows of ``nodes``."""
-    values = trait_values(node_models, trait)
-    labels = values.drop_nulls().unique().sort()
-    row_code = (
-        values.cast(pl.Enum(labels.to_list())).to_physical().cast(pl.Int64).fill_null(-1)
-    ).to_numpy()
+    row_code, labels = _row_codes(node_models, trait)
     code = np.full(n, -1, dtype=np.int64)
     code[nodes] = row_code
     return _Codes(code, labels)

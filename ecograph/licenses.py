@@ -35,6 +35,7 @@ from functools import lru_cache
 from importlib import resources
 from typing import Any
 
+import numpy as np
 import polars as pl
 
 __all__ = [
@@ -46,6 +47,10 @@ __all__ = [
     "LICENSE_CLASSES",
     "normalize_license",
     "license_column",
+    "license_codes",
+    "distinct_codes",
+    "recode",
+    "labels_of",
     "license_table",
     "license_class",
     "classify_licenses",
@@ -145,14 +150,36 @@ def _clean_list(parts: pl.Expr) -> pl.Expr:
     return pl.when(joined != "").then(joined)
 
 
-def _normalize_text(raw: pl.Series) -> pl.Series:
-    """Normalise ``|``-joined licence text: each distinct value once (a hub has a few
-    hundred), then mapped back to the rows."""
-    distinct = raw.drop_nulls().unique()
+def distinct_codes(values: pl.Series) -> tuple[np.ndarray, pl.Series]:
+    """Integer codes of a string column: ``(code per row, distinct values)`` with
+    ``values[i] == distinct[code[i]]`` and -1 for null. One hashing pass; what follows can
+    work on the few distinct values and map back with a numpy lookup.
+
+    >>> code, distinct = distinct_codes(pl.Series(["b", None, "a", "b"]))
+    >>> code.tolist(), distinct.to_list()
+    ([1, -1, 0, 1], ['a', 'b'])
+    """
+    distinct = values.drop_nulls().unique().sort()
+    code = values.cast(pl.Enum(distinct.to_list())).to_physical().cast(pl.Int64).fill_null(-1)
+    return code.to_numpy(), distinct
+
+
+def recode(code: np.ndarray, distinct: pl.Series) -> tuple[np.ndarray, pl.Series]:
+    """Map codes into ``distinct`` (strings or nulls, possibly repeated) to codes into its
+    sorted distinct non-null values: ``(new code per row, labels)``, -1 for null."""
+    inner, labels = distinct_codes(distinct)
+    lookup = np.append(inner, -1)  # index -1 (a null row) -> -1
+    return lookup[code], labels
+
+
+def _normalize_text(raw: pl.Series) -> tuple[np.ndarray, pl.Series]:
+    """Normalise ``|``-joined licence text, each distinct value once (a hub has a few
+    hundred): ``(code per row, sorted licences)``."""
+    code, distinct = distinct_codes(raw)
     clean = pl.DataFrame({"raw": distinct}).select(
         _clean_list(pl.col("raw").str.split(_SEPARATOR))
     ).to_series()
-    return raw.replace_strict(distinct, clean, default=None, return_dtype=pl.Utf8)
+    return recode(code, clean)
 
 
 def _raw_text(frame: pl.DataFrame, column: str) -> pl.Series | None:
@@ -183,6 +210,31 @@ def _raw_text(frame: pl.DataFrame, column: str) -> pl.Series | None:
     return frame.select(expr.alias(column)).to_series()
 
 
+def license_codes(models: pl.DataFrame) -> tuple[np.ndarray, pl.Series]:
+    """:func:`license_column` as integers: ``(code per row, licences)`` with ``licences``
+    sorted and -1 where no licence is known.
+
+    >>> code, labels = license_codes(pl.DataFrame({"license": ["MIT", None, "gemma"]}))
+    >>> code.tolist(), labels.to_list()
+    ([1, -1, 0], ['gemma', 'mit'])
+    """
+    found = []
+    for column in ("card_license", "tags", "license"):  # precedence, highest first
+        raw = _raw_text(models, column) if column in models.columns else None
+        if raw is not None:
+            found.append(_normalize_text(raw))
+    labels = pl.concat([lab for _, lab in found]).unique().sort() if found else pl.Series(
+        [], dtype=pl.Utf8)
+    code = np.full(models.height, -1, dtype=np.int64)
+    for column_code, column_labels in reversed(found):  # higher precedence overwrites
+        lookup = np.append(
+            column_labels.cast(pl.Enum(labels.to_list())).to_physical().to_numpy(), -1
+        ).astype(np.int64)
+        mapped = lookup[column_code]
+        code = np.where(mapped >= 0, mapped, code)
+    return code, labels.alias("license")
+
+
 def license_column(models: pl.DataFrame) -> pl.Series:
     """The licence of every row of a ``models`` frame (vectorised :func:`normalize_license`).
 
@@ -205,14 +257,17 @@ def license_column(models: pl.DataFrame) -> pl.Series:
     >>> license_column(m).to_list()
     ['mit', 'apache-2.0|mit', None, 'gemma']
     """
-    found = []
-    for column in ("card_license", "tags", "license"):
-        raw = _raw_text(models, column) if column in models.columns else None
-        if raw is not None:
-            found.append(_normalize_text(raw))
-    if not found:
-        return pl.select(pl.repeat(None, models.height, dtype=pl.Utf8).alias("license")).to_series()
-    return pl.DataFrame(found).select(pl.coalesce(pl.all()).alias("license")).to_series()
+    return labels_of(*license_codes(models)).alias("license")
+
+
+def labels_of(code: np.ndarray, labels: pl.Series) -> pl.Series:
+    """The strings of codes into ``labels`` (-1: null).
+
+    >>> labels_of(np.array([1, -1, 0]), pl.Series(["a", "b"])).to_list()
+    ['b', None, 'a']
+    """
+    padded = pl.concat([labels.cast(pl.Utf8), pl.Series([None], dtype=pl.Utf8)])
+    return padded.gather(np.where(code >= 0, code, labels.len()))
 
 
 # --------------------------------------------------------------------------- classes
