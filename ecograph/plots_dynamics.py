@@ -220,7 +220,7 @@ def share_chart(
                         f"per {_PERIOD_WORD.get(period, period)}")
     if not table.periods:
         if count_ax is not None:
-            count_ax.set_axis_off()
+            fig.delaxes(count_ax)
         _titles(fig, ax, heading, "no derivatives in this range", own)
         ax.set_axis_off()
         return fig
