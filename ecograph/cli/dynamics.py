@@ -136,8 +136,8 @@ def trends_text(frame: Any, folded: Any, by: str, period: str) -> str:
     return "\n".join([
         f"New derivatives per {_period_word(period)} by {by}: a derivative of k groups "
         "counts 1/k in each",
-        f"(new) and 1 in each (touching); the shares of a {_period_word(period)} sum to "
-        "100%; Σ share² = 1: one group takes all.",
+        f"(new) and 1 in each (touching); shares of a {_period_word(period)} sum to 100%; "
+        "Σ share² 1 = one group.",
         "",
         leaders_text(frame, period),
         "",
