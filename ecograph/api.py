@@ -313,7 +313,7 @@ class Ecosystem:
         return _html_table(self.foundations(), title)
 
     # ---------------------------------------------------------------- dynamics (DESIGN §8)
-    def lineages(self, overrides: str | os.PathLike[str] | LineageTable | None = None
+    def lineages(self, overrides: str | Path | LineageTable | None = None
                  ) -> pl.DataFrame:
         """The lineage of every foundation (:func:`ecograph.lineage.lineages`): ``root``,
         ``vendor``, ``series``, ``params_b``, ``size_class``, ``released``, sorted by root.
@@ -343,7 +343,7 @@ class Ecosystem:
         relation: str | Iterable[str] | None = None,
         since: Any = None,
         until: Any = None,
-        overrides: str | os.PathLike[str] | LineageTable | None = None,
+        overrides: str | Path | LineageTable | None = None,
         *,
         top: int | None = None,
     ) -> pl.DataFrame:
@@ -421,7 +421,7 @@ class Ecosystem:
         relation: str | Iterable[str] | None = None,
         since: Any = None,
         until: Any = None,
-        overrides: str | os.PathLike[str] | LineageTable | None = None,
+        overrides: str | Path | LineageTable | None = None,
         **kw: Any,
     ) -> Figure:
         """Who leads, drawn (:mod:`ecograph.plots_dynamics`): ``share`` (stacked area of

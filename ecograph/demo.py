@@ -60,13 +60,12 @@ def run_demo(
     """
     from .api import Ecosystem
     from .crawl import crawl
+    from .errors import InputError
     from .fakehub import FakeHub
     from .hub import HubClient
     from .metrics import to_records
     from .snapshot import bundled_snapshot
     from .store import Store
-
-    from .errors import InputError
 
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)

@@ -291,8 +291,8 @@ def new_chart(
         if color == OTHER_COLOR:  # the sum of many groups would dwarf every line
             folded = float(counts.sum())
             continue
-        ax.plot(x, counts, color=color, lw=1.6, label=group,
-                **({"marker": "o", "ms": 3.5} if len(x) <= 24 else {}))
+        marker, size = ("o", 3.5) if len(x) <= 24 else ("", 0.0)
+        ax.plot(x, counts, color=color, lw=1.6, label=group, marker=marker, ms=size)
     if log:
         ax.set_yscale("log")
     else:
