@@ -25,7 +25,7 @@ import polars as pl
 
 from . import graph as _graph
 from . import metrics as _metrics
-from .errors import StoreError
+from .errors import InputError, StoreError, UsageError
 from .formats import PICTURE_FORMATS, format_for, is_snapshot
 
 if TYPE_CHECKING:  # the drawing and graph libraries load on first use, not with the CLI
@@ -33,6 +33,7 @@ if TYPE_CHECKING:  # the drawing and graph libraries load on first use, not with
     from matplotlib.axes import Axes
     from matplotlib.figure import Figure
 
+    from .lineage import LineageTable
     from .render import ForkTree
 
 __all__ = ["open", "crawl_hub", "import_file", "Ecosystem", "Family"]
@@ -255,21 +256,29 @@ class Ecosystem:
         """
         return self.plot("adoption", roots, top=top, log=log, ax=ax)
 
-    def plot(self, kind: str, roots: Iterable[str] | None = None, *, top: int = 5,
-             **kw: Any) -> Figure:
+    def plot(self, kind: str, roots: Iterable[str] | None = None, *,
+             top: int | None = None, **kw: Any) -> Figure:
         """A comparison plot of several families: ``adoption``, ``fanout`` or ``relations``
-        (:mod:`ecograph.plots`). Returns the matplotlib Figure."""
+        (:mod:`ecograph.plots`; ``roots=None``: the ``top`` largest, default 5); or who
+        leads: ``share`` / ``new`` (:meth:`plot_trends`: ``top`` groups, default 8).
+        Returns the matplotlib Figure."""
         from .plots import families_from_frames
         from .plots import plot as _plot
 
+        if kind in ("share", "new"):  # who leads: groups of foundations, not families
+            if roots is not None:
+                raise UsageError(f"the {kind} plot groups every foundation (by=...); it "
+                                 "takes no roots")
+            return self.plot_trends(kind, top=8 if top is None else top, **kw)
         if roots is None:
-            ids = self.foundations(top)["root"].to_list()
+            ids = self.foundations(5 if top is None else top)["root"].to_list()
         else:
             ids = [self.resolve(r) for r in ([roots] if isinstance(roots, str) else roots)]
         return _plot(kind, families_from_frames(self._analysis, self.edges, ids), **kw)
 
     def save_plot(self, kind: str, path: str | os.PathLike[str],
-                  roots: Iterable[str] | None = None, *, top: int = 5, dpi: float = 200,
+                  roots: Iterable[str] | None = None, *, top: int | None = None,
+                  dpi: float = 200,
                   **kw: Any) -> Path:
         """Draw :meth:`plot` and write it to ``path`` (``.png``, ``.svg`` or ``.pdf``; the
         suffix is checked before anything is drawn). Returns the path written."""
@@ -302,6 +311,128 @@ class Ecosystem:
             f"{self.edges.height:,} edges — foundations by family size"
         )
         return _html_table(self.foundations(), title)
+
+    # ---------------------------------------------------------------- dynamics (DESIGN §8)
+    def lineages(self, overrides: str | Path | LineageTable | None = None
+                 ) -> pl.DataFrame:
+        """The lineage of every foundation (:func:`ecograph.lineage.lineages`): ``root``,
+        ``vendor``, ``series``, ``params_b``, ``size_class``, ``released``, sorted by root.
+
+        ``overrides`` is a user lineage file (CSV or TOML, :func:`ecograph.lineage.load_table`)
+        extending the default table; it is read (and a malformed one reported with its
+        line number) before the store. ``params_b`` uses the Hub's ``safetensors.total``
+        when the store holds it.
+
+        Examples
+        --------
+        >>> from ecograph.snapshot import bundled_snapshot
+        >>> eco = Ecosystem.from_snapshot(bundled_snapshot())
+        >>> eco.lineages().filter(pl.col("root") == "Qwen/Qwen2.5-7B").row(0)[1:5]
+        ('Qwen (Alibaba)', 'Qwen2.5', 7.0, '5-9B')
+        """
+        from . import lineage
+
+        table = lineage.resolve_table(overrides)
+        ids = _graph.foundations(self._analysis, self.edges)
+        return lineage.lineages(self.models, ids, table)
+
+    def trends(
+        self,
+        by: str = "vendor",
+        period: str = "quarter",
+        relation: str | Iterable[str] | None = None,
+        since: Any = None,
+        until: Any = None,
+        overrides: str | Path | LineageTable | None = None,
+        *,
+        top: int | None = None,
+    ) -> pl.DataFrame:
+        """New derivatives per period and group, with shares, leaders and concentration
+        (:func:`ecograph.dynamics.trends`, DESIGN §8): ``ecograph trends``.
+
+        ``by``: vendor, series, root or size; ``period``: month or quarter (``2024-07`` /
+        ``2024-Q3``); ``relation``: count only derivatives of that relation (or those);
+        ``since`` / ``until``: ISO dates (whole days); ``overrides``: a lineage file.
+        ``top`` keeps the ``top`` largest groups and folds the rest into ``other``
+        (:func:`ecograph.dynamics.top_groups`); by default every group is listed. The
+        arguments and the lineage file are checked before the store is read.
+
+        Raises
+        ------
+        InputError
+            Unknown ``by`` / ``period`` / relation, ``since`` after ``until``, a malformed
+            lineage file, or a store without creation dates.
+
+        Examples
+        --------
+        >>> from ecograph.snapshot import bundled_snapshot
+        >>> eco = Ecosystem.from_snapshot(bundled_snapshot())
+        >>> t = eco.trends(by="vendor", period="quarter")
+        >>> t.filter(pl.col("leader")).select("period", "group").tail(2).rows()
+        [('2024-Q4', 'Qwen (Alibaba)'), ('2025-Q1', 'Meta')]
+        >>> t.group_by("period").agg(pl.col("share").sum().round(9))["share"].unique().to_list()
+        [1.0]
+        """
+        from . import dynamics, lineage
+
+        table = lineage.resolve_table(overrides) if overrides is not None else None
+        # check every argument on empty frames before anything is loaded
+        dynamics.trends(pl.DataFrame(schema={"id": pl.Utf8, "created_at": pl.Datetime("us")}),
+                        pl.DataFrame(schema={"parent": pl.Utf8, "child": pl.Utf8}),
+                        by=by, period=period, relation=relation, since=since, until=until)
+        if top is not None and top < 1:
+            raise InputError(f"top must be at least 1, got {top}")
+        # sizes read the Hub's parameter counts, which only the full models frame holds
+        given = self.lineages(table) if by == "size" else None
+        frame = dynamics.trends(self._analysis, self.edges, by=by, period=period,
+                                relation=relation, since=since, until=until,
+                                lineages=given, overrides=table, index=self.index)
+        return dynamics.top_groups(frame, top)
+
+    def response_times(self, roots: Iterable[str] | None = None) -> pl.DataFrame:
+        """How fast the community answered each root, by relation
+        (:func:`ecograph.dynamics.response_times`): ``first_by_relation_days`` and
+        ``by_relation_30d``. ``roots=None``: every foundation, sorted by id; roots are
+        resolved like user input.
+
+        Examples
+        --------
+        >>> from ecograph.snapshot import bundled_snapshot
+        >>> eco = Ecosystem.from_snapshot(bundled_snapshot())
+        >>> row = eco.response_times(["qwen/qwen2.5-7b"]).row(0, named=True)
+        >>> row["root"], row["first_by_relation_days"]["finetune"] > 0
+        ('Qwen/Qwen2.5-7B', True)
+        """
+        from . import dynamics
+
+        if roots is None:
+            ids = _graph.foundations(self._analysis, self.edges)
+        else:
+            ids = [self.resolve(r) for r in ([roots] if isinstance(roots, str) else roots)]
+        return dynamics.response_times(self._analysis, self.edges, ids, index=self.index)
+
+    def plot_trends(
+        self,
+        kind: str = "share",
+        *,
+        by: str = "vendor",
+        period: str = "quarter",
+        top: int = 8,
+        relation: str | Iterable[str] | None = None,
+        since: Any = None,
+        until: Any = None,
+        overrides: str | Path | LineageTable | None = None,
+        **kw: Any,
+    ) -> Figure:
+        """Who leads, drawn (:mod:`ecograph.plots_dynamics`): ``share`` (stacked area of
+        each period's shares, the ``top`` groups and ``other``) or ``new`` (new derivatives
+        per period, one line per group). Arguments as :meth:`trends`; ``kw`` go to the
+        plot (``ax``, ``title``). ``ecograph plot share|new``; also
+        ``eco.plot("share", by=...)`` and :meth:`save_plot`."""
+        from .plots_dynamics import trend_plot
+
+        frame = self.trends(by, period, relation, since, until, overrides)
+        return trend_plot(kind, frame, by=by, period=period, top=top, **kw)
 
 
 class Family:

@@ -38,6 +38,9 @@ class DemoResult:
     crawl: Any
     largest: str
     paths: dict[str, Path] = field(default_factory=dict)
+    #: New derivatives per quarter by vendor (:meth:`ecograph.api.Ecosystem.trends`;
+    #: None when the snapshot has no dated derivatives).
+    trends: pl.DataFrame | None = None
 
 
 def run_demo(
@@ -45,15 +48,19 @@ def run_demo(
     *,
     progress: Callable[[Any], None] | None = None,
     snapshot: str | Path | None = None,
-    roots: tuple[str, ...] = DEMO_ROOTS,
+    roots: tuple[str, ...] | None = None,
 ) -> DemoResult:
     """Run the offline demo into ``out_dir`` and return what it made.
 
     Re-running refreshes the store in place (the crawl is idempotent) and rewrites the
-    outputs. ``snapshot`` defaults to the bundled one.
+    outputs. ``snapshot`` defaults to the bundled one; ``roots`` to the snapshot's
+    foundations (for the bundled one, :data:`DEMO_ROOTS`). Besides the families, the
+    demo measures who leads (new derivatives per quarter by vendor) and draws the share
+    chart (``share.png``).
     """
     from .api import Ecosystem
     from .crawl import crawl
+    from .errors import InputError
     from .fakehub import FakeHub
     from .hub import HubClient
     from .metrics import to_records
@@ -63,7 +70,10 @@ def run_demo(
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     db = out / "ecograph.db"
-    with FakeHub(snapshot or bundled_snapshot()) as hub:
+    source = snapshot or bundled_snapshot()
+    if roots is None:
+        roots = tuple(Ecosystem.from_snapshot(source).foundations()["root"].sort().to_list())
+    with FakeHub(source) as hub:
         client = HubClient(hub.url, token=False)
         with Store.open(db) as store:
             result = crawl(store, client, list(roots), workers=8, progress=progress)
@@ -83,5 +93,12 @@ def run_demo(
         "adoption", out / "compare.png", families["root"].to_list(), log=True,
         title="Adoption race: derivatives since release",
     )
+    try:
+        trends = eco.trends(by="vendor", period="quarter")
+    except InputError:  # a snapshot without dates: no leaders to show
+        trends = None
+    if trends is not None and trends.height:
+        paths["share"] = eco.save_plot("share", out / "share.png", by="vendor",
+                                       period="quarter")
     return DemoResult(out_dir=out, db=db, families=families, crawl=result, largest=largest,
-                      paths=paths)
+                      paths=paths, trends=trends)

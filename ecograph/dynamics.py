@@ -40,6 +40,9 @@ __all__ = [
     "RESPONSE_SCHEMA",
     "trends",
     "response_times",
+    "OTHER",
+    "top_groups",
+    "period_summary",
 ]
 
 #: What :func:`trends` can group by.
@@ -472,3 +475,102 @@ def response_times(
         pl.when(pl.Series(root_known)).then(pl.col("by_relation_30d")).alias("by_relation_30d")
     )
     return frame.cast(RESPONSE_SCHEMA)  # type: ignore[arg-type]
+
+
+# --------------------------------------------------------------------------- folding
+
+
+#: The group :func:`top_groups` folds the smaller groups into.
+OTHER = "other"
+
+
+def top_groups(frame: pl.DataFrame, top: int | None) -> pl.DataFrame:
+    """Keep the ``top`` largest groups of a :func:`trends` frame and fold the rest into
+    one ``other`` group per period.
+
+    The largest groups are those with the most ``new`` derivatives over the whole frame
+    (ties: the smaller group name first). In ``other``, ``new`` and ``touching`` are the
+    sums over the folded groups; every ``share`` is recomputed as new / Σ new of the
+    period, so the shares of a period still sum to 1. ``concentration`` stays the
+    period's Σ share² over all its groups (folding does not change how concentrated the
+    period is); ``leader`` keeps its rows' values and is False for ``other`` (a period
+    whose leader was folded has no leader row). ``top=None``, or no more than ``top``
+    groups: the frame unchanged. ``other`` comes last in its period.
+
+    Examples
+    --------
+    >>> f = pl.DataFrame({"period": ["2024-Q1"] * 3 + ["2024-Q2"],
+    ...                   "group": ["a", "b", "c", "c"], "new": [3.0, 1.5, 0.5, 2.0],
+    ...                   "touching": [3, 2, 1, 2], "share": [0.6, 0.3, 0.1, 1.0],
+    ...                   "leader": [True, False, False, True],
+    ...                   "concentration": [0.46, 0.46, 0.46, 1.0]}, schema=TREND_SCHEMA)
+    >>> top_groups(f, 1).select("period", "group", "new", "touching", "share").rows()
+    ... # doctest: +NORMALIZE_WHITESPACE
+    [('2024-Q1', 'a', 3.0, 3, 0.6), ('2024-Q1', 'other', 2.0, 3, 0.4),
+     ('2024-Q2', 'other', 2.0, 2, 1.0)]
+    """
+    if top is not None and top < 1:
+        raise InputError(f"top must be at least 1, got {top}")
+    if top is None or frame.is_empty():
+        return frame
+    totals = (
+        frame.group_by("group")
+        .agg(pl.col("new").sum())
+        .sort(["new", "group"], descending=[True, False])
+    )
+    if totals.height <= top:
+        return frame
+    kept = totals.head(top).get_column("group")
+    label = OTHER if OTHER not in kept.to_list() else f"{OTHER} groups"
+    is_kept = pl.col("group").is_in(kept.implode())
+    rest = (
+        frame.filter(~is_kept)
+        .group_by("period")
+        .agg(
+            pl.lit(label).alias("group"),
+            pl.col("new").sum(),
+            pl.col("touching").sum(),
+            pl.col("share").sum(),
+            pl.lit(False).alias("leader"),
+            pl.col("concentration").first(),
+        )
+        .select(frame.columns)
+    )
+    out = pl.concat([frame.filter(is_kept), rest.cast(frame.schema)])  # type: ignore[arg-type]
+    return (
+        out.with_columns((pl.col("new") / pl.col("new").sum().over("period")).alias("share"))
+        .with_columns((pl.col("group") == label).alias("_other"))
+        .sort(["period", "_other", "new", "group"], descending=[False, False, True, False])
+        .drop("_other")
+    )
+
+
+def period_summary(frame: pl.DataFrame) -> pl.DataFrame:
+    """One row per period of a :func:`trends` frame (unfolded): ``period``,
+    ``derivatives`` (Σ new), ``groups`` (groups with a derivative), ``leader`` and
+    ``leader_share``, ``runner_up`` and ``runner_up_share`` (null with one group), and
+    ``concentration`` (Σ share²).
+
+    Examples
+    --------
+    >>> f = pl.DataFrame({"period": ["2024-Q1"] * 2, "group": ["a", "b"],
+    ...                   "new": [3.0, 1.0], "touching": [3, 1], "share": [0.75, 0.25],
+    ...                   "leader": [True, False], "concentration": [0.625, 0.625]},
+    ...                  schema=TREND_SCHEMA)
+    >>> period_summary(f).rows()
+    [('2024-Q1', 4.0, 2, 'a', 0.75, 'b', 0.25, 0.625)]
+    """
+    ranked = frame.sort(["period", "share", "group"], descending=[False, True, False])
+    return (
+        ranked.group_by("period", maintain_order=True)
+        .agg(
+            pl.col("new").sum().alias("derivatives"),
+            pl.len().cast(pl.Int64).alias("groups"),
+            pl.col("group").first().alias("leader"),
+            pl.col("share").first().alias("leader_share"),
+            pl.col("group").get(1, null_on_oob=True).alias("runner_up"),
+            pl.col("share").get(1, null_on_oob=True).alias("runner_up_share"),
+            pl.col("concentration").first(),
+        )
+        .sort("period")
+    )

@@ -38,6 +38,16 @@ def test_demo_command_end_to_end(tmp_path):
         assert (out / name).stat().st_size > 0, name
     assert "meta-llama/Llama-3.1-8B" in (out / "report" / "metrics.md").read_text()
     assert (out / "compare.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    # who leads: one row per quarter (the last 6 at most), the leader named, and the chart
+    lines = res.output.splitlines()
+    head = lines.index("Who leads: new derivatives per quarter by vendor (last 6 quarters)")
+    quarters = [line for line in lines[head + 3:] if line[:4].isdigit() and "-Q" in line[:7]]
+    assert 1 <= len(quarters) <= 6
+    assert any("Meta (" in line for line in quarters)
+    assert lines[head + 3 + len(quarters)].startswith("Concentration Σ share² ")
+    assert (out / "share.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert any(line.split()[:2] == ["share", "chart"] and line.endswith("share.png")
+               for line in lines)
     # re-running refreshes in place: same families, no duplicates
     again = CliRunner().invoke(main, ["demo", "--out", str(out), "--quiet"])
     assert again.exit_code == 0, again.output

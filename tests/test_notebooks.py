@@ -1,4 +1,4 @@
-"""Both notebooks execute top to bottom (offline), so they cannot rot."""
+"""The notebooks execute top to bottom (offline), so they cannot rot."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ pytestmark = pytest.mark.slow
 NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
 
 
-@pytest.mark.parametrize("name", ["explore.ipynb", "whole_hub.ipynb"])
+@pytest.mark.parametrize("name", ["explore.ipynb", "whole_hub.ipynb", "who_leads.ipynb"])
 def test_notebook_executes(name, tmp_path):
     nb = nbformat.read(NOTEBOOKS / name, as_version=4)
     # saved without outputs: what runs in CI is what a reader gets

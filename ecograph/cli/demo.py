@@ -23,8 +23,9 @@ def demo_command(out_dir: str, quiet: bool) -> None:
 
     Starts the fake Hub on the small Hub snapshot shipped with ecograph, crawls its
     foundations through the real huggingface_hub client into OUT/ecograph.db, prints the
-    families table, and writes every foundation's metrics, a report on the largest family
-    and the adoption race of all families. No network needed.
+    families table and who leads (each quarter's leading vendor), and writes every
+    foundation's metrics, a report on the largest family, the adoption race of all
+    families and the share chart. No network needed.
 
     \b
     Examples:
@@ -33,6 +34,7 @@ def demo_command(out_dir: str, quiet: bool) -> None:
     """
     from ..demo import run_demo
     from .analysis import families_text
+    from .dynamics import concentration_line, leaders_text
 
     started = time.monotonic()
     bar = progress_bar(None, "crawling the fake Hub", quiet=quiet or not sys.stderr.isatty(),
@@ -56,6 +58,11 @@ def demo_command(out_dir: str, quiet: bool) -> None:
     click.echo("")
     click.echo(families_text(result.families))
     click.echo("")
+    if result.trends is not None and result.trends.height:
+        click.echo("Who leads: new derivatives per quarter by vendor (last 6 quarters)")
+        click.echo(leaders_text(result.trends, "quarter", last=6))
+        click.echo(concentration_line(result.trends, "quarter"))
+        click.echo("")
     p = result.paths
     here = Path.cwd()
 
@@ -71,6 +78,8 @@ def demo_command(out_dir: str, quiet: bool) -> None:
     click.echo(f"  report         {rel(p['report_html'])}  ({result.largest})")
     click.echo(f"  fork tree      {rel(p['report_fork_tree'])}")
     click.echo(f"  adoption race  {rel(p['compare'])}")
+    if "share" in p:
+        click.echo(f"  share chart    {rel(p['share'])}")
     click.echo(f"Done in {time.monotonic() - started:.1f} s. Next: ecograph stats "
                f"{result.largest} --db {rel(p['db'])}")
 

@@ -17,6 +17,7 @@ from ._common import (
     output_option,
     picture_option,
 )
+from .dynamics import plot_trends, trend_options
 
 COMMANDS: list[click.Command] = []
 
@@ -107,22 +108,41 @@ def compare_command(roots: tuple[str, ...], db: str, output: str, log: bool,
 
 
 @click.command("plot")
-@click.argument("kind", type=click.Choice(["adoption", "fanout", "relations"]))
-@click.argument("roots", nargs=-1, required=True)
+@click.argument("kind", type=click.Choice(["adoption", "fanout", "relations", "share", "new"]))
+@click.argument("roots", nargs=-1)
 @db_option
 @picture_option
 @click.option("--log", "log", is_flag=True, help="adoption: log scale for the counts.")
 @dpi_option
+@trend_options
+@click.option("--top", type=click.IntRange(min=1), default=8, show_default=True,
+              help="share/new: draw the N largest groups (share: the rest as 'other').")
 def plot_command(kind: str, roots: tuple[str, ...], db: str, output: str, log: bool,
-                 dpi: int) -> None:
+                 dpi: int, by: str, period: str, relation: str | None, since: str | None,
+                 until: str | None, lineages: str | None, top: int) -> None:
     """Plot KIND for the families of ROOTS: adoption (cumulative derivatives since
-    release), fanout (fan-out distribution, log-log) or relations (relation mix).
+    release), fanout (fan-out distribution, log-log) or relations (relation mix). Or who
+    leads, over every foundation (no ROOTS): share (stacked area of each period's shares
+    of new derivatives) or new (new derivatives per period), --by vendor, series, root or
+    size.
 
     \b
     Examples:
       ecograph plot fanout meta-llama/Llama-3.1-8B Qwen/Qwen2.5-7B --db hub.db -o fanout.png
       ecograph plot relations meta-llama/Llama-3.1-8B google/gemma-2-9b --db hub.db -o mix.svg
+      ecograph plot share --by vendor --period quarter --db hub.db -o share.png
+      ecograph plot new --by series --top 6 --since 2024-01-01 --db hub.db -o new.png
     """
+    if kind in ("share", "new"):
+        if roots:
+            raise click.UsageError(f"plot {kind} groups every foundation (--by); it takes "
+                                   "no ROOTS")
+        click.echo(plot_trends(open_ecosystem(db), kind, output, by=by, period=period,
+                               top=top, relation=relation, since=since, until=until,
+                               lineages=lineages, dpi=dpi), err=True)
+        return
+    if not roots:
+        raise click.UsageError(f"plot {kind} needs at least one ROOT")
     options = {"log": log} if kind == "adoption" else {}
     open_ecosystem(db).save_plot(kind, output, roots, dpi=dpi, **options)
     click.echo(f"Wrote the {kind} plot of {len(roots)} families to {output}", err=True)
