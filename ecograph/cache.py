@@ -1,0 +1,170 @@
+"""The analysis cache: the ``models`` analysis columns and the ``edges`` of a store as
+Arrow IPC files beside it, so whole-Hub analysis reads a memory map instead of SQLite.
+
+Layout: a directory ``<store>.ecograph-cache/`` next to the store file holding
+``models.arrow`` (:data:`CACHED_MODEL_COLUMNS`) and ``edges.arrow`` (the edge columns),
+both exactly as :meth:`ecograph.store.Store.load` returns them (cast, sorted). Each file
+carries its :class:`CacheKey` in its schema metadata.
+
+Never stale: the key is the store's identity (a random ``store_id``) and its
+``generation``, a counter every write to the store increments in the write's own
+transaction. A file whose key differs from the store's current one is ignored and
+rewritten on the next analysis load; so is a file that is not a readable Arrow IPC file
+of the expected schema (corrupt, truncated, from another cache version). Both files are
+checked, so a reader never pairs one generation's models with another's edges.
+
+Never required: writing goes to a temporary file in the cache directory and is renamed
+into place (readers see a whole file or none), and any OS error (read-only directory,
+disk full) just skips the write. Reading maps the files (``pyarrow.memory_map``): the
+frames share the page cache, no copy is made.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+import polars as pl
+import pyarrow as pa
+import pyarrow.ipc as ipc
+
+__all__ = [
+    "CACHE_VERSION",
+    "CACHED_MODEL_COLUMNS",
+    "CacheKey",
+    "cache_dir",
+    "covers",
+    "enabled",
+    "read",
+    "write",
+]
+
+#: Version of the file layout; a file of another version is ignored and rewritten.
+CACHE_VERSION = 1
+
+#: The ``models`` columns the cache holds (what analysis reads, see
+#: :data:`ecograph.metrics.ANALYSIS_COLUMNS`).
+CACHED_MODEL_COLUMNS: tuple[str, ...] = (
+    "id", "author", "created_at", "downloads", "relation", "status",
+)
+
+_SUFFIX = ".ecograph-cache"
+_MODELS = "models.arrow"
+_EDGES = "edges.arrow"
+_OFF = frozenset({"0", "off", "false", "no"})
+
+
+@dataclass(frozen=True)
+class CacheKey:
+    """What a cache file was built from: a store (``store_id``) at a ``generation``."""
+
+    store_id: str
+    generation: int
+
+    def metadata(self) -> dict[bytes, bytes]:
+        """The key as Arrow schema metadata."""
+        return {
+            b"ecograph.cache_version": str(CACHE_VERSION).encode(),
+            b"ecograph.store_id": self.store_id.encode(),
+            b"ecograph.generation": str(self.generation).encode(),
+        }
+
+
+def enabled() -> bool:
+    """``False`` when the environment variable ``ECOGRAPH_CACHE`` is ``0`` (or ``off``,
+    ``false``, ``no``): the store is then always read directly."""
+    return os.environ.get("ECOGRAPH_CACHE", "1").strip().lower() not in _OFF
+
+
+def cache_dir(store_path: str | os.PathLike[str]) -> Path:
+    """The cache directory of the store at ``store_path``.
+
+    >>> cache_dir("data/hub.db").as_posix()
+    'data/hub.db.ecograph-cache'
+    """
+    p = Path(store_path)
+    return p.with_name(p.name + _SUFFIX)
+
+
+def covers(columns: Iterable[str]) -> bool:
+    """Whether the cache holds every one of the ``models`` ``columns``.
+
+    >>> covers(["id", "downloads"]), covers(["id", "tags"])
+    (True, False)
+    """
+    return set(columns) <= set(CACHED_MODEL_COLUMNS)
+
+
+def _read_one(path: Path, key: CacheKey, columns: list[str]) -> pl.DataFrame | None:
+    with pa.memory_map(str(path)) as source:
+        table = ipc.open_file(source).read_all()
+    if table.schema.metadata != key.metadata() or table.column_names != columns:
+        return None
+    table.validate()
+    frame = pl.from_arrow(table)
+    assert isinstance(frame, pl.DataFrame)
+    return frame
+
+
+def read(
+    store_path: str | os.PathLike[str], key: CacheKey, edge_columns: list[str]
+) -> tuple[pl.DataFrame, pl.DataFrame] | None:
+    """The cached ``(models, edges)`` of the store at ``store_path`` if both files exist,
+    are readable and carry ``key``; else ``None`` (nothing is raised).
+
+    ``models`` has :data:`CACHED_MODEL_COLUMNS`, ``edges`` has ``edge_columns``, in the
+    dtypes they were written with.
+    """
+    folder = cache_dir(store_path)
+    try:
+        models = _read_one(folder / _MODELS, key, list(CACHED_MODEL_COLUMNS))
+        if models is None:
+            return None
+        edges = _read_one(folder / _EDGES, key, edge_columns)
+    except (OSError, pa.ArrowException, ValueError, TypeError):
+        return None  # absent, unreadable or corrupt: rebuilt by the next write
+    if edges is None:
+        return None
+    return models, edges
+
+
+def _write_one(folder: Path, name: str, frame: pl.DataFrame, key: CacheKey) -> None:
+    # polars' own string layout (Arrow string views): read back without a copy
+    table = frame.to_arrow(compat_level=pl.CompatLevel.newest()).combine_chunks()
+    table = table.replace_schema_metadata(key.metadata())
+    tmp = folder / f".{name}.{os.getpid()}.{uuid.uuid4().hex}.tmp"
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)  # (mode per umask)
+    try:
+        with os.fdopen(fd, "wb") as fh, ipc.new_file(fh, table.schema) as writer:
+            writer.write_table(table, max_chunksize=max(table.num_rows, 1))
+        os.replace(tmp, folder / name)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+
+
+def write(
+    store_path: str | os.PathLike[str], key: CacheKey,
+    models: pl.DataFrame, edges: pl.DataFrame,
+) -> bool:
+    """Write the cache of the store at ``store_path`` (``models`` with exactly
+    :data:`CACHED_MODEL_COLUMNS`); ``True`` when written, ``False`` when the directory
+    cannot be written (the cache is optional; nothing is raised for OS errors).
+
+    Each file is written to a temporary name and renamed into place.
+    """
+    if models.columns != list(CACHED_MODEL_COLUMNS):
+        raise ValueError(f"the cache holds models columns {CACHED_MODEL_COLUMNS}")
+    folder = cache_dir(store_path)
+    try:
+        folder.mkdir(exist_ok=True)
+        _write_one(folder, _EDGES, edges, key)
+        _write_one(folder, _MODELS, models, key)
+    except OSError:
+        return False
+    return True
