@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import threading
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -40,7 +41,9 @@ __all__ = [
     "covers",
     "enabled",
     "read",
+    "wait",
     "write",
+    "write_in_background",
 ]
 
 #: Version of the file layout; a file of another version is ignored and rewritten.
@@ -56,6 +59,9 @@ _SUFFIX = ".ecograph-cache"
 _MODELS = "models.arrow"
 _EDGES = "edges.arrow"
 _OFF = frozenset({"0", "off", "false", "no"})
+#: Writes still running in this process, by cache directory.
+_WRITING: dict[Path, threading.Thread] = {}
+_WRITING_LOCK = threading.Lock()
 
 
 @dataclass(frozen=True)
@@ -120,6 +126,7 @@ def read(
     dtypes they were written with.
     """
     folder = cache_dir(store_path)
+    wait(store_path)
     try:
         models = _read_one(folder / _MODELS, key, list(CACHED_MODEL_COLUMNS))
         if models is None:
@@ -168,3 +175,40 @@ def write(
     except OSError:
         return False
     return True
+
+
+def write_in_background(
+    store_path: str | os.PathLike[str], key: CacheKey,
+    models: pl.DataFrame, edges: pl.DataFrame,
+) -> None:
+    """:func:`write` in a thread, so the caller computes while the files are written
+    (the frames are immutable and shared, not copied). The interpreter waits for the
+    thread before it exits, and :func:`read` / :func:`wait` wait for it too."""
+    folder = cache_dir(store_path)
+
+    def run() -> None:
+        try:
+            write(store_path, key, models, edges)
+        except Exception:  # noqa: BLE001 - the cache is optional: a failed write is no cache
+            pass
+
+    thread = threading.Thread(target=run, name="ecograph-cache-write")
+    with _WRITING_LOCK:
+        previous = _WRITING.get(folder)
+        _WRITING[folder] = thread
+    if previous is not None:
+        previous.join()
+    thread.start()
+
+
+def wait(store_path: str | os.PathLike[str] | None = None) -> None:
+    """Wait for this process's background writes (of one store, or all) to finish."""
+    with _WRITING_LOCK:
+        if store_path is None:
+            threads = list(_WRITING.values())
+            _WRITING.clear()
+        else:
+            thread = _WRITING.pop(cache_dir(store_path), None)
+            threads = [thread] if thread is not None else []
+    for thread in threads:
+        thread.join()

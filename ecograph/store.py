@@ -613,9 +613,9 @@ class Store:
         When ``columns`` are among the cached ones (:data:`ecograph.cache.CACHED_MODEL_COLUMNS`)
         the frames come from the analysis cache beside the store if it is of the store's
         current ``generation``; a load of exactly those columns rebuilds a stale or absent
-        cache (skipped when its directory cannot be written). ``cache=False`` (or the
-        environment variable ``ECOGRAPH_CACHE=0``) reads the store only and leaves the
-        cache alone.
+        cache, in a background thread (skipped when its directory cannot be written).
+        ``cache=False`` (or the environment variable ``ECOGRAPH_CACHE=0``) reads the store
+        only and leaves the cache alone.
         """
         schema = _model_schema(columns)
         cache = cache and _cache.enabled()
@@ -643,7 +643,7 @@ class Store:
         models = models[models.get_column("id").arg_sort()]
         edges = edges.sort(["parent", "child"])
         if build and key is not None:
-            _cache.write(self.path, key, models, edges)
+            _cache.write_in_background(self.path, key, models, edges)
         return models.select(list(schema)), edges
 
     def generation(self) -> int | None:

@@ -68,7 +68,8 @@ def test_cached_columns_are_the_analysis_columns() -> None:
 def test_hit_equals_an_uncached_load(store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
     folder = cache.cache_dir(store.path)
     assert not folder.exists()
-    first = store.load(ANALYSIS_COLUMNS)  # builds the cache
+    first = store.load(ANALYSIS_COLUMNS)  # builds the cache (in a thread)
+    cache.wait(store.path)
     assert sorted(p.name for p in folder.iterdir()) == ["edges.arrow", "models.arrow"]
     want = _uncached(store)
     _assert_same(first, want)
@@ -78,6 +79,26 @@ def test_hit_equals_an_uncached_load(store: Store, monkeypatch: pytest.MonkeyPat
     sub = store.load(["downloads", "id"])
     assert sub[0].columns == ["id", "downloads"]
     assert_frame_equal(sub[0], want[0].select("id", "downloads"))
+
+
+def test_a_load_right_after_a_rebuild_waits_for_it(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import threading
+
+    release = threading.Event()
+    real_write = cache.write
+
+    def slow_write(*args, **kwargs):
+        release.wait(30)
+        return real_write(*args, **kwargs)
+
+    monkeypatch.setattr(cache, "write", slow_write)
+    want = store.load(ANALYSIS_COLUMNS)  # its write is held back ...
+    assert not (cache.cache_dir(store.path) / "models.arrow").exists()
+    _no_store_reads(monkeypatch)
+    threading.Timer(0.05, release.set).start()
+    _assert_same(store.load(ANALYSIS_COLUMNS), want)  # ... and this load waits for it
 
 
 def test_other_columns_and_opt_outs_read_the_store(
@@ -98,6 +119,7 @@ def test_other_columns_and_opt_outs_read_the_store(
 
 def test_a_subset_load_does_not_build_the_cache(store: Store) -> None:
     store.load(["id"])
+    cache.wait()
     assert not cache.cache_dir(store.path).exists()
 
 
@@ -106,6 +128,7 @@ def test_disabled_cache_is_neither_read_nor_written(
 ) -> None:
     monkeypatch.setenv("ECOGRAPH_CACHE", "off")
     _assert_same(store.load(ANALYSIS_COLUMNS), _uncached(store))
+    cache.wait()
     assert not cache.cache_dir(store.path).exists()
 
 
@@ -210,6 +233,7 @@ def test_a_new_store_at_the_same_path_does_not_reuse_the_cache(tmp_path: Path) -
 @pytest.mark.parametrize("damage", ["garbage", "truncated", "empty", "edges_only"])
 def test_a_corrupt_cache_is_rebuilt(store: Store, damage: str) -> None:
     want = store.load(ANALYSIS_COLUMNS)
+    cache.wait()
     folder = cache.cache_dir(store.path)
     models_file = folder / "models.arrow"
     if damage == "garbage":
@@ -235,6 +259,7 @@ def test_files_of_another_cache_version_or_generation_are_ignored(
 ) -> None:
     monkeypatch.setattr(cache, "CACHE_VERSION", cache.CACHE_VERSION + 1)
     store.load(ANALYSIS_COLUMNS)  # written as another layout version
+    cache.wait()
     monkeypatch.undo()
     assert cache.read(store.path, _key(store), ["parent", "child", "relation", "source"]) is None
     want = _uncached(store)
@@ -253,6 +278,7 @@ def test_no_temporary_files_are_left(store: Store) -> None:
     store.load(ANALYSIS_COLUMNS)
     store.set_state("a", "b")
     store.load(ANALYSIS_COLUMNS)
+    cache.wait()
     names = sorted(p.name for p in cache.cache_dir(store.path).iterdir())
     assert names == ["edges.arrow", "models.arrow"]
 
@@ -274,6 +300,7 @@ def test_an_unwritable_cache_directory_still_loads(
             monkeypatch.setattr(cache.os, "open", refuse)
         _assert_same(store.load(ANALYSIS_COLUMNS), _uncached(store))
         _assert_same(store.load(ANALYSIS_COLUMNS), _uncached(store))
+        cache.wait()
         assert list(folder.iterdir()) == []
     finally:
         folder.chmod(0o700)
@@ -282,6 +309,7 @@ def test_an_unwritable_cache_directory_still_loads(
 def test_a_file_in_the_way_of_the_cache_directory_still_loads(store: Store) -> None:
     cache.cache_dir(store.path).write_text("something else\n")
     _assert_same(store.load(ANALYSIS_COLUMNS), _uncached(store))
+    cache.wait()
     assert cache.cache_dir(store.path).read_text() == "something else\n"
 
 
@@ -308,6 +336,7 @@ def test_a_version_1_store_is_upgraded_in_place(tmp_path: Path) -> None:
         assert s.generation() == 0
         assert s.summary()["schema_version"] == SCHEMA_VERSION
         _assert_same(s.load(ANALYSIS_COLUMNS), want)
+        cache.wait()
         assert (cache.cache_dir(db) / "models.arrow").exists()
         s.save_models([parse_model(_child(6))])
         assert s.generation() == 1
@@ -343,6 +372,7 @@ def test_a_version_1_store_that_cannot_be_upgraded_loads_without_cache(
     with Store(db, conn) as s:
         assert s.generation() is None
         _assert_same(s.load(ANALYSIS_COLUMNS), want)
+    cache.wait()
     assert not cache.cache_dir(db).exists()
 
 
