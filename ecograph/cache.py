@@ -155,6 +155,25 @@ def _write_one(folder: Path, name: str, frame: pl.DataFrame, key: CacheKey) -> N
         raise
 
 
+def _remove_orphans(folder: Path) -> None:
+    """Delete temporary files left by writers that were killed (their process is gone)."""
+    for tmp in folder.glob(".*.tmp"):
+        parts = tmp.name.split(".")
+        try:
+            pid = int(parts[-3])
+        except (IndexError, ValueError):
+            continue
+        if pid == os.getpid():
+            continue
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            with contextlib.suppress(OSError):
+                tmp.unlink()
+        except OSError:
+            pass  # alive (another user's process): not ours to remove
+
+
 def write(
     store_path: str | os.PathLike[str], key: CacheKey,
     models: pl.DataFrame, edges: pl.DataFrame,
@@ -170,6 +189,7 @@ def write(
     folder = cache_dir(store_path)
     try:
         folder.mkdir(exist_ok=True)
+        _remove_orphans(folder)
         _write_one(folder, _EDGES, edges, key)
         _write_one(folder, _MODELS, models, key)
     except OSError:

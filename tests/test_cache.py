@@ -283,6 +283,21 @@ def test_no_temporary_files_are_left(store: Store) -> None:
     assert names == ["edges.arrow", "models.arrow"]
 
 
+def test_temporary_files_of_killed_writers_are_removed(store: Store) -> None:
+    gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                          capture_output=True, text=True, check=True)
+    dead_pid = int(gone.stdout)  # a process that has exited
+    folder = cache.cache_dir(store.path)
+    folder.mkdir()
+    orphan = folder / f".models.arrow.{dead_pid}.0123abcd.tmp"
+    orphan.write_bytes(b"half a file")
+    live = folder / f".models.arrow.{os.getppid()}.4567ef.tmp"  # a live process's write
+    live.write_bytes(b"in progress")
+    store.load(ANALYSIS_COLUMNS)
+    cache.wait()
+    assert not orphan.exists() and live.exists()
+
+
 # ------------------------------------------------------------------ never required
 
 
