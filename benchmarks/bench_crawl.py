@@ -4,7 +4,7 @@ The fake Hub (20 ms latency per request) serves a synthetic hub (``ecograph.synt
 models, whose largest family has ~5,600 models). Both crawlers go through
 ``huggingface_hub`` against the same server; requests are counted by the server.
 
-- **ecograph**: ``crawl_down`` with 8 workers: one listing per family node (all fields
+- **ecograph**: ``crawl`` with 8 workers: one listing per family node (all fields
   expanded, so no per-node detail request), one detail request for the root, a few parent
   checks; a SQLite commit per node.
 - **naive**: what public scripts do: breadth-first, sequential, ``HfApi.model_info`` per
@@ -36,7 +36,7 @@ def build_snapshot(n_models: int, seed: int) -> tuple[list[dict], str, int]:
     hub = synth.build(n_models, seed)
     objs = [obj for lines in synth.iter_lines(hub) for obj in map(_loads, lines)]
     (row, size), *_ = synth._top_families(hub, 1)
-    return objs, hub.ids[row], size
+    return objs, objs[row]["id"], size  # line i is row i
 
 
 def _loads(line: str) -> dict:
@@ -46,14 +46,14 @@ def _loads(line: str) -> dict:
 
 
 def crawl_ecograph(url: str, root: str, db: Path, workers: int) -> tuple[set[str], float]:
-    from ecograph.crawl import crawl_down
+    from ecograph.crawl import crawl
     from ecograph.hub import HubClient
     from ecograph.store import Store
 
     hub = HubClient(url, token=False)
     t0 = time.perf_counter()
     with Store.open(db) as store:
-        crawl_down(store, hub, [root], workers=workers)
+        crawl(store, hub, [root], workers=workers)
         wall = time.perf_counter() - t0
         _, edges = store.load()
     kids: dict[str, list[str]] = {}

@@ -71,14 +71,14 @@ def run_one(kind: str, n: int, out_dir: str) -> dict:
     nodes, edges, root = family(n)
     base = _peak_rss_mb()
     if kind == "render":
-        from ecograph.render import draw_fork_tree, save_figure
+        from ecograph.render import fork_tree
 
         t0 = time.perf_counter()
-        fig = draw_fork_tree(nodes, edges, root, dpi=200)
+        tree = fork_tree(nodes, edges, root, dpi=200)
         t1 = time.perf_counter()
-        save_figure(fig, Path(out_dir) / f"tree_{n}.png", dpi=200)
+        tree.save(Path(out_dir) / f"tree_{n}.png", dpi=200)
         t2 = time.perf_counter()
-        lay = fig._ecograph_layout
+        lay = tree.layout
         return {"kind": kind, "n": n, "seconds": t2 - t0, "draw": t1 - t0, "save": t2 - t1,
                 "markers": lay.n_markers, "folded": lay.folded, "peak_rss_mb": _peak_rss_mb(),
                 "base_rss_mb": base}

@@ -13,6 +13,7 @@ from .errors import (
     SnapshotError,
     StoreError,
     UnknownModelError,
+    UsageError,
 )
 from .records import ForkEdge, ModelRecord, Relation, Status, normalize_id, parse_model
 
@@ -26,6 +27,7 @@ __all__ = [
     "SnapshotError",
     "StoreError",
     "UnknownModelError",
+    "UsageError",
     "ForkEdge",
     "ModelRecord",
     "Relation",

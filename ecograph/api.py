@@ -17,16 +17,23 @@ from __future__ import annotations
 
 import html
 import os
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import networkx as nx
 import polars as pl
 
 from . import graph as _graph
 from . import metrics as _metrics
 from .errors import StoreError
+from .formats import PICTURE_FORMATS, format_for, is_snapshot
+
+if TYPE_CHECKING:  # the drawing and graph libraries load on first use, not with the CLI
+    import networkx as nx
+    from matplotlib.axes import Axes
+    from matplotlib.figure import Figure
+
+    from .render import ForkTree
 
 __all__ = ["open", "crawl_hub", "import_file", "Ecosystem", "Family"]
 
@@ -53,7 +60,7 @@ def open(path: str | os.PathLike[str]) -> Ecosystem:
     if not p.exists():
         raise StoreError(f"no ecograph store at {p} (create one with `ecograph crawl` or "
                          "`ecograph import`)")
-    if p.name.endswith((".jsonl", ".jsonl.gz", ".json.gz")):
+    if is_snapshot(p):
         return Ecosystem.from_snapshot(p)
     return Ecosystem(_loader=lambda columns=None: _load_store(p, columns), _source=str(p))
 
@@ -120,7 +127,7 @@ class Ecosystem:
         models: pl.DataFrame | None = None,
         edges: pl.DataFrame | None = None,
         *,
-        _loader: Any = None,
+        _loader: Callable[..., tuple[pl.DataFrame, pl.DataFrame]] | None = None,
         _source: str = "frames",
     ) -> None:
         self._models = models
@@ -152,6 +159,7 @@ class Ecosystem:
         if self._models is None or self._edges is None:
             # models and edges always come from one load, and whatever was derived from
             # an earlier (lean) load is dropped: the store may have changed since
+            assert self._loader is not None  # frames given, or a loader to read them
             self._models, self._edges = self._loader()
             if self._lean is not None:
                 self._lean = None
@@ -181,6 +189,7 @@ class Ecosystem:
         if self._models is not None:
             return self._models
         if self._lean is None:
+            assert self._loader is not None
             self._lean, self._edges = self._loader(_metrics.ANALYSIS_COLUMNS)
         return self._lean
 
@@ -197,12 +206,21 @@ class Ecosystem:
         """The model id matching user input (see :func:`ecograph.graph.resolve_root`)."""
         return _graph.resolve_root(self._analysis, text)
 
-    def stats(self, roots: Iterable[str] | None = None) -> pl.DataFrame:
+    def stats(self, roots: Iterable[str] | None = None, *,
+              with_foundations: bool = False) -> pl.DataFrame:
         """Every DESIGN §5 metric, one row per root (:func:`ecograph.metrics.family_metrics`).
 
         ``roots=None`` = every foundation (computed once, then cached). Roots are resolved
-        like user input (case-insensitive, URLs).
+        like user input (case-insensitive, URLs). ``with_foundations=True`` (``ecograph
+        stats --all``): the ``roots`` first, then every other foundation, largest family
+        first (ties by id).
         """
+        if with_foundations:
+            everything = self.stats().sort(["size", "root"], descending=[True, False])
+            wanted = [] if roots is None else [roots] if isinstance(roots, str) else list(roots)
+            chosen = self.stats(wanted) if wanted else everything.clear()
+            rest = everything.filter(~pl.col("root").is_in(chosen.get_column("root").implode()))
+            return pl.concat([chosen, rest]) if chosen.height else rest
         if roots is None:
             if self._all_stats is None:
                 self._all_stats = _metrics.family_metrics(
@@ -230,7 +248,7 @@ class Ecosystem:
         return _graph.quality(self._analysis, self.edges, index=self.index)
 
     def compare(self, roots: Iterable[str] | None = None, *, top: int = 5,
-                log: bool = False, ax: Any = None) -> Any:
+                log: bool = False, ax: Axes | None = None) -> Figure:
         """The adoption race: cumulative derivatives since release, one line per family.
 
         ``roots=None`` takes the ``top`` largest families. Returns the matplotlib Figure.
@@ -238,7 +256,7 @@ class Ecosystem:
         return self.plot("adoption", roots, top=top, log=log, ax=ax)
 
     def plot(self, kind: str, roots: Iterable[str] | None = None, *, top: int = 5,
-             **kw: Any) -> Any:
+             **kw: Any) -> Figure:
         """A comparison plot of several families: ``adoption``, ``fanout`` or ``relations``
         (:mod:`ecograph.plots`). Returns the matplotlib Figure."""
         from .plots import families_from_frames
@@ -249,6 +267,24 @@ class Ecosystem:
         else:
             ids = [self.resolve(r) for r in ([roots] if isinstance(roots, str) else roots)]
         return _plot(kind, families_from_frames(self._analysis, self.edges, ids), **kw)
+
+    def save_plot(self, kind: str, path: str | os.PathLike[str],
+                  roots: Iterable[str] | None = None, *, top: int = 5, dpi: float = 200,
+                  **kw: Any) -> Path:
+        """Draw :meth:`plot` and write it to ``path`` (``.png``, ``.svg`` or ``.pdf``; the
+        suffix is checked before anything is drawn). Returns the path written."""
+        from .render import save_figure
+
+        format_for(path, PICTURE_FORMATS)
+        return save_figure(self.plot(kind, roots, top=top, **kw), path, dpi=dpi)
+
+    def export(self, path: str | os.PathLike[str], fmt: str | None = None) -> list[Path]:
+        """Write the whole graph (every model, no ``depth``) to ``path`` as ``fmt`` (default
+        from the suffix, ``json`` without one; :func:`ecograph.export.write_export`).
+        Returns the files written (CSV and Parquet: a node and an edge table)."""
+        from .export import write_export
+
+        return write_export(self.models, self.edges, path, fmt, depth=False)
 
     def to_networkx(self) -> nx.DiGraph:
         """The whole graph as a networkx DiGraph (small hubs only)."""
@@ -327,21 +363,47 @@ class Family:
             .head(n)
         )
 
-    def draw(self, **kw: Any) -> Any:
-        """The fork-tree picture (:func:`ecograph.render.draw_fork_tree`); returns the
-        Figure. Keywords: ``layout`` (radial|layered), ``max_nodes``, ``labels``,
-        ``title``, ``ax``, ..."""
-        from .render import draw_fork_tree
+    def fork_tree(self, **kw: Any) -> ForkTree:
+        """The fork tree of this family (:func:`ecograph.render.fork_tree`): the Figure,
+        its layout (what was folded) and caption. Keywords: ``layout`` (radial|layered),
+        ``max_nodes``, ``labels``, ``title``, ``ax``, ``dpi``, ..."""
+        from .render import fork_tree
 
-        return draw_fork_tree(self.nodes, self.edges, self.root, **kw)
+        return fork_tree(self.nodes, self.edges, self.root, **kw)
 
-    def export(self, path: str | os.PathLike[str], fmt: str | None = None) -> Any:
-        """Write the family to ``path`` (graphml, gexf, json, csv, parquet, dot; default
-        from the suffix) with :func:`ecograph.export.write_export`."""
+    def draw(self, **kw: Any) -> Figure:
+        """The fork-tree Figure (``fork_tree(**kw).figure``), for notebooks."""
+        return self.fork_tree(**kw).figure
+
+    def render(self, path: str | os.PathLike[str], *, dpi: float = 200,
+               **kw: Any) -> ForkTree:
+        """Draw the fork tree and write it to ``path`` (``.png``, ``.svg`` or ``.pdf``; the
+        suffix is checked before anything is drawn): ``ecograph render``. Keywords as
+        :meth:`fork_tree`; returns the drawn :class:`~ecograph.render.ForkTree`."""
+        format_for(path, PICTURE_FORMATS)
+        tree = self.fork_tree(dpi=dpi, **kw)
+        tree.save(path, dpi=dpi)
+        return tree
+
+    def export(self, path: str | os.PathLike[str], fmt: str | None = None) -> list[Path]:
+        """Write the family (root included, each node with its ``depth``) to ``path`` as
+        ``fmt``: graphml, gexf, json, csv, parquet or dot; default from the suffix, ``json``
+        without one (:func:`ecograph.export.write_export`). The graph is named after the
+        root. Returns the files written (CSV and Parquet: a node and an edge table)."""
         from .export import write_export
 
-        fmt = fmt or Path(path).suffix.lstrip(".").lower() or "json"
-        return write_export(self.nodes, self.edges, path, fmt)
+        return write_export(self.nodes, self.edges, path, fmt, depth=True,
+                            graph_name=self.root)
+
+    def report(self, out_dir: str | os.PathLike[str], *, layout: str = "radial",
+               dpi: int = 200) -> dict[str, Path]:
+        """Write the family's report into ``out_dir`` (:func:`ecograph.report.write_report`:
+        metrics, fork tree, adoption and fan-out plots, report.html); returns the paths by
+        name."""
+        from .report import write_report
+
+        return write_report(self.ecosystem.models, self.ecosystem.edges, self.root,
+                            Path(out_dir), layout=layout, dpi=dpi)
 
     def quality(self) -> pl.DataFrame:
         """Data-quality problems of this family's models (root included), judged on the
@@ -385,18 +447,22 @@ def crawl_hub(
 ) -> Any:
     """Crawl the families of ``roots`` from the Hub (or any endpoint) into the store ``db``.
 
-    The library form of ``ecograph crawl``: ``options`` are those of
-    :func:`ecograph.crawl.crawl` (``direction``, ``strategy``, ``max_depth``,
-    ``max_models``, ``relations``, ``workers``, ``progress``...). Returns the
-    :class:`~ecograph.crawl.CrawlResult`; open the store with :func:`open` to analyse it.
+    The library form of ``ecograph crawl`` (:func:`ecograph.crawl.plan`, then
+    :func:`ecograph.crawl.run`): ``options`` are ``progress`` and those of
+    :func:`~ecograph.crawl.plan` (``direction``, ``strategy``, ``since``, ``max_depth``,
+    ``max_models``, ``relations``, ``workers``...). Unknown roots fail before the store is
+    created. Returns the :class:`~ecograph.crawl.CrawlResult`; open the store with
+    :func:`open` to analyse it.
     """
-    from .crawl import crawl
+    from .crawl import plan, run
     from .hub import HubClient
     from .store import Store
 
     client = HubClient(endpoint, token)
+    progress = options.pop("progress", None)
+    crawl_plan = plan(client, list(roots), **options)
     with Store.open(db) as store:
-        return crawl(store, client, list(roots), **options)
+        return run(store, client, crawl_plan, progress)
 
 
 def import_file(

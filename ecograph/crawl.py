@@ -1,53 +1,70 @@
 """Crawling: schedule Hub requests into a store, concurrently, paced and resumable.
 
-This module knows neither the wire format (a hub client object turns HTTP into records:
-:class:`ecograph.hub.HubClient`) nor the disk format (a store saves them:
-:class:`ecograph.store.Store`). It decides what to fetch next, retries, counts and reports.
+This module knows neither the wire format (a hub client turns HTTP into records and the
+plain values of :mod:`ecograph.responses`: :class:`ecograph.hub.HubClient`) nor the disk
+format (a store saves them: :class:`ecograph.store.Store`). It decides what to fetch next,
+retries, counts and reports.
 
-- :func:`crawl_down`: breadth-first from roots over the store's frontier; a node = all
-  pages of its direct children, saved with the node's ``done`` mark in one transaction.
-- :func:`crawl_up`: from any model through ``baseModels`` (detail route) to its roots.
-- :func:`crawl_scan`: the whole Hub (or the models created since a date), newest first,
-  checkpointing the listing cursor after every page.
-- :func:`estimate` and :func:`crawl` (``strategy="auto"``) pick the cheaper of BFS and scan.
+A crawl is planned, then run:
 
-Progress goes to a callback (a :class:`CrawlProgress` snapshot); the library never prints.
-Running the same crawl again resumes an unfinished one (pending frontier) and refreshes a
-finished one.
+- :func:`plan` resolves the roots (unknown ones fail before anything is written), picks
+  the strategy (``auto``: the cheaper of BFS and scan by :func:`estimate`) and returns a
+  :class:`Plan` a caller can show before running it;
+- :func:`run` executes a plan into a store: **up** from the roots through ``baseModels``
+  (detail route) to their foundations, **down** breadth-first over the store's frontier
+  (a node = all pages of its direct children, saved with the node's ``done`` mark in one
+  transaction), or a **scan** of the whole Hub (or of the models created since a date),
+  newest first, checkpointing the listing cursor after every page.
+
+:func:`crawl` does both in one call. Progress goes to a callback (a :class:`CrawlProgress`
+snapshot); the library never prints. Running the same crawl again resumes an unfinished
+one (pending frontier) and refreshes a finished one.
 """
 
 from __future__ import annotations
 
 import heapq
+import json
 import math
 import queue
 import random
 import threading
 import time
 from collections import Counter, deque
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, wait
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from functools import partial
-from typing import Any, Protocol, TypeVar
+from typing import Any, Protocol, TypedDict, TypeVar, Unpack
 
 from .errors import EcographError, HubError, UnknownModelError
-from .hub import HubUnreachableError, ModelInfoResult, Page, RetryableHubError
 from .pacing import backoff_delay
-from .records import RELATIONS, ParsedModel, Status, missing_record, normalize_id
+from .records import RELATIONS, ModelRecord, ParsedModel, Status, missing_record, normalize_id
+from .responses import (
+    PAGE_SIZE,
+    ChildrenCount,
+    HubUnreachableError,
+    ModelInfoResult,
+    Page,
+    RetryableHubError,
+)
 
 __all__ = [
     "CrawlProgress",
     "CrawlResult",
     "Estimate",
     "Gap",
+    "HubLike",
+    "Limits",
+    "Plan",
+    "PlanOptions",
+    "StoreLike",
     "crawl",
-    "crawl_down",
-    "crawl_up",
-    "crawl_scan",
     "estimate",
+    "plan",
     "resolve_roots",
+    "run",
 ]
 
 T = TypeVar("T")
@@ -56,7 +73,9 @@ T = TypeVar("T")
 HUB_SIZE = 2_200_000
 #: New models a day on the public Hub, for the estimate of a ``since`` scan.
 NEW_MODELS_PER_DAY = 3_000
-PAGE_SIZE = 1000
+#: Directions and strategies a plan accepts.
+DIRECTIONS = ("down", "up", "both")
+STRATEGIES = ("bfs", "scan", "auto")
 
 
 class HubLike(Protocol):
@@ -68,6 +87,42 @@ class HubLike(Protocol):
     def children_page(self, model_id: str, cursor: str | None = None) -> Page: ...
     def scan_page(self, cursor: str | None = None) -> Page: ...
     def request_counts(self) -> dict[str, int]: ...
+
+
+class StoreLike(Protocol):
+    """Every store method the crawler uses (see :class:`ecograph.store.Store`)."""
+
+    # runs and resumable state
+    def begin_run(self, kind: str, params: dict[str, Any]) -> int: ...
+    def end_run(self, run_id: int, *, status: str, counts: dict[str, Any]) -> None: ...
+    def get_state(self, key: str) -> str | None: ...
+    def set_state(self, key: str, value: str) -> None: ...
+
+    # writes (each one transaction)
+    def save_models(self, parsed: Iterable[ParsedModel]) -> None: ...
+    def save_node(self, node_id: str, *, parsed: Sequence[ParsedModel], follow: Iterable[str],
+                  depth: int, expected_children: dict[str, int] | int | None = None,
+                  node_record: ModelRecord | None = None, listed: Iterable[str] | None = None,
+                  fresh_since: datetime | None = None,
+                  max_depth: int | None = None) -> None: ...
+
+    # the frontier
+    def seed_frontier(self, items: Iterable[tuple[str, int]], *,
+                      max_depth: int | None = None) -> int: ...
+    def requeue_done(self, ids: Iterable[str] | None = None) -> int: ...
+    def requeue_failed(self, ids: Iterable[str] | None = None) -> int: ...
+    def frontier_status(self, ids: Iterable[str]) -> dict[str, tuple[str, int]]: ...
+    def frontier_counts(self) -> dict[str, int]: ...
+    def pending(self, limit: int | None = None) -> list[tuple[str, int]]: ...
+    def mark_failed(self, node_id: str, error: str) -> None: ...
+
+    # queries of the completeness checks (no whole-store load)
+    def descendants(self, roots: Iterable[str]) -> list[str]: ...
+    def child_counts(self, ids: Iterable[str]) -> dict[str, dict[str, int]]: ...
+    def missing_parents_of(self, children: Iterable[str] | None = None) -> list[str]: ...
+    def expected_children_of(self, ids: Iterable[str]) -> dict[str, dict[str, int] | int]: ...
+    def unlisted_children(self, parent: str, listed: Iterable[str], *,
+                          fresh_since: datetime | None = None) -> list[str]: ...
 
 
 @dataclass
@@ -91,13 +146,33 @@ ProgressCallback = Callable[[CrawlProgress], None]
 
 @dataclass(frozen=True)
 class Gap:
-    """A node whose children found fall short of the Hub's ``childrenModelCount``."""
+    """A node whose children found fall short of the Hub's ``childrenModelCount``.
+
+    ``expected_by_relation`` is empty when the Hub gave only a total.
+    """
 
     node: str
     expected: int
     found: int
     expected_by_relation: dict[str, int] = field(default_factory=dict)
     found_by_relation: dict[str, int] = field(default_factory=dict)
+
+
+def _gap(node: str, expected: ChildrenCount, found: Mapping[str, int]) -> Gap | None:
+    """A :class:`Gap` when the children found fall short of the expected total.
+
+    >>> _gap("a/b", {"finetune": 2}, {"finetune": 1})
+    Gap(node='a/b', expected=2, found=1, expected_by_relation={'finetune': 2}, \
+found_by_relation={'finetune': 1})
+    >>> _gap("a/b", 3, {"finetune": 1, "merge": 2}) is None
+    True
+    """
+    total = expected if isinstance(expected, int) else sum(expected.values())
+    got = sum(found.values())
+    if got >= total:
+        return None
+    by_relation = {} if isinstance(expected, int) else dict(expected)
+    return Gap(node, total, got, by_relation, dict(found))
 
 
 @dataclass(frozen=True)
@@ -112,6 +187,66 @@ class Estimate:
     @property
     def choice(self) -> str:
         return "scan" if self.scan_requests < self.bfs_requests else "bfs"
+
+
+@dataclass(frozen=True)
+class Limits:
+    """How far and how wide a crawl goes.
+
+    ``max_depth``: generations to discover below the roots (1 = direct children);
+    ``max_models``: stop scheduling once this many models were saved (the rest stays
+    pending); ``relations``: relations to follow (``None``: all); ``workers``: concurrent
+    requests; ``attempts``: tries per request; ``max_pages``: pages a scan reads in this
+    run; ``refresh``: re-list a family already crawled; ``verify_parents``: detail
+    requests spent checking parents outside the crawl (so ``missing`` means missing).
+    """
+
+    max_depth: int | None = None
+    max_models: int | None = None
+    relations: frozenset[str] | None = None
+    workers: int = 8
+    attempts: int = 6
+    max_pages: int | None = None
+    refresh: bool = True
+    verify_parents: int = 20
+
+
+@dataclass(frozen=True)
+class Plan:
+    """A crawl ready to :func:`run`: what :func:`plan` resolved and decided.
+
+    ``strategy`` is ``bfs`` or ``scan``; it stays ``auto`` only for ``direction="both"``,
+    where the roots of the down crawl are known after the up crawl (the estimate is made
+    then). ``requests``: the requests planning made (they count in the run's totals).
+    """
+
+    direction: str
+    strategy: str
+    roots: tuple[str, ...]
+    infos: tuple[ModelInfoResult, ...] = field(repr=False)
+    estimate: Estimate | None
+    since: datetime | None
+    limits: Limits
+    endpoint: str
+    hub_size: int = HUB_SIZE
+    requests: Mapping[str, int] = field(default_factory=dict, repr=False)
+
+
+class PlanOptions(TypedDict, total=False):
+    """The keyword options of :func:`plan` (and of :func:`crawl`)."""
+
+    direction: str
+    strategy: str
+    since: datetime | None
+    max_depth: int | None
+    max_models: int | None
+    relations: Iterable[str] | None
+    workers: int
+    attempts: int
+    max_pages: int | None
+    refresh: bool
+    verify_parents: int
+    hub_size: int
 
 
 @dataclass
@@ -135,7 +270,6 @@ class CrawlResult:
     status: str = "done"
     estimate: Estimate | None = None
     strategy: str = "bfs"
-    root_infos: list[ModelInfoResult] = field(default_factory=list, repr=False)
     #: things the user should know about the run (printed in the summary)
     notes: list[str] = field(default_factory=list)
 
@@ -172,23 +306,22 @@ class _Cancelled(Exception):
 class _Run:
     """Counters of one run, its row in the runs table and progress reporting."""
 
-    def __init__(self, store: Any, hub: HubLike, kind: str, params: dict[str, Any],
+    def __init__(self, store: StoreLike, hub: HubLike, kind: str, params: dict[str, Any],
                  progress: ProgressCallback | None, *, attempts: int = 6,
-                 rng: random.Random | None = None,
-                 sleep: Callable[[float], None] | None = None,
-                 baseline: dict[str, int] | None = None) -> None:
+                 carried: Mapping[str, int] | None = None) -> None:
         self.store = store
         self.hub = hub
         self.kind = kind
         self.progress_cb = progress
         self.attempts = max(1, attempts)
-        self.rng = rng or random.Random()
+        self.rng = random.Random()
         self.stop = threading.Event()
-        self._sleep = sleep
         self.t0 = time.monotonic()
         self.started = datetime.now(UTC)
-        # requests made for this run before it started (resolving the roots) count too
-        self.req0 = Counter(hub.request_counts() if baseline is None else baseline)
+        # requests made for this run before it started (planning: the roots, the estimate)
+        # count in it too
+        self.req0 = Counter(hub.request_counts())
+        self.req0.subtract(carried or {})
         self.lim0 = self._limiter()
         self.lock = threading.Lock()
         self.retries = 0
@@ -243,9 +376,7 @@ class _Run:
             self.progress_cb(replace(s))
 
     def pause(self, seconds: float) -> None:
-        if self._sleep is not None:
-            self._sleep(seconds)
-        elif self.stop.wait(seconds):
+        if self.stop.wait(seconds):
             raise _Cancelled
 
     def call(self, fn: Callable[[], T]) -> T:
@@ -293,12 +424,12 @@ def _params(hub: HubLike, **kw: Any) -> dict[str, Any]:
 # --------------------------------------------------------------------------- roots
 
 
-def resolve_roots(hub: HubLike, roots: Sequence[str], *, attempts: int = 6,
-                  rng: random.Random | None = None) -> list[ModelInfoResult]:
+def resolve_roots(hub: HubLike, roots: Sequence[str], *,
+                  attempts: int = 6) -> list[ModelInfoResult]:
     """Fetch every root's detail (with retries); unknown models raise
     :class:`~ecograph.errors.UnknownModelError` before anything is written."""
     ids = [normalize_id(r) for r in roots]
-    caller = _Caller(attempts, rng)
+    caller = _Caller(attempts)
     out: list[ModelInfoResult] = []
     for mid in ids:
         info = caller.call(partial(hub.model_info, mid))
@@ -314,9 +445,9 @@ def resolve_roots(hub: HubLike, roots: Sequence[str], *, attempts: int = 6,
 class _Caller:
     """Retries outside a run (root resolution)."""
 
-    def __init__(self, attempts: int, rng: random.Random | None) -> None:
+    def __init__(self, attempts: int) -> None:
         self.attempts = attempts
-        self.rng = rng or random.Random()
+        self.rng = random.Random()
 
     def call(self, fn: Callable[[], T]) -> T:
         return _retrying(fn, attempts=self.attempts, rng=self.rng, pause=time.sleep)
@@ -397,6 +528,121 @@ class _DaemonPool:
             self._jobs.put(None)
 
 
+# --------------------------------------------------------------------------- plan, run
+
+
+def plan(
+    hub: HubLike,
+    roots: Sequence[str] = (),
+    *,
+    direction: str = "down",
+    strategy: str = "bfs",
+    since: datetime | None = None,
+    max_depth: int | None = None,
+    max_models: int | None = None,
+    relations: Iterable[str] | None = None,
+    workers: int = 8,
+    attempts: int = 6,
+    max_pages: int | None = None,
+    refresh: bool = True,
+    verify_parents: int = 20,
+    hub_size: int = HUB_SIZE,
+) -> Plan:
+    """Plan a crawl: resolve ``roots`` on the Hub and choose the strategy; writes nothing.
+
+    ``direction``: ``down`` (the families of ``roots``), ``up`` (their ancestors only) or
+    ``both`` (ancestors, then the families of the foundations found). ``strategy``:
+    ``bfs`` (one listing per family node), ``scan`` (list the whole Hub, or the models
+    created ``since``) or ``auto`` (the cheaper by :func:`estimate`). With no ``roots``, a
+    BFS resumes the store's pending frontier. The other options are :class:`Limits`.
+
+    Unknown or unreadable roots raise :class:`~ecograph.errors.UnknownModelError` /
+    :class:`~ecograph.errors.HubError` here, before any store is opened.
+    """
+    if direction not in DIRECTIONS:
+        raise ValueError(f"direction must be down, up or both, not {direction!r}")
+    if strategy not in STRATEGIES:
+        raise ValueError(f"strategy must be bfs, scan or auto, not {strategy!r}")
+    rels = None if relations is None else frozenset(str(r) for r in relations)
+    if rels is not None and rels >= set(RELATIONS):
+        rels = None  # all relations, including "unknown"
+    limits = Limits(max_depth=max_depth, max_models=max_models, relations=rels,
+                    workers=max(1, workers), attempts=max(1, attempts), max_pages=max_pages,
+                    refresh=refresh, verify_parents=verify_parents)
+    before = Counter(hub.request_counts())
+    infos = resolve_roots(hub, roots, attempts=attempts) if roots else []
+    est = None
+    if strategy == "auto" and direction == "down":
+        est = estimate(hub, infos, hub_size=hub_size, since=since, attempts=attempts)
+        strategy = est.choice
+    spent = Counter(hub.request_counts())
+    spent.subtract(before)
+    return Plan(direction=direction, strategy=strategy,
+                roots=tuple(i.parsed.record.id for i in infos), infos=tuple(infos),
+                estimate=est, since=since, limits=limits, endpoint=hub.endpoint,
+                hub_size=hub_size, requests={k: v for k, v in spent.items() if v})
+
+
+def run(store: StoreLike, hub: HubLike, plan: Plan,
+        progress: ProgressCallback | None = None) -> CrawlResult:
+    """Run a :class:`Plan` into ``store``; returns the totals (planning requests included).
+
+    Each phase (up, down, scan) is one row of the store's runs table. Ctrl-C
+    (``KeyboardInterrupt``) stops at once, with everything saved so far kept.
+    """
+    if not plan.roots and plan.strategy != "scan" and store.frontier_counts()["pending"] == 0:
+        raise EcographError("give at least one ROOT model id (or --strategy scan)")
+    carried: Mapping[str, int] = plan.requests
+    total = CrawlResult(kind="crawl")
+    infos = list(plan.infos)
+    if plan.direction in ("up", "both") and infos:
+        up, infos = _run_up(store, hub, plan, infos, progress, carried)
+        carried = {}
+        total.merge(up)
+        total.roots = up.roots
+        if plan.direction == "up":
+            return total
+        if not infos:
+            before = Counter(hub.request_counts())
+            infos = resolve_roots(hub, up.roots, attempts=plan.limits.attempts)
+            carried = Counter(hub.request_counts())
+            carried.subtract(before)
+    total.roots = [i.parsed.record.id for i in infos]
+    chosen, est = plan.strategy, plan.estimate
+    if chosen == "auto":  # direction "both": the foundations are known now
+        before = Counter(hub.request_counts())
+        est = estimate(hub, infos, hub_size=plan.hub_size, since=plan.since,
+                       attempts=plan.limits.attempts)
+        spent = Counter(hub.request_counts())
+        spent.subtract(before)
+        spent.update(carried)
+        carried, chosen = spent, est.choice
+    total.estimate, total.strategy = est, chosen
+    if chosen == "scan":
+        total.merge(_run_scan(store, hub, plan, progress, carried))
+        if infos:
+            _check_after_scan(store, infos, total)
+    else:
+        total.merge(_run_down(store, hub, plan, infos, progress, carried))
+    return total
+
+
+def crawl(store: StoreLike, hub: HubLike, roots: Sequence[str] = (), *,
+          progress: ProgressCallback | None = None,
+          **options: Unpack[PlanOptions]) -> CrawlResult:
+    """:func:`plan` then :func:`run`: the ``ecograph crawl`` command as one call.
+
+    ``options`` are those of :func:`plan` (``direction``, ``strategy``, ``since``,
+    ``max_depth``, ``max_models``, ``relations``, ``workers``, ...).
+    """
+    return run(store, hub, plan(hub, roots, **options), progress)
+
+
+def _interrupted(run: _Run) -> None:
+    run.stop.set()
+    run.finish("interrupted")
+
+
 # --------------------------------------------------------------------------- down
 
 
@@ -409,44 +655,9 @@ def _follow_ok(p: ParsedModel, relations: frozenset[str] | None) -> bool:
     return rel is not None and rel.value in relations
 
 
-def _family_ids(store: Any, roots: Iterable[str], edges: Any = None) -> set[str]:
-    """Ids reachable from ``roots`` along the store's edges (roots included), spelled as
-    stored (ids compare case-insensitively)."""
-    if edges is None:
-        _, edges = store.load()
-    children: dict[str, list[str]] = {}
-    for parent, child in edges.select("parent", "child").iter_rows():
-        children.setdefault(parent.lower(), []).append(child)
-    seen = set(roots)
-    low = {r.lower() for r in seen}
-    queue_ = deque(roots)
-    while queue_:
-        for c in children.get(queue_.popleft().lower(), ()):
-            if c.lower() not in low:
-                low.add(c.lower())
-                seen.add(c)
-                queue_.append(c)
-    return seen
-
-
-def crawl_down(
-    store: Any,
-    hub: HubLike,
-    roots: Sequence[str],
-    *,
-    max_depth: int | None = None,
-    max_models: int | None = None,
-    relations: Iterable[str] | None = None,
-    workers: int = 8,
-    progress: ProgressCallback | None = None,
-    attempts: int = 6,
-    refresh: bool = True,
-    verify_parents: int = 20,
-    root_infos: Sequence[ModelInfoResult] | None = None,
-    baseline: dict[str, int] | None = None,
-    rng: random.Random | None = None,
-) -> CrawlResult:
-    """Breadth-first crawl of the families of ``roots`` into ``store``.
+def _run_down(store: StoreLike, hub: HubLike, plan: Plan, infos: list[ModelInfoResult],
+              progress: ProgressCallback | None, carried: Mapping[str, int]) -> CrawlResult:
+    """Breadth-first crawl of the families of ``infos`` (the resolved roots) into ``store``.
 
     Every frontier node is listed (``filter=base_model:<node>``, all pages) by a pool of
     ``workers`` threads sharing the hub client's rate limiter; its children are saved
@@ -454,37 +665,27 @@ def crawl_down(
     relation is in ``relations`` (default: all) join the frontier, once each. A node that
     keeps failing after ``attempts`` tries is marked failed and listed in the result.
 
-    ``max_depth``: generations to discover (1 = the roots' direct children). ``max_models``:
-    stop scheduling once this many models were saved (the rest stays pending). Roots are
-    fetched through the detail route (metadata and ``childrenModelCount``, compared with
-    the children found: the result's ``gaps``). Up to ``verify_parents`` detail requests
+    Roots come with their detail (metadata and ``childrenModelCount``, compared with the
+    children found: the result's ``gaps``). Up to ``verify_parents`` detail requests
     check parents outside the crawl, so that ``missing`` means missing on the Hub.
 
     Per root: resumes its family when any node of it (along the store's edges) is
     pending; otherwise re-lists (refreshes) the family already crawled, unless
-    ``refresh=False``. Only nodes reachable from ``roots`` are listed (another crawl's
-    pending work stays queued); with no ``roots``, the whole pending frontier is resumed.
-    A node's listing replaces its child edges: children it no longer lists lose the edge.
+    ``refresh=False``. Only nodes reachable from the roots are listed (another crawl's
+    pending work stays queued); with no roots, the whole pending frontier is resumed.
+    A node's listing replaces its child edges: a stored child it no longer lists is read
+    again (one detail request) and loses the edge only if its record no longer declares
+    that parent (the listing may miss a child that spells the parent in another case).
     """
-    rels = None if relations is None else frozenset(str(r) for r in relations)
-    if rels is not None and rels >= set(RELATIONS):
-        rels = None  # all relations, including "unknown"
-    if baseline is None and root_infos is None:
-        baseline = hub.request_counts()
-    infos = list(root_infos) if root_infos is not None else \
-        resolve_roots(hub, roots, attempts=attempts, rng=rng)
+    lim = plan.limits
     root_ids = [i.parsed.record.id for i in infos]
-    params = _params(hub, roots=root_ids, max_depth=max_depth, max_models=max_models,
-                     relations=rels, workers=workers)
-    run = _Run(store, hub, "down", params, progress, attempts=attempts, rng=rng,
-               baseline=baseline)
+    params = _params(hub, roots=root_ids, max_depth=lim.max_depth, max_models=lim.max_models,
+                     relations=lim.relations, workers=lim.workers)
+    run = _Run(store, hub, "down", params, progress, attempts=lim.attempts, carried=carried)
     try:
-        left = _down(run, infos, max_depth=max_depth, max_models=max_models, rels=rels,
-                     workers=max(1, workers), refresh=refresh,
-                     verify_parents=verify_parents)
+        left = _down(run, infos, lim)
     except (KeyboardInterrupt, _Cancelled):
-        run.stop.set()
-        run.finish("interrupted")
+        _interrupted(run)
         raise KeyboardInterrupt from None
     except BaseException:
         run.stop.set()
@@ -496,11 +697,25 @@ def crawl_down(
     return run.finish("done" if not run.failures else "done_with_failures")
 
 
-def _down(run: _Run, infos: list[ModelInfoResult], *, max_depth: int | None,
-          max_models: int | None, rels: frozenset[str] | None, workers: int,
-          refresh: bool, verify_parents: int) -> int:
+@dataclass(frozen=True)
+class _Listing:
+    """A node's complete listing, and the stored children it lacks, read again."""
+
+    children: list[ParsedModel]
+    reread: list[ParsedModel]
+    kept: list[str]  # unlisted children that could not be read again: their edges stay
+
+
+def _declares(child: ParsedModel, parent: str) -> bool:
+    return child.record.status is Status.OK and \
+        parent.lower() in {p.lower() for p in child.record.parents}
+
+
+def _down(run: _Run, infos: list[ModelInfoResult], lim: Limits) -> int:
     """The BFS; returns how many nodes of its scope are left pending (``max_models``)."""
     store, hub = run.store, run.hub
+    max_depth, max_models, rels, workers = lim.max_depth, lim.max_models, lim.relations, \
+        lim.workers
     root_ids = [i.parsed.record.id for i in infos]
     root_records = {i.parsed.record.id.lower(): i for i in infos}
     # The BFS lists only nodes reachable from the named roots (their families in the
@@ -508,12 +723,11 @@ def _down(run: _Run, infos: list[ModelInfoResult], *, max_depth: int | None,
     # resumes the whole pending frontier.
     scope: set[str] | None = None
     if root_ids:
-        _, edges = store.load(columns=["id"])
-        families = {r: _family_ids(store, [r], edges) for r in root_ids}
+        families = {r: store.descendants([r]) for r in root_ids}
         members = sorted({n for fam in families.values() for n in fam})
         scope = {n.lower() for n in members}
         store.requeue_failed(members)  # earlier failures get another chance
-        if refresh:
+        if lim.refresh:
             state = {k.lower(): v for k, (v, _) in store.frontier_status(members).items()}
             for fam in families.values():
                 # per root: unfinished (pending) work is resumed, a finished family refreshed
@@ -539,7 +753,7 @@ def _down(run: _Run, infos: list[ModelInfoResult], *, max_depth: int | None,
     for node, depth in store.pending():
         push(node, depth)
 
-    def fetch(node: str) -> list[ParsedModel]:
+    def fetch(node: str) -> _Listing:
         children: list[ParsedModel] = []
         cursor: str | None = None
         while True:
@@ -547,9 +761,21 @@ def _down(run: _Run, infos: list[ModelInfoResult], *, max_depth: int | None,
             children.extend(page.models)
             cursor = page.next_cursor
             if not cursor:
-                return children
+                break
+        # stored children the listing lacks: their own record says whether the edge holds
+        listed = [c.record.id for c in children if c.record.id]
+        reread: list[ParsedModel] = []
+        kept: list[str] = []
+        for child in store.unlisted_children(node, listed, fresh_since=run.started):
+            try:
+                reread.append(run.call(partial(hub.model_info, child)).parsed)
+            except HubUnreachableError:
+                raise
+            except EcographError:
+                kept.append(child)  # cannot tell: keep the edge
+        return _Listing(children, reread, kept)
 
-    in_flight: dict[Future[list[ParsedModel]], tuple[str, int]] = {}
+    in_flight: dict[Future[_Listing], tuple[str, int]] = {}
     busy: set[str] = set()
     listed = 0
 
@@ -577,7 +803,7 @@ def _down(run: _Run, infos: list[ModelInfoResult], *, max_depth: int | None,
                 node, depth = in_flight.pop(fut)
                 busy.discard(node.lower())
                 try:
-                    children = fut.result()
+                    listing = fut.result()
                 except HubUnreachableError as exc:
                     raise HubError(str(exc)) from None
                 except _Cancelled:
@@ -588,19 +814,23 @@ def _down(run: _Run, infos: list[ModelInfoResult], *, max_depth: int | None,
                     run.failures.append((node, msg))
                     run.emit(phase="down", frontier=frontier)
                     continue
+                children = listing.children
+                still = [c for c in listing.reread if _declares(c, node)]
                 grow = max_depth is None or depth + 1 < max_depth
-                follow = [c.record.id for c in children
+                follow = [c.record.id for c in (*children, *still)
                           if grow and c.record.id != node and _follow_ok(c, rels)]
                 info = root_records.get(node.lower())
                 store.save_node(
-                    node, parsed=children, follow=follow, depth=depth,
+                    node, parsed=[*children, *listing.reread], follow=follow, depth=depth,
                     expected_children=info.children_count if info else None,
                     node_record=info.parsed.record if info else None,
-                    # the complete listing: edges to children no longer listed are stale
-                    listed=[c.record.id for c in children if c.record.id],
+                    # the complete listing: edges to children no longer listed (and whose
+                    # record, read again, no longer declares the node) are stale
+                    listed=[*(c.record.id for c in children if c.record.id), *listing.kept],
                     fresh_since=run.started, max_depth=max_depth,
                 )
-                run.saved(children)
+                run.saved([*children, *(c for c in listing.reread
+                                        if c.record.status is Status.OK)])
                 if follow:
                     if scope is not None:
                         scope.update(f.lower() for f in follow)
@@ -614,7 +844,7 @@ def _down(run: _Run, infos: list[ModelInfoResult], *, max_depth: int | None,
         run.stop.set()
         pool.shutdown(in_flight)
     run.stop.clear()
-    _verify_parents(run, root_ids, budget=verify_parents)
+    _verify_parents(run, root_ids, budget=lim.verify_parents)
     _check(run, root_ids)
     return len(queued)
 
@@ -624,15 +854,13 @@ def _verify_parents(run: _Run, roots: Sequence[str], *, budget: int) -> None:
     for those that exist, of their own unknown parents), at most ``budget`` requests: a
     parent outside the families is then stored ``ok`` and ``missing`` means missing."""
     store, hub = run.store, run.hub
-    models, edges = store.load()
-    status = {i.lower(): st for i, st in models.select("id", "status").iter_rows()}
-    touched = run.models | _family_ids(store, roots, edges)
-    queue = deque(sorted({p for p, c in edges.select("parent", "child").iter_rows()
-                          if c in touched and status.get(p.lower()) == "missing"}))
+    touched = sorted(set(run.models) | set(store.descendants(roots)))
+    queue_ = deque(store.missing_parents_of(touched))
     seen: set[str] = set()
+    found: list[str] = []
     spent = 0
-    while queue and spent < max(budget, 0):
-        mid = queue.popleft()
+    while queue_ and spent < max(budget, 0):
+        mid = queue_.popleft()
         if mid.lower() in seen:
             continue
         seen.add(mid.lower())
@@ -647,89 +875,62 @@ def _verify_parents(run: _Run, roots: Sequence[str], *, budget: int) -> None:
             # and its edges to the Hub's spelling)
             store.save_models([info.parsed])
             run.saved([info.parsed])
-            status[rec.id.lower()] = "ok"
-            for p in rec.parents:
-                if status.get(p.lower()) in (None, "missing") and p.lower() not in seen:
-                    queue.append(p)
-                    status.setdefault(p.lower(), "missing")
+            found.append(rec.id)
+            queue_.extend(p for p in store.missing_parents_of([rec.id])
+                          if p.lower() not in seen)
         elif rec.status is Status.PRIVATE:
             store.save_models([ParsedModel(missing_record(mid, status=Status.PRIVATE))])
         run.emit(phase="verify", force=False)
-    models, _ = store.load()
-    missing = models.filter(models["status"] == "missing")["id"].to_list()
-    referenced = {p.lower() for p, c in edges.select("parent", "child").iter_rows()
-                  if c in touched}
-    run.result.missing_parents = sorted(
-        m for m in missing if m.lower() in referenced or m.lower() in seen)
+    run.result.missing_parents = store.missing_parents_of([*touched, *found])
 
 
 def _check(run: _Run, roots: Sequence[str]) -> None:
-    """Completeness: children found vs the Hub's ``childrenModelCount`` where known."""
-    expected = run.store.expected_children()
-    wanted = {n: e for n, e in expected.items() if n in run.models or n in roots}
-    if not wanted:
+    """Completeness: children found vs the Hub's ``childrenModelCount`` where known (by
+    relation or as a total: the totals are compared)."""
+    expected = run.store.expected_children_of(sorted(set(run.models) | set(roots)))
+    if not expected:
         return
-    _, edges = run.store.load()
-    found: dict[str, Counter[str]] = {}
-    for parent, child, relation in edges.select("parent", "child", "relation").iter_rows():
-        if parent in wanted and parent != child:
-            found.setdefault(parent, Counter())[relation] += 1
-    gaps = []
-    for node, exp in sorted(wanted.items()):
-        got = found.get(node, Counter())
-        if sum(got.values()) < sum(exp.values()):
-            gaps.append(Gap(node, sum(exp.values()), sum(got.values()), dict(exp), dict(got)))
-    run.result.gaps = gaps
+    found = run.store.child_counts(expected)
+    run.result.gaps = [g for node, exp in sorted(expected.items())
+                       if (g := _gap(node, exp, found.get(node, {}))) is not None]
 
 
 # --------------------------------------------------------------------------- up
 
 
-def crawl_up(
-    store: Any,
-    hub: HubLike,
-    start: str | Sequence[str],
-    *,
-    progress: ProgressCallback | None = None,
-    attempts: int = 6,
-    start_infos: Sequence[ModelInfoResult] | None = None,
-    baseline: dict[str, int] | None = None,
-    rng: random.Random | None = None,
-) -> CrawlResult:
-    """Follow ``baseModels`` from ``start`` (one detail request per model) to its roots.
+def _run_up(store: StoreLike, hub: HubLike, plan: Plan, infos: list[ModelInfoResult],
+            progress: ProgressCallback | None, carried: Mapping[str, int],
+            ) -> tuple[CrawlResult, list[ModelInfoResult]]:
+    """Follow ``baseModels`` from ``infos`` (one detail request per model) to their roots.
 
     Saves every model on the way (with its parent edges; parents that do not exist
     become ``missing`` nodes); cycle-safe. The result's ``roots`` are the ancestors with
-    no readable parent (the foundations of ``start``).
+    no readable parent (the foundations of the start models); their details come back
+    too, for a down crawl from them.
     """
-    starts = [start] if isinstance(start, str) else list(start)
-    if baseline is None and start_infos is None:
-        baseline = hub.request_counts()
-    infos = list(start_infos) if start_infos is not None else \
-        resolve_roots(hub, starts, attempts=attempts, rng=rng)
     run = _Run(store, hub, "up", _params(hub, start=[i.parsed.record.id for i in infos]),
-               progress, attempts=attempts, rng=rng, baseline=baseline)
+               progress, attempts=plan.limits.attempts, carried=carried)
     try:
-        roots = _up(run, infos)
+        roots, root_infos = _up(run, infos)
     except (KeyboardInterrupt, _Cancelled):
-        run.finish("interrupted")
+        _interrupted(run)
         raise KeyboardInterrupt from None
     except BaseException:
         run.finish("failed")
         raise
     run.result.roots = roots
-    return run.finish("done" if not run.failures else "done_with_failures")
+    return run.finish("done" if not run.failures else "done_with_failures"), root_infos
 
 
-def _up(run: _Run, infos: list[ModelInfoResult]) -> list[str]:
+def _up(run: _Run, infos: list[ModelInfoResult]) -> tuple[list[str], list[ModelInfoResult]]:
     store, hub = run.store, run.hub
     fetched: dict[str, ParsedModel] = {}
     by_id: dict[str, ModelInfoResult] = {}
-    queue: deque[tuple[str, ModelInfoResult | None]] = deque(
+    queue_: deque[tuple[str, ModelInfoResult | None]] = deque(
         (i.parsed.record.id, i) for i in infos)
     seen: set[str] = set()
-    while queue:
-        mid, info = queue.popleft()
+    while queue_:
+        mid, info = queue_.popleft()
         if mid.lower() in seen:
             continue
         seen.add(mid.lower())
@@ -752,16 +953,16 @@ def _up(run: _Run, infos: list[ModelInfoResult]) -> list[str]:
         by_id[rec.id] = info
         for p in rec.parents:
             if p.lower() not in seen:
-                queue.append((p, None))
-        run.emit(phase="up", done=len(seen), frontier=len(queue), force=not queue)
+                queue_.append((p, None))
+        run.emit(phase="up", done=len(seen), frontier=len(queue_), force=not queue_)
     run.result.missing_parents = sorted(
         {p for f in fetched.values() for p in f.record.parents if p.lower() not in fetched})
     roots = [f.record.id for f in fetched.values()
              if not any(p.lower() in fetched for p in f.record.parents if p != f.record.id)]
     if not roots:  # only cycles above: take the models we started from
         roots = [i.parsed.record.id for i in infos]
-    run.result.root_infos = [by_id[r] for r in sorted(roots) if r in by_id]
-    return sorted(roots)
+    roots = sorted(roots)
+    return roots, [by_id[r] for r in roots if r in by_id]
 
 
 # --------------------------------------------------------------------------- scan
@@ -769,25 +970,15 @@ def _up(run: _Run, infos: list[ModelInfoResult]) -> list[str]:
 _SCAN_STATE = "scan"
 
 
-def crawl_scan(
-    store: Any,
-    hub: HubLike,
-    *,
-    since: datetime | None = None,
-    progress: ProgressCallback | None = None,
-    attempts: int = 6,
-    max_pages: int | None = None,
-    baseline: dict[str, int] | None = None,
-    rng: random.Random | None = None,
-) -> CrawlResult:
-    """List the whole Hub newest first (or the models created ``since``), saving every
+def _run_scan(store: StoreLike, hub: HubLike, plan: Plan, progress: ProgressCallback | None,
+              carried: Mapping[str, int]) -> CrawlResult:
+    """List the whole Hub newest first (or the models created ``plan.since``), saving every
     page and checkpointing the cursor in the store's state after it; a re-run resumes an
     unfinished scan of the same endpoint and ``since``, or starts a fresh one."""
-    import json
-
+    since, max_pages = plan.since, plan.limits.max_pages
     since_iso = since.astimezone(UTC).isoformat() if since else None
     run = _Run(store, hub, "scan", _params(hub, since=since_iso, max_pages=max_pages),
-               progress, attempts=attempts, rng=rng, baseline=baseline)
+               progress, attempts=plan.limits.attempts, carried=carried)
     raw = store.get_state(_SCAN_STATE)
     state = json.loads(raw) if raw else {}
     cursor = None
@@ -839,7 +1030,7 @@ def crawl_scan(
             if max_pages is not None and pages >= max_pages:
                 break
     except (KeyboardInterrupt, _Cancelled):
-        run.finish("interrupted")
+        _interrupted(run)
         raise KeyboardInterrupt from None
     except HubUnreachableError as exc:
         run.finish("failed")
@@ -851,10 +1042,22 @@ def crawl_scan(
     except BaseException:
         run.finish("failed")
         raise
-    models_df, _ = store.load()
-    run.result.missing_parents = sorted(
-        models_df.filter(models_df["status"] == "missing")["id"].to_list())
+    run.result.missing_parents = store.missing_parents_of()
     return run.finish("done" if finished else "partial")
+
+
+def _check_after_scan(store: StoreLike, infos: Sequence[ModelInfoResult],
+                      total: CrawlResult) -> None:
+    """Store the roots' records and compare their children with childrenModelCount."""
+    store.save_models([i.parsed for i in infos])
+    ids = [i.parsed.record.id for i in infos]
+    found = store.child_counts(ids)
+    for info, rid in zip(infos, ids, strict=True):
+        if info.children_count is None:
+            continue
+        gap = _gap(rid, info.children_count, found.get(rid, {}))
+        if gap is not None:
+            total.gaps.append(gap)
 
 
 # --------------------------------------------------------------------------- strategy
@@ -862,20 +1065,21 @@ def crawl_scan(
 
 def estimate(hub: HubLike, root_infos: Sequence[ModelInfoResult], *, sample: int = 8,
              hub_size: int = HUB_SIZE, since: datetime | None = None,
-             attempts: int = 6, rng: random.Random | None = None) -> Estimate:
+             attempts: int = 6) -> Estimate:
     """Estimate the requests of a BFS (about one per family node, plus extra pages) and of
     a scan (the Hub's size / 1000) for the families of ``root_infos``.
 
-    The family size comes from the roots' ``childrenModelCount`` and, for each root with
-    children, the ``childrenModelCount`` of a sample of its children (``sample`` detail
-    requests after one listing page): direct children × (1 + mean grandchildren) × 1.1.
+    The family size comes from the roots' ``childrenModelCount`` (by relation or a total)
+    and, for each root with children, the ``childrenModelCount`` of a sample of its
+    children (``sample`` detail requests after one listing page):
+    direct children × (1 + mean grandchildren) × 1.1.
     """
-    caller = _Caller(attempts, rng)
+    caller = _Caller(attempts)
     size = 0
     pages = 0
     method = "childrenModelCount"
     for info in root_infos:
-        direct = sum((info.children_count or {}).values())
+        direct = info.children_total or 0
         if direct == 0:
             continue
         pages += math.ceil(direct / PAGE_SIZE)
@@ -889,7 +1093,7 @@ def estimate(hub: HubLike, root_infos: Sequence[ModelInfoResult], *, sample: int
             counts = []
             for kid in picked:
                 ki = caller.call(partial(hub.model_info, kid))
-                counts.append(sum((ki.children_count or {}).values()))
+                counts.append(ki.children_total or 0)
             if counts:
                 branching = sum(counts) / len(counts)
                 method = f"childrenModelCount + sample of {len(counts)}"
@@ -901,90 +1105,3 @@ def estimate(hub: HubLike, root_infos: Sequence[ModelInfoResult], *, sample: int
     else:
         scan = math.ceil(hub_size / PAGE_SIZE)
     return Estimate(family_size=size, bfs_requests=bfs, scan_requests=scan, method=method)
-
-
-def crawl(
-    store: Any,
-    hub: HubLike,
-    roots: Sequence[str],
-    *,
-    direction: str = "down",
-    strategy: str = "bfs",
-    max_depth: int | None = None,
-    max_models: int | None = None,
-    relations: Iterable[str] | None = None,
-    workers: int = 8,
-    since: datetime | None = None,
-    progress: ProgressCallback | None = None,
-    attempts: int = 6,
-    hub_size: int = HUB_SIZE,
-    root_infos: Sequence[ModelInfoResult] | None = None,
-    baseline: dict[str, int] | None = None,
-) -> CrawlResult:
-    """The ``ecograph crawl`` command as a function.
-
-    ``direction``: ``down`` (families of ``roots``), ``up`` (ancestors of ``roots`` only)
-    or ``both`` (ancestors, then the families of the roots found). ``strategy``: ``bfs``,
-    ``scan`` (list the whole Hub or the models created ``since``) or ``auto`` (the cheaper
-    by :func:`estimate`). With no ``roots``, a BFS resumes the pending frontier.
-    ``root_infos``: the roots already resolved (:func:`resolve_roots`), to check them
-    before the store is opened; ``baseline``: the client's request counts before that
-    (so that those requests count in the run).
-    """
-    if direction not in ("down", "up", "both"):
-        raise ValueError(f"direction must be down, up or both, not {direction!r}")
-    if strategy not in ("bfs", "scan", "auto"):
-        raise ValueError(f"strategy must be bfs, scan or auto, not {strategy!r}")
-    ids = [normalize_id(r) for r in roots]
-    if not ids and strategy != "scan" and store.frontier_counts().get("pending", 0) == 0:
-        raise EcographError("give at least one ROOT model id (or --strategy scan)")
-    if root_infos is not None:
-        infos = list(root_infos)
-    else:
-        baseline = hub.request_counts()
-        infos = resolve_roots(hub, ids, attempts=attempts) if ids else []
-    total = CrawlResult(kind="crawl")
-    if direction in ("up", "both") and infos:
-        up = crawl_up(store, hub, ids, progress=progress, attempts=attempts,
-                      start_infos=infos, baseline=baseline)
-        baseline = None
-        total.merge(up)
-        total.roots = up.roots
-        if direction == "up":
-            return total
-        infos = up.root_infos or resolve_roots(hub, up.roots, attempts=attempts)
-    total.roots = [i.parsed.record.id for i in infos]
-    chosen = strategy
-    if strategy == "auto":
-        if baseline is None:
-            baseline = hub.request_counts()
-        est = estimate(hub, infos, hub_size=hub_size, since=since, attempts=attempts)
-        total.estimate = est
-        chosen = est.choice
-    total.strategy = chosen
-    if chosen == "scan":
-        res = crawl_scan(store, hub, since=since, progress=progress, attempts=attempts,
-                         baseline=baseline)
-        total.merge(res)
-        if infos:
-            _check_after_scan(store, infos, total)
-    else:
-        res = crawl_down(store, hub, total.roots, max_depth=max_depth, max_models=max_models,
-                         relations=relations, workers=workers, progress=progress,
-                         attempts=attempts, root_infos=infos, baseline=baseline)
-        total.merge(res)
-    return total
-
-
-def _check_after_scan(store: Any, infos: Sequence[ModelInfoResult], total: CrawlResult) -> None:
-    """Store the roots' records and compare their children with childrenModelCount."""
-    store.save_models([i.parsed for i in infos])
-    _, edges = store.load()
-    for info in infos:
-        exp = info.children_count or {}
-        rid = info.parsed.record.id
-        got = Counter(edges.filter((edges["parent"] == rid) & (edges["child"] != rid))
-                      ["relation"].to_list())
-        if sum(got.values()) < sum(exp.values()):
-            total.gaps.append(Gap(rid, sum(exp.values()), sum(got.values()), dict(exp),
-                                  dict(got)))

@@ -57,9 +57,6 @@ def run_demo(
     from .fakehub import FakeHub
     from .hub import HubClient
     from .metrics import to_records
-    from .plots import adoption_curves, families_from_frames
-    from .render import save_figure
-    from .report import write_report
     from .snapshot import bundled_snapshot
     from .store import Store
 
@@ -80,12 +77,11 @@ def run_demo(
         json.dumps(to_records(stats), indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
     )
     largest = str(families.sort(["size", "root"], descending=[True, False])["root"][0])
-    report = write_report(models, edges, largest, out / "report")
+    report = eco.family(largest).report(out / "report")
     paths.update({f"report_{k}": v for k, v in report.items()})
-    fams = families_from_frames(models, edges, families["root"].to_list())
-    paths["compare"] = save_figure(
-        adoption_curves(fams, log=True, title="Adoption race: derivatives since release"),
-        out / "compare.png",
+    paths["compare"] = eco.save_plot(
+        "adoption", out / "compare.png", families["root"].to_list(), log=True,
+        title="Adoption race: derivatives since release",
     )
     return DemoResult(out_dir=out, db=db, families=families, crawl=result, largest=largest,
                       paths=paths)

@@ -13,6 +13,17 @@ class EcographError(Exception):
     exit_code = 1
 
 
+class UsageError(EcographError, ValueError):
+    """An argument the library cannot use: an unknown format, layout or plot kind, a file
+    suffix that names no format.
+
+    Still a :class:`ValueError` (what Python raises for a bad argument value), and exit
+    code 2 on the command line, like click's own usage errors.
+    """
+
+    exit_code = 2
+
+
 class InvalidModelIdError(EcographError, ValueError):
     """A string that cannot be a Hub model id (``org/name``)."""
 
@@ -42,3 +53,9 @@ class HubError(EcographError):
 
 class SnapshotError(EcographError):
     """A snapshot file (JSONL / parquet) is missing or malformed."""
+
+
+class InputError(EcographError, ValueError):
+    """Input ecograph cannot use: an unknown choice (``by``, ``period``), an empty date range,
+    data that lacks what a computation needs (creation dates), or a malformed user file (the
+    message names the file and the line)."""

@@ -36,7 +36,8 @@ from typing import Any
 
 import polars as pl
 
-from .errors import EcographError
+from .errors import UsageError
+from .formats import EXPORT_FORMATS, format_for
 
 __all__ = [
     "FORMATS",
@@ -53,15 +54,8 @@ __all__ = [
     "write_dot",
 ]
 
-#: Format name -> default file suffix.
-FORMATS: dict[str, str] = {
-    "graphml": ".graphml",
-    "gexf": ".gexf",
-    "json": ".json",
-    "csv": ".csv",
-    "parquet": ".parquet",
-    "dot": ".dot",
-}
+#: Format name -> default file suffix (:data:`ecograph.formats.EXPORT_FORMATS`).
+FORMATS: dict[str, str] = EXPORT_FORMATS
 
 #: Node attributes, in file order, with their polars dtypes.
 NODE_COLUMNS: dict[str, pl.DataType] = {
@@ -146,18 +140,25 @@ def write_export(
     nodes: pl.DataFrame,
     edges: pl.DataFrame,
     path: str | os.PathLike[str],
-    fmt: str,
+    fmt: str | None = None,
     *,
     depth: bool | None = None,
     graph_name: str = "ecograph",
 ) -> list[Path]:
     """Write ``nodes``/``edges`` (a family or a whole store) as ``fmt``; return the files.
 
-    CSV and Parquet write two tables next to ``path`` (see :func:`table_paths`).
+    ``fmt=None`` takes the format from the suffix of ``path`` (``json`` without one; see
+    :func:`ecograph.formats.format_for`). CSV and Parquet write two tables next to
+    ``path`` (see :func:`table_paths`).
+
+    Raises
+    ------
+    UsageError
+        For an unknown ``fmt``, or a suffix that names no format.
     """
-    fmt = fmt.lower()
+    fmt = format_for(path, FORMATS, default="json") if fmt is None else fmt.lower()
     if fmt not in FORMATS:
-        raise EcographError(f"unknown export format {fmt!r}; choose one of {', '.join(FORMATS)}")
+        raise UsageError(f"unknown export format {fmt!r}; choose one of {', '.join(FORMATS)}")
     table, etable = export_tables(nodes, edges, depth=depth)
     p = Path(path)
     if p.parent and not p.parent.exists():

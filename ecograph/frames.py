@@ -18,11 +18,8 @@ from .records import ModelRecord, ParsedModel, Status
 __all__ = [
     "MODEL_SCHEMA",
     "EDGE_SCHEMA",
-    "empty_models",
-    "empty_edges",
     "frames_from_parsed",
     "records_to_frame",
-    "resolve_parent_case",
 ]
 
 _TS = pl.Datetime("us", "UTC")
@@ -54,16 +51,6 @@ EDGE_SCHEMA: dict[str, pl.DataType] = {
 }
 
 
-def empty_models() -> pl.DataFrame:
-    """An empty ``models`` frame with the right schema."""
-    return pl.DataFrame(schema=MODEL_SCHEMA)
-
-
-def empty_edges() -> pl.DataFrame:
-    """An empty ``edges`` frame with the right schema."""
-    return pl.DataFrame(schema=EDGE_SCHEMA)
-
-
 def _val(v: object) -> object:
     return v.value if hasattr(v, "value") else v
 
@@ -80,18 +67,6 @@ def records_to_frame(records: Iterable[ModelRecord]) -> pl.DataFrame:
             v = getattr(r, name)
             values.append(_val(v) if v is not None else None)
     return pl.DataFrame(cols, schema=MODEL_SCHEMA)
-
-
-def resolve_parent_case(parents: Iterable[str], known: dict[str, str]) -> list[str]:
-    """Map each parent id to the canonical spelling of a known id (case-insensitive).
-
-    ``known`` maps ``id.lower()`` to the canonical id. Unknown ids are returned unchanged.
-
-    >>> resolve_parent_case(["meta-llama/llama-3.1-8b", "x/y"],
-    ...                     {"meta-llama/llama-3.1-8b": "meta-llama/Llama-3.1-8B"})
-    ['meta-llama/Llama-3.1-8B', 'x/y']
-    """
-    return [known.get(p.lower(), p) for p in parents]
 
 
 def frames_from_parsed(

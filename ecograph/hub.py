@@ -8,8 +8,9 @@ and plain values. Nothing past this module sees a ``huggingface_hub`` object.
 Listings are walked page by page (the ``Link: <...>; rel="next"`` header, as
 ``huggingface_hub.utils.paginate`` does) so that the crawler can retry a single page and
 checkpoint a cursor. Every response feeds a shared :class:`~ecograph.pacing.RateLimiter`
-through a response event hook installed with ``huggingface_hub.set_client_factory`` (on top
-of the library's own client factory, whose request hook is kept).
+(its ``RateLimit`` headers). Requests go through ``huggingface_hub.get_session()``, so a
+client factory the user installed with ``huggingface_hub.set_client_factory`` (proxies,
+certificates) is honoured; ecograph installs none and reads no private attribute.
 
 Errors are mapped once, here:
 
@@ -29,13 +30,11 @@ import os
 import threading
 from collections import Counter
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
 
 import httpx2
-import huggingface_hub
 from huggingface_hub.utils import (
     GatedRepoError,
     HfHubHTTPError,
@@ -43,11 +42,18 @@ from huggingface_hub.utils import (
     get_session,
     hf_raise_for_status,
 )
-from huggingface_hub.utils import _http as _hf_http
 
 from .errors import HubError
 from .pacing import RateLimiter, parse_rate_limit
 from .records import ParsedModel, Status, missing_record, normalize_id, parse_model
+from .responses import (
+    PAGE_SIZE,
+    ChildrenCount,
+    HubUnreachableError,
+    ModelInfoResult,
+    Page,
+    RetryableHubError,
+)
 
 __all__ = [
     "DEFAULT_ENDPOINT",
@@ -58,8 +64,10 @@ __all__ = [
     "HubUnreachableError",
     "LIST_EXPAND",
     "DETAIL_EXPAND",
+    "PAGE_SIZE",
     "default_endpoint",
     "limiter_for",
+    "children_count",
 ]
 
 DEFAULT_ENDPOINT = "https://huggingface.co"
@@ -76,57 +84,16 @@ LIST_EXPAND: tuple[str, ...] = (
 #: ids) and ``childrenModelCount``.
 DETAIL_EXPAND: tuple[str, ...] = (*LIST_EXPAND, "baseModels", "childrenModelCount")
 
-PAGE_SIZE = 1000
-
 
 def default_endpoint() -> str:
     """``HF_ENDPOINT`` if set, else the public Hub."""
     return (os.environ.get("HF_ENDPOINT") or DEFAULT_ENDPOINT).rstrip("/")
 
 
-class RetryableHubError(HubError):
-    """A request failed in a way worth retrying (429, 5xx, timeout, broken body).
-
-    ``retry_after`` holds the seconds the server asked us to wait, when it said.
-    """
-
-    def __init__(self, message: str, *, status: int | None = None,
-                 retry_after: float | None = None) -> None:
-        super().__init__(message)
-        self.status = status
-        self.retry_after = retry_after
-
-
-class HubUnreachableError(RetryableHubError):
-    """The endpoint could not be reached at all (DNS, refused connection, TLS)."""
-
-
-@dataclass(frozen=True, slots=True)
-class Page:
-    """One page of a listing: the models on it and the opaque cursor of the next page."""
-
-    models: tuple[ParsedModel, ...]
-    next_cursor: str | None
-
-
-@dataclass(frozen=True, slots=True)
-class ModelInfoResult:
-    """One model's detail: its record (status ``ok``/``missing``/``private``) and, when the
-    Hub gave it, ``childrenModelCount`` (direct children by relation)."""
-
-    parsed: ParsedModel
-    children_count: dict[str, int] | None
-
-    @property
-    def exists(self) -> bool:
-        return self.parsed.record.status is Status.OK
-
-
 # --------------------------------------------------------------------------- HTTP plumbing
 
 _LIMITERS: dict[str, RateLimiter] = {}
 _LIMITERS_LOCK = threading.Lock()
-_INSTALLED = False
 
 
 def _origin(url: str) -> str:
@@ -145,34 +112,22 @@ def limiter_for(endpoint: str) -> RateLimiter:
         return lim
 
 
-def _feed_limiter(response: httpx2.Response) -> None:
-    """httpx response hook: hand the rate-limit headers to the endpoint's limiter."""
-    info = parse_rate_limit(response.headers)
-    if info is None:
-        return
-    lim = _LIMITERS.get(_origin(str(response.request.url)))
-    if lim is not None:
-        lim.update(info)
+def children_count(value: Any) -> ChildrenCount | None:
+    """The Hub's ``childrenModelCount`` as ecograph keeps it: a dict by relation (the
+    Hub's answer today) or a total (``huggingface_hub`` documents an int); ``None`` for
+    anything else.
 
-
-def _install_client_factory() -> None:
-    """Wrap huggingface_hub's client factory so its clients also feed our limiters."""
-    global _INSTALLED
-    with _LIMITERS_LOCK:
-        if _INSTALLED:
-            return
-        previous = getattr(_hf_http, "_GLOBAL_CLIENT_FACTORY", _hf_http.default_client_factory)
-
-        def factory() -> httpx2.Client:
-            client = previous()
-            hooks = client.event_hooks
-            if _feed_limiter not in hooks["response"]:
-                hooks["response"].append(_feed_limiter)
-            client.event_hooks = hooks
-            return client
-
-        huggingface_hub.set_client_factory(factory)
-        _INSTALLED = True
+    >>> children_count({"finetune": 3, "adapter": 1, "odd": "x"})
+    {'finetune': 3, 'adapter': 1}
+    >>> children_count(4), children_count(True), children_count("4")
+    (4, None, None)
+    """
+    if isinstance(value, dict):
+        return {str(k): int(v) for k, v in value.items()
+                if isinstance(v, int) and not isinstance(v, bool)}
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    return None
 
 
 def _retry_after(response: httpx2.Response) -> float | None:
@@ -201,20 +156,22 @@ class HubClient:
         Seconds per request (connect and read).
     limiter
         Rate limiter; default: the process-wide limiter of ``endpoint``.
+    page_size
+        Models per listing request (the Hub's maximum, :data:`PAGE_SIZE`, by default).
     """
 
     def __init__(self, endpoint: str | None = None, token: str | bool | None = None, *,
-                 timeout: float = 30.0, limiter: RateLimiter | None = None) -> None:
+                 timeout: float = 30.0, limiter: RateLimiter | None = None,
+                 page_size: int = PAGE_SIZE) -> None:
         self.endpoint = (endpoint or default_endpoint()).rstrip("/")
         parts = urlsplit(self.endpoint)
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise HubError(f"invalid endpoint {self.endpoint!r} (expected http(s)://host)")
         self.timeout = timeout
-        _install_client_factory()
+        if not 1 <= page_size <= PAGE_SIZE:
+            raise HubError(f"page size must be in 1..{PAGE_SIZE}, not {page_size}")
+        self.page_size = page_size
         self.limiter = limiter or limiter_for(self.endpoint)
-        if limiter is not None:
-            with _LIMITERS_LOCK:
-                _LIMITERS[_origin(self.endpoint)] = limiter
         self._headers = build_hf_headers(token=token, library_name="ecograph")
         self._counts: Counter[str] = Counter()
         self._lock = threading.Lock()
@@ -261,6 +218,9 @@ class HubClient:
         except httpx2.HTTPError as exc:
             self._count("network_errors")
             raise HubError(f"request to {self.endpoint} failed: {_reason(exc)}") from None
+        limits = parse_rate_limit(response.headers)
+        if limits is not None:
+            self.limiter.update(limits)
         status = response.status_code
         self._count(f"status_{status}")
         if status == 429 or status == 408 or status >= 500:
@@ -279,7 +239,8 @@ class HubClient:
     # ------------------------------------------------------------------ routes
 
     def model_info(self, model_id: str) -> ModelInfoResult:
-        """The detail of one model with ``baseModels`` and ``childrenModelCount``.
+        """The detail of one model with ``baseModels`` and ``childrenModelCount`` (by
+        relation, or a total: see :func:`children_count`).
 
         A model that does not exist comes back with status ``missing``; one we may not
         read (401/403, gated) with status ``private``.
@@ -293,25 +254,21 @@ class HubClient:
             return ModelInfoResult(ParsedModel(missing_record(mid, status=status)), None)
         if not isinstance(data, dict):
             raise RetryableHubError(f"unexpected detail body for {mid} from {self.endpoint}")
-        counts = data.get("childrenModelCount")
-        children = None
-        if isinstance(counts, dict):
-            children = {str(k): int(v) for k, v in counts.items()
-                        if isinstance(v, int) and not isinstance(v, bool)}
-        return ModelInfoResult(parse_model(data, fetched_at=fetched_at), children)
+        return ModelInfoResult(parse_model(data, fetched_at=fetched_at),
+                               children_count(data.get("childrenModelCount")))
 
     def children_page(self, model_id: str, cursor: str | None = None) -> Page:
         """One page of the direct children of ``model_id`` (``cursor``: from the last page)."""
         if cursor is not None:
             return self._list(cursor, None)
-        params = [("filter", f"base_model:{model_id}"), ("limit", str(PAGE_SIZE))]
+        params = [("filter", f"base_model:{model_id}"), ("limit", str(self.page_size))]
         return self._list(f"{self.endpoint}/api/models", params)
 
     def scan_page(self, cursor: str | None = None) -> Page:
         """One page of the whole Hub, newest first (``sort=createdAt``, ``direction=-1``)."""
         if cursor is not None:
             return self._list(cursor, None)
-        params = [("sort", "createdAt"), ("direction", "-1"), ("limit", str(PAGE_SIZE))]
+        params = [("sort", "createdAt"), ("direction", "-1"), ("limit", str(self.page_size))]
         return self._list(f"{self.endpoint}/api/models", params)
 
     def list_children(self, model_id: str) -> Iterator[Page]:

@@ -7,7 +7,8 @@ Two input layouts:
 * a whole-Hub dump in the public ``models.parquet`` layout (``id``, ``author``,
   ``createdAt``, ``lastModified``, ``downloads``, ``downloadsAllTime``, ``likes``,
   ``trendingScore``, ``pipeline_tag``, ``library_name``, ``tags``, ``baseModels`` =
-  struct of ``relation`` + list of ``{_id, id}``).
+  struct of ``relation`` + list of ``{_id, id}``, ``cardData`` = the card's metadata as
+  a JSON string).
 
 The import streams in batches (100,000 rows by default): each batch is parsed column-wise
 with polars (ids, dates, ``license:`` tag, parents and relation from ``base_model:`` tags
@@ -15,8 +16,13 @@ or ``baseModels``), written through Arrow (ADBC) into temporary staging tables, 
 into the store with set-based upserts, in one transaction per batch. Rows the vectorised
 path cannot reproduce exactly (card-only parents, odd ids or dates, a relation only in the
 card, ...) go through :func:`ecograph.records.parse_model`, so the store loads the same
-frames as :func:`ecograph.snapshot.read_snapshot` on the same data (one difference by
-design: the store treats ids that differ only in case as one node, as the Hub does).
+frames as :func:`ecograph.snapshot.read_snapshot` on the same data (two differences by
+design: the store treats ids that differ only in case as one node, as the Hub does, and
+imported records carry their observation time in ``fetched_at``, see
+:func:`ecograph.snapshot.observed_at`). The card is read only for the few rows whose text
+mentions a ``base_model``, a ``base_model_relation`` or a ``license`` the tags lack (a
+vectorised substring test picks them). A parent reference that is not a model id makes no
+edge and is reported in :attr:`ImportResult.problems`, with its line (or row).
 
 A parser thread prepares the next batch while the current one is written. Measured with
 ``benchmarks/bench_import.py`` on two shared cores: 2,000,000 synthetic models (572,751
@@ -32,7 +38,8 @@ import os
 import time
 from collections.abc import Callable, Generator, Iterator
 from contextlib import closing
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -42,11 +49,13 @@ from .errors import SnapshotError, StoreError
 from .frames import MODEL_SCHEMA
 from .records import (
     ID_PATTERN,
+    REJECTED_PARENT_KINDS,
     RELATIONS,
     ParsedModel,
     parse_datetime,
     parse_model,
 )
+from .snapshot import observed_at
 from .store import (
     BUMP_GENERATION_SQL,
     MODEL_COLUMNS,
@@ -57,7 +66,14 @@ from .store import (
     to_micros,
 )
 
-__all__ = ["ImportResult", "import_snapshot", "snapshot_format", "count_rows", "parse_batch"]
+__all__ = [
+    "ImportProblem",
+    "ImportResult",
+    "import_snapshot",
+    "snapshot_format",
+    "count_rows",
+    "parse_batch",
+]
 
 #: Rows per batch (one transaction each).
 BATCH_SIZE = 100_000
@@ -100,6 +116,7 @@ _PARQUET_COLUMNS = (
     "gated",
     "tags",
     "baseModels",
+    "cardData",
 )
 
 # Ids the vectorised path may take as they are: exactly what normalize_id returns unchanged.
@@ -129,8 +146,34 @@ assert tuple(_STAGE_SCHEMA) == MODEL_COLUMNS
 
 
 @dataclass(frozen=True)
+class ImportProblem:
+    """A parent reference of an imported record that could not be read (no edge made).
+
+    ``where`` is ``FILE:LINE`` for JSONL and ``FILE:row N`` (1-based) for parquet;
+    ``kind`` is ``invalid_parent_id`` (text that is not a model id), ``non_string_parent``
+    (a card value that is not text) or ``invalid_card_json`` (a ``cardData`` string that
+    is not a JSON object); ``reference`` is the value as written.
+    """
+
+    where: str
+    model_id: str
+    kind: str
+    reference: str
+
+    def line(self) -> str:
+        """``FILE:LINE: MODEL: KIND REFERENCE``, one line for a report.
+
+        >>> ImportProblem("hub.jsonl:3", "a/b", "invalid_parent_id", "base_model:x y").line()
+        "hub.jsonl:3: a/b: invalid_parent_id 'base_model:x y'"
+        """
+        return f"{self.where}: {self.model_id}: {self.kind} {self.reference!r}"
+
+
+@dataclass(frozen=True)
 class ImportResult:
-    """What an import did. ``missing`` counts the store's missing placeholders afterwards."""
+    """What an import did. ``missing`` counts the store's missing placeholders afterwards;
+    ``problems`` lists every parent reference that could not be read, in file order;
+    ``fetched_at`` is the observation time given to the imported records."""
 
     path: str
     format: str
@@ -142,14 +185,24 @@ class ImportResult:
     missing: int
     elapsed: float
     run_id: int
+    problems: tuple[ImportProblem, ...] = ()
+    fetched_at: datetime | None = None
 
     def summary_line(self) -> str:
-        """``Imported N models and M edges (K missing parents) from FILE in S s``."""
-        return (
+        """``Imported N models and M edges (K missing parents) from FILE in S s; store: ...``,
+        plus, when some parent references could not be read, their count and the first."""
+        line = (
             f"Imported {self.models:,} models and {self.edges:,} edges "
             f"({self.missing:,} missing parents) from {self.path} in {self.elapsed:.1f} s; "
             f"store: {self.store_models:,} models, {self.store_edges:,} edges"
         )
+        if self.problems:
+            n = len(self.problems)
+            line += (
+                f"; {n:,} parent reference{'s' if n != 1 else ''} not read "
+                f"(first: {self.problems[0].line()})"
+            )
+        return line
 
 
 # --------------------------------------------------------------------------- formats
@@ -244,13 +297,15 @@ def parse_batch(
     card_relation: pl.Series | None = None,
     card_license: pl.Series | None = None,
     odd_rows: pl.Series | None = None,
+    fetched_at: int | None = None,
 ) -> tuple[pl.DataFrame, pl.DataFrame, pl.Series]:
     """Vectorised :func:`~ecograph.records.parse_model` over a batch of Hub objects.
 
     ``df`` holds the raw Hub fields (``id``, ``author``, ``createdAt``, ..., ``tags`` as a
     list of strings, optionally ``baseModels`` as a struct). The ``card_*`` masks say which
     rows have a card ``base_model`` / ``base_model_relation`` / ``license``; ``odd_rows``
-    forces rows to the slow path.
+    forces rows to the slow path; ``fetched_at`` (epoch microseconds) is every row's
+    observation time.
 
     Returns the staging ``models`` frame (store columns; timestamps as epoch microseconds;
     tags and parents as JSON; plus ``_row``, the row of ``df``), the staging ``edges``
@@ -423,7 +478,7 @@ def parse_batch(
         .alias("gated"),
         pl.col("_rel").alias("relation"),
         pl.lit("ok").alias("status"),
-        pl.lit(None, dtype=pl.Int64).alias("fetched_at"),
+        pl.lit(fetched_at, dtype=pl.Int64).alias("fetched_at"),
         _json_list("tags").alias("tags"),
         _json_list("_parents").alias("parents"),
         pl.col("_row"),
@@ -499,6 +554,35 @@ class _Batch:
     edges: pl.DataFrame
     rows: int
     slow: int
+    problems: list[ImportProblem] = field(default_factory=list)
+
+
+def _problems(where: str, parsed: ParsedModel) -> list[ImportProblem]:
+    """The parent references of one parsed line that made no edge."""
+    mid = parsed.record.id
+    return [
+        ImportProblem(where, mid, p.kind, p.detail)
+        for p in parsed.problems
+        if p.kind in REJECTED_PARENT_KINDS or p.kind == "invalid_card_json"
+    ]
+
+
+def _card_flags(text: pl.Series) -> tuple[pl.Series, pl.Series, pl.Series]:
+    """Which rows' text (a JSONL line, or a ``cardData`` JSON string) may hold a card
+    ``base_model`` (not null), ``base_model_relation`` or ``license``: a vectorised
+    substring prefilter, so only those few rows are parsed as JSON. Null text is ``False``.
+
+    >>> [s.to_list() for s in _card_flags(pl.Series(['{"base_model": "a/b"}',
+    ...                                              '{"base_model": null}', None]))]
+    [[True, False, False], [False, False, False], [False, False, False]]
+    """
+    n_bm = text.str.count_matches('"base_model"', literal=True)
+    n_bm_null = text.str.count_matches(r'"base_model"\s*:\s*null')
+    return (
+        (n_bm > n_bm_null).fill_null(False),
+        text.str.contains('"base_model_relation"', literal=True).fill_null(False),
+        text.str.contains('"license"', literal=True).fill_null(False),
+    )
 
 
 def _open_binary(path: Path, fmt: str) -> BinaryIO:
@@ -507,7 +591,9 @@ def _open_binary(path: Path, fmt: str) -> BinaryIO:
     return path.open("rb")
 
 
-def _jsonl_batches(path: Path, fmt: str, batch_size: int) -> Iterator[_Batch]:
+def _jsonl_batches(
+    path: Path, fmt: str, batch_size: int, fetched_at: datetime | None = None
+) -> Iterator[_Batch]:
     with _open_binary(path, fmt) as fh:
         first_line = 1
         while True:
@@ -520,7 +606,7 @@ def _jsonl_batches(path: Path, fmt: str, batch_size: int) -> Iterator[_Batch]:
             numbered = [(first_line + i, ln) for i, ln in enumerate(raw) if ln.strip()]
             first_line += len(raw)
             if numbered:
-                yield _jsonl_batch(path, numbered)
+                yield _jsonl_batch(path, numbered, fetched_at)
 
 
 def _arrow_json_schema() -> Any:
@@ -585,7 +671,9 @@ def _gated_from_text(text: pl.Series) -> tuple[pl.Series, pl.Series]:
     return value.rename("gated"), odd.fill_null(False)
 
 
-def _jsonl_batch(path: Path, numbered: list[tuple[int, bytes]]) -> _Batch:
+def _jsonl_batch(
+    path: Path, numbered: list[tuple[int, bytes]], fetched_at: datetime | None = None
+) -> _Batch:
     import pyarrow as pa
 
     lines = [ln if ln.endswith(b"\n") else ln + b"\n" for _, ln in numbered]
@@ -602,23 +690,28 @@ def _jsonl_batch(path: Path, numbered: list[tuple[int, bytes]]) -> _Batch:
         try:
             text = pl.Series([lines[i] for i in fast_idx], dtype=pl.Binary).cast(pl.Utf8)
         except Exception:  # noqa: BLE001 - not UTF-8: let the Python path report it
-            return _python_batch(path, numbered)
+            return _python_batch(path, numbered, fetched_at)
         gated, gated_odd = _gated_from_text(text)
         # A card ``base_model`` matters only when the tags declare no parent; null is none.
-        n_bm = text.str.count_matches('"base_model"', literal=True)
-        n_bm_null = text.str.count_matches(r'"base_model"\s*:\s*null')
+        card_base_model, card_relation, card_license = _card_flags(text)
         models, edges, slow = parse_batch(
             df.with_columns(gated),
-            card_base_model=(n_bm > n_bm_null),
-            card_relation=text.str.contains('"base_model_relation"', literal=True),
-            card_license=text.str.contains('"license"', literal=True),
+            card_base_model=card_base_model,
+            card_relation=card_relation,
+            card_license=card_license,
             odd_rows=text.str.contains('"baseModels"', literal=True) | gated_odd,
+            fetched_at=to_micros(fetched_at),
         )
         slow_idx += [fast_idx[i] for i in slow.arg_true().to_list()]
-    models, edges = _combine(
-        models, edges, fast_idx, slow_idx, lambda i: parse_model(_loads(path, *numbered[i]))
+    models, edges, problems = _combine(
+        models,
+        edges,
+        fast_idx,
+        slow_idx,
+        lambda i: parse_model(_loads(path, *numbered[i]), fetched_at=fetched_at),
+        lambda i: f"{path}:{numbered[i][0]}",
     )
-    return _Batch(models, edges, len(numbered), len(slow_idx))
+    return _Batch(models, edges, len(numbered), len(slow_idx), problems)
 
 
 def _combine(
@@ -627,15 +720,19 @@ def _combine(
     fast_src: list[int],
     slow_src: list[int],
     parse_at: Callable[[int], ParsedModel],
-) -> tuple[pl.DataFrame, pl.DataFrame]:
+    where: Callable[[int], str],
+) -> tuple[pl.DataFrame, pl.DataFrame, list[ImportProblem]]:
     """Merge the vectorised rows with the rows parsed in Python.
 
     ``models._row`` indexes ``fast_src`` (source positions of the vectorised rows);
-    ``parse_at(i)`` parses the source row at position ``i``. An id found on both paths is
-    re-parsed entirely in Python, so that the last occurrence wins, as in
-    :func:`~ecograph.frames.frames_from_parsed`.
+    ``parse_at(i)`` parses the source row at position ``i`` and ``where(i)`` names it for
+    a report. An id found on both paths is re-parsed entirely in Python, so that the last
+    occurrence wins, as in :func:`~ecograph.frames.frames_from_parsed`. Also returns the
+    parent references of the Python-parsed rows that made no edge (the vectorised path
+    takes only rows whose parents are all ids).
     """
     parsed = {i: parse_at(i) for i in slow_src}
+    problems = [pr for i in sorted(parsed) for pr in _problems(where(i), parsed[i])]
     if parsed:
         slow_ids = [p.record.id for p in parsed.values() if p.record.id]
         clash = models.filter(pl.col("id").is_in(slow_ids))
@@ -646,8 +743,8 @@ def _combine(
             [models.drop("_row").filter(~pl.col("id").is_in(slow_ids)), sm], how="vertical"
         )
         edges = pl.concat([edges.filter(~pl.col("child").is_in(slow_ids)), se], how="vertical")
-        return models, edges
-    return models.drop("_row"), edges
+        return models, edges, problems
+    return models.drop("_row"), edges, problems
 
 
 def _loads(path: Path, lineno: int, line: bytes) -> dict[str, Any]:
@@ -661,21 +758,75 @@ def _loads(path: Path, lineno: int, line: bytes) -> dict[str, Any]:
     return obj
 
 
-def _python_batch(path: Path, numbered: list[tuple[int, bytes]]) -> _Batch:
-    models, edges = frames_from_slow([parse_model(_loads(path, n, ln)) for n, ln in numbered])
-    return _Batch(models, edges, len(numbered), len(numbered))
+def _python_batch(
+    path: Path, numbered: list[tuple[int, bytes]], fetched_at: datetime | None = None
+) -> _Batch:
+    parsed = [parse_model(_loads(path, n, ln), fetched_at=fetched_at) for n, ln in numbered]
+    models, edges = frames_from_slow(parsed)
+    problems = [pr for (n, _), p in zip(numbered, parsed, strict=True)
+                for pr in _problems(f"{path}:{n}", p)]
+    return _Batch(models, edges, len(numbered), len(numbered), problems)
 
 
-def _row_parser(rb: Any) -> Callable[[int], ParsedModel]:
-    """``parse_model`` of row ``i`` of an Arrow record batch."""
+def card_from_json(text: str) -> dict[str, Any] | None:
+    """A ``cardData`` JSON string (the models.parquet layout) as the mapping
+    :func:`~ecograph.records.parse_model` reads, or ``None`` when it is not a JSON object.
+
+    >>> card_from_json('{"base_model": "a/b", "license": "mit"}')
+    {'base_model': 'a/b', 'license': 'mit'}
+    >>> card_from_json("not json") is None, card_from_json("[1]") is None
+    (True, True)
+    """
+    try:
+        card = json.loads(text)
+    except (json.JSONDecodeError, RecursionError):
+        return None
+    return card if isinstance(card, dict) else None
+
+
+def _row_parser(rb: Any, fetched_at: datetime | None) -> Callable[[int], ParsedModel]:
+    """``parse_model`` of row ``i`` of an Arrow record batch (its ``cardData`` JSON string
+    decoded first; one that is not a JSON object but mentions a ``base_model`` the row's
+    tags do not replace is an ``invalid_card_json`` problem)."""
+    from dataclasses import replace
+
+    from .records import Problem
 
     def parse_at(i: int) -> ParsedModel:
-        return parse_model(rb.slice(i, 1).to_pylist()[0])
+        obj = rb.slice(i, 1).to_pylist()[0]
+        text = obj.get("cardData")
+        if not isinstance(text, str):
+            return parse_model(obj, fetched_at=fetched_at)
+        card = card_from_json(text)
+        parsed = parse_model({**obj, "cardData": card}, fetched_at=fetched_at)
+        if card is None and '"base_model"' in text and not parsed.record.parents:
+            problem = Problem(parsed.record.id, "invalid_card_json", text[:200])
+            parsed = replace(parsed, problems=(*parsed.problems, problem))
+        return parsed
 
     return parse_at
 
 
-def _parquet_batches(path: Path, batch_size: int) -> Iterator[_Batch]:
+def _row_namer(path: Path, first_row: int) -> Callable[[int], str]:
+    """``FILE:row N`` (1-based in the file) of row ``i`` of a batch starting at ``first_row``."""
+    return lambda i: f"{path}:row {first_row + i}"
+
+
+def _card_text(df: pl.DataFrame) -> pl.Series | None:
+    """The ``cardData`` column as JSON text (a dump stores a string; a struct is encoded)."""
+    if "cardData" not in df.columns:
+        return None
+    dtype = df.schema["cardData"]
+    if dtype == pl.Utf8:
+        return df.get_column("cardData")
+    if isinstance(dtype, pl.Struct):
+        return df.select(pl.col("cardData").struct.json_encode()).to_series()
+    return None
+
+
+def _parquet_batches(
+    path: Path, batch_size: int, fetched_at: datetime | None = None
+) -> Iterator[_Batch]:
     import pyarrow.parquet as pq
 
     try:
@@ -687,6 +838,7 @@ def _parquet_batches(path: Path, batch_size: int) -> Iterator[_Batch]:
         raise SnapshotError(f"{path}: no 'id' column (expected the models.parquet layout)")
     columns = [c for c in _PARQUET_COLUMNS if c in names]
     it = pf.iter_batches(batch_size=batch_size, columns=columns)
+    first_row = 1
     while True:
         try:
             rb = next(it)
@@ -701,16 +853,26 @@ def _parquet_batches(path: Path, batch_size: int) -> Iterator[_Batch]:
         for name in ("id", "modelId", "author", "library_name", "pipeline_tag", "gated"):
             if name in df.columns and df.schema[name] != pl.Utf8:
                 df = df.with_columns(pl.col(name).cast(pl.Utf8, strict=False))
-        models, edges, slow = parse_batch(df)
+        flags: dict[str, pl.Series] = {}
+        card_text = _card_text(df)
+        if card_text is not None:
+            # the card's parents, relation and licence count where the tags lack them
+            bm, rel, lic = _card_flags(card_text)
+            flags = {"card_base_model": bm, "card_relation": rel, "card_license": lic}
+        models, edges, slow = parse_batch(
+            df.drop("cardData", strict=False), fetched_at=to_micros(fetched_at), **flags
+        )
         slow_rows = slow.arg_true().to_list()
-        models, edges = _combine(
+        models, edges, problems = _combine(
             models,
             edges,
             list(range(rb.num_rows)),
             slow_rows,
-            _row_parser(rb),
+            _row_parser(rb, fetched_at),
+            _row_namer(path, first_row),
         )
-        yield _Batch(models, edges, rb.num_rows, len(slow_rows))
+        first_row += rb.num_rows
+        yield _Batch(models, edges, rb.num_rows, len(slow_rows), problems)
 
 
 # --------------------------------------------------------------------------- writing
@@ -838,18 +1000,24 @@ def import_snapshot(
     stays valid and keeps the batches before the error (re-running the import after
     fixing the file converges, since every write is an upsert). Raises
     :class:`~ecograph.errors.SnapshotError` for a missing or malformed file.
+
+    Every imported record gets the snapshot's observation time as ``fetched_at``
+    (:func:`~ecograph.snapshot.observed_at`); parent references that could not be read
+    are listed in :attr:`ImportResult.problems` and counted in the run's ``counts``.
     """
     p = Path(path)
     fmt = snapshot_format(p)
+    fetched_at = observed_at(p)
+    problems: list[ImportProblem] = []
     started = time.perf_counter()
     run_id = store.begin_run("import", {"file": str(p), "format": fmt, "batch_size": batch_size})
     rows = edges = slow = 0
     status = "failed"
     try:
         reader = (
-            _parquet_batches(p, batch_size)
+            _parquet_batches(p, batch_size, fetched_at)
             if fmt == "parquet"
-            else _jsonl_batches(p, fmt, batch_size)
+            else _jsonl_batches(p, fmt, batch_size, fetched_at)
         )
         with closing(_prefetch(reader)) as batches, store.adbc(cache_mb=128) as conn:
             try:
@@ -858,6 +1026,7 @@ def import_snapshot(
                     rows += batch.rows
                     edges += batch.edges.height
                     slow += batch.slow
+                    problems.extend(batch.problems)
                     if progress is not None:
                         progress(batch.rows)
             except SnapshotError as exc:
@@ -882,7 +1051,8 @@ def import_snapshot(
         status = "ok"
     finally:
         elapsed = time.perf_counter() - started
-        counts = {"models": rows, "edges": edges, "slow_rows": slow, "elapsed": round(elapsed, 3)}
+        counts = {"models": rows, "edges": edges, "slow_rows": slow, "elapsed": round(elapsed, 3),
+                  "unread_parents": len(problems)}
         if status == "ok":
             counts["missing"] = missing
         store.end_run(run_id, status=status, counts=counts)
@@ -897,4 +1067,6 @@ def import_snapshot(
         missing=missing,
         elapsed=elapsed,
         run_id=run_id,
+        problems=tuple(problems),
+        fetched_at=fetched_at,
     )

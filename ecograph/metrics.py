@@ -62,6 +62,7 @@ from .graph import (
     expand_families,
     foundation_counts,
 )
+from .records import RELATION_KEYS  # keys of the by_relation structs, in display order
 
 __all__ = [
     "METRIC_COLUMNS",
@@ -74,8 +75,6 @@ __all__ = [
     "to_records",
 ]
 
-#: Keys of the ``by_relation`` / ``direct_by_relation`` structs, in display order.
-RELATION_KEYS: tuple[str, ...] = ("finetune", "quantized", "adapter", "merge", "unknown")
 
 #: The ``models`` columns the metrics read (a store can load just these).
 ANALYSIS_COLUMNS: tuple[str, ...] = ("id", "author", "created_at", "downloads", "relation",

@@ -10,7 +10,7 @@ any object with ``.root``, ``.nodes`` and ``.edges`` (an :class:`ecograph.api.Fa
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 import numpy as np
@@ -19,10 +19,13 @@ from matplotlib.axes import Axes
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
-from .render import RELATION_COLORS
+from .errors import UsageError
+from .records import RELATION_KEYS
+from .render import RELATION_COLORS, FamilyLike
 
 __all__ = [
     "FamilyFrames",
+    "Families",
     "families_from_frames",
     "adoption_curves",
     "fanout_distribution",
@@ -35,12 +38,20 @@ FamilyFrames = tuple[str, pl.DataFrame, pl.DataFrame]
 # what the plots work on: a family whose edges may be unknown (``None``)
 _Family = tuple[str, pl.DataFrame, pl.DataFrame | None]
 
+#: The families a plot takes: ``(root, nodes, edges)`` tuples (``edges`` may be ``None``
+#: where a plot does not need them), :class:`~ecograph.api.Family` objects, or a mapping
+#: ``root -> nodes`` / ``root -> (nodes, edges)``.
+Families = (
+    Iterable[_Family | FamilyLike]
+    | Mapping[str, pl.DataFrame | tuple[pl.DataFrame, pl.DataFrame]]
+)
+
 #: Okabe-Ito (black last), then cycled with dashes for more than 8 families.
 LINE_COLORS = ["#0072B2", "#E69F00", "#009E73", "#CC79A7", "#D55E00", "#56B4E9",
                "#F0E442", "#000000"]
 _DASHES = ["-", "--", ":", "-."]
 _DAY_US = 86_400 * 1_000_000
-_RELS = ("finetune", "quantized", "adapter", "merge", "unknown")
+_RELS = RELATION_KEYS
 
 
 def families_from_frames(
@@ -56,16 +67,17 @@ def families_from_frames(
     return out
 
 
-def _normalise(families: Any) -> list[_Family]:
-    if isinstance(families, dict):
-        families = [(k, *v) if isinstance(v, tuple) else (k, v, None)
-                    for k, v in families.items()]
+def _normalise(families: Families) -> list[_Family]:
+    if isinstance(families, Mapping):
+        return [(root, *value) if isinstance(value, tuple) else (root, value, None)
+                for root, value in families.items()]
     out: list[_Family] = []
     for f in families:
-        if hasattr(f, "root") and hasattr(f, "nodes"):
-            out.append((f.root, f.nodes, getattr(f, "edges", None)))
+        if isinstance(f, tuple):
+            root, nodes, edges = f
+            out.append((root, nodes, edges))
         else:
-            out.append(tuple(f))  # type: ignore[arg-type]
+            out.append((f.root, f.nodes, f.edges))
     return out
 
 
@@ -73,7 +85,7 @@ def _figure(ax: Axes | None, size: tuple[float, float]) -> tuple[Figure, Axes]:
     if ax is not None:
         fig = ax.get_figure(root=True)
         if fig is None:
-            raise ValueError("ax is not attached to a figure")
+            raise UsageError("ax is not attached to a figure")
         return fig, ax
     fig = Figure(figsize=size, dpi=200, layout="constrained")
     FigureCanvasAgg(fig)
@@ -104,7 +116,7 @@ def adoption_days(nodes: pl.DataFrame, root: str) -> np.ndarray:
 
 
 def adoption_curves(
-    families: Any, *, ax: Axes | None = None, log: bool = False, title: str | None = None
+    families: Families, *, ax: Axes | None = None, log: bool = False, title: str | None = None
 ) -> Figure:
     """The adoption race: cumulative derivatives over days since each root's release.
 
@@ -158,7 +170,7 @@ def fanout_values(nodes: pl.DataFrame, edges: pl.DataFrame) -> np.ndarray:
 
 
 def fanout_distribution(
-    families: Any, *, ax: Axes | None = None, title: str | None = None
+    families: Families, *, ax: Axes | None = None, title: str | None = None
 ) -> Figure:
     """Fan-out distribution, log-log: for each family, the share of parents with at least
     ``k`` children (complementary CDF), one line per family."""
@@ -166,7 +178,7 @@ def fanout_distribution(
     fig, ax = _figure(ax, (7.0, 5.0))
     for k, (root, nodes, edges) in enumerate(fams):
         if edges is None:
-            raise ValueError("fanout_distribution needs each family's edges")
+            raise UsageError("fanout_distribution needs each family's edges")
         vals = np.sort(fanout_values(nodes, edges))
         if len(vals) == 0:
             ax.plot([], [], label=f"{root} (no parents)", **_style(k))
@@ -200,7 +212,7 @@ def relation_counts(nodes: pl.DataFrame, root: str) -> dict[str, int]:
 
 
 def relation_mix(
-    families: Any, *, ax: Axes | None = None, share: bool = True, title: str | None = None
+    families: Families, *, ax: Axes | None = None, share: bool = True, title: str | None = None
 ) -> Figure:
     """Relation mix per family as stacked horizontal bars (shares, or counts with
     ``share=False``); a bar's segments are labelled with their count when wide enough."""
@@ -242,8 +254,8 @@ PLOT_KINDS = {"adoption": adoption_curves, "fanout": fanout_distribution,
               "relations": relation_mix}
 
 
-def plot(kind: str, families: Sequence[FamilyFrames], **kw: Any) -> Figure:
+def plot(kind: str, families: Families, **kw: Any) -> Figure:
     """Dispatch on ``kind`` (``adoption``, ``fanout``, ``relations``)."""
     if kind not in PLOT_KINDS:
-        raise ValueError(f"unknown plot {kind!r}; choose one of {', '.join(PLOT_KINDS)}")
+        raise UsageError(f"unknown plot {kind!r}; choose one of {', '.join(PLOT_KINDS)}")
     return PLOT_KINDS[kind](families, **kw)

@@ -35,13 +35,19 @@ __all__ = [
     "Problem",
     "ParsedModel",
     "ParsedParents",
+    "REJECTED_PARENT_KINDS",
+    "ID_PATTERN",
+    "is_model_id",
     "normalize_id",
     "try_normalize_id",
     "parse_base_model_value",
     "parse_base_model_tags",
+    "split_base_model_tag",
+    "rejected_tag_parents",
     "parse_datetime",
     "parse_model",
     "RELATIONS",
+    "RELATION_KEYS",
 ]
 
 
@@ -57,6 +63,10 @@ class Relation(StrEnum):
 
 #: The four relations the Hub knows, in a stable display order.
 RELATIONS: tuple[str, ...] = ("finetune", "quantized", "adapter", "merge")
+
+#: The relations and ``unknown`` (declared parents, no relation): the keys of counts by
+#: relation, of colours and legends, in display order.
+RELATION_KEYS: tuple[str, ...] = (*RELATIONS, "unknown")
 
 
 class Status(StrEnum):
@@ -114,7 +124,9 @@ class Problem:
 
     ``kind`` is one of: ``non_string_parent``, ``invalid_parent_id``, ``self_loop``,
     ``unknown_relation``, ``relation_conflict``, ``duplicate_parent``, ``url_parent``,
-    ``revision_parent``, ``dataset_parent``, ``missing_id``.
+    ``revision_parent``, ``dataset_parent``, ``missing_id``. The first two are the
+    :data:`REJECTED_PARENT_KINDS`: a declared parent that could not be read as a model id
+    (its edge is not stored, so callers count and report them).
     """
 
     model_id: str
@@ -130,6 +142,10 @@ class ParsedParents:
     problems: tuple[tuple[str, str], ...] = ()  # (kind, detail)
 
 
+#: Problem kinds of a parent reference that is not a model id (no edge comes from it).
+REJECTED_PARENT_KINDS: frozenset[str] = frozenset({"invalid_parent_id", "non_string_parent"})
+
+
 @dataclass(frozen=True, slots=True)
 class ParsedModel:
     """A Hub model object turned into a record, its parent edges and its problems."""
@@ -138,15 +154,46 @@ class ParsedModel:
     edges: tuple[ForkEdge, ...] = ()
     problems: tuple[Problem, ...] = field(default=())
 
+    @property
+    def rejected_parents(self) -> tuple[str, ...]:
+        """The declared parent references that are not model ids, as written.
+
+        Each is a parent this record names but no edge was made for (a tag such as
+        ``base_model:finetune:not an id``, a card value such as ``42``), so a crawl,
+        scan or import counts them instead of losing them silently.
+
+        >>> parse_model({"id": "a/b", "tags": ["base_model:finetune:no such id"]}).rejected_parents
+        ('base_model:finetune:no such id',)
+        >>> parse_model({"id": "a/b", "tags": ["base_model:LeroyDyer/_Spydaz"]}).rejected_parents
+        ()
+        """
+        return tuple(p.detail for p in self.problems if p.kind in REJECTED_PARENT_KINDS)
+
 
 # --------------------------------------------------------------------------- ids
 
-# Hub repo names: letters, digits, ``-``, ``_``, ``.``; at most 96 chars; an optional
-# namespace. Legacy canonical models (``gpt2``, ``bert-base-uncased``) have no namespace.
-_ID_PART = r"[A-Za-z0-9](?:[A-Za-z0-9._-]{0,94}[A-Za-z0-9_])?|[A-Za-z0-9]"
-#: A well-formed Hub model id (``org/name`` or a legacy single-segment name), as a regex.
+# An id part (DESIGN §1): ``[A-Za-z0-9_][A-Za-z0-9._-]*``, at most 96 characters, no ``--``
+# or ``..``; real ids may start with ``_`` (``LeroyDyer/_Spydaz_Web_AI_...``). Like the
+# Hub (huggingface_hub's ``validate_repo_id``: "cannot start or end with '-' or '.'") a part
+# ends in a letter, digit or ``_``, so a card's ``org/name.`` is not read as an id. Legacy
+# canonical models (``gpt2``, ``bert-base-uncased``) have no namespace.
+_ID_PART = r"[A-Za-z0-9_](?:[A-Za-z0-9._-]{0,94}[A-Za-z0-9_])?"
+#: A well-formed Hub model id (``org/name`` or a legacy single-segment name), as a regex
+#: (the one definition: :func:`is_model_id`, :func:`normalize_id` and the importer's
+#: vectorised path use it; ``--`` and ``..`` are refused separately).
 ID_PATTERN = rf"^(?:{_ID_PART})(?:/(?:{_ID_PART}))?$"
 _ID_RE = re.compile(ID_PATTERN)
+
+
+def is_model_id(value: str) -> bool:
+    """Whether ``value`` is a well-formed Hub model id, exactly as written.
+
+    >>> is_model_id("LeroyDyer/_Spydaz_Web_AI_BIBLE_002"), is_model_id("gpt2")
+    (True, True)
+    >>> is_model_id("org/bad--name"), is_model_id("org/name."), is_model_id("a/b/c")
+    (False, False, False)
+    """
+    return bool(_ID_RE.fullmatch(value)) and "--" not in value and ".." not in value
 _URL_RE = re.compile(
     r"^(?:https?://)?(?:www\.)?(?:huggingface\.co|hf\.co)/+", flags=re.IGNORECASE
 )
@@ -193,7 +240,7 @@ def normalize_id(value: str) -> str:
     if not isinstance(value, str):
         raise InvalidModelIdError(f"{value!r} is not a Hub model id (expected org/name)")
     s, _ = _clean(value)
-    if not s or not _ID_RE.match(s) or "--" in s or ".." in s:
+    if not s or not is_model_id(s):
         raise InvalidModelIdError(f"{value!r} is not a Hub model id (expected org/name)")
     return s
 
@@ -250,9 +297,7 @@ def parse_base_model_value(value: Any, *, self_id: str | None = None) -> ParsedP
     for piece in pieces:
         cand, notes = _clean(piece)
         problems.extend(n for n in notes if n[0] == "dataset_parent")
-        nid = None
-        if cand and _ID_RE.match(cand) and "--" not in cand and ".." not in cand:
-            nid = cand
+        nid = cand if cand and is_model_id(cand) else None
         if nid is None:
             if not any(n[0] == "dataset_parent" for n in notes):
                 problems.append(("invalid_parent_id", piece.strip()))
@@ -283,20 +328,50 @@ def parse_base_model_tags(tags: Iterable[Any]) -> tuple[list[str], Relation | No
     seen: set[str] = set()
     relation: Relation | None = None
     for tag in tags:
-        if not isinstance(tag, str) or not tag.startswith("base_model:"):
+        split = split_base_model_tag(tag)
+        if split is None:
             continue
-        rest = tag[len("base_model:") :]
-        head, sep, tail = rest.partition(":")
-        if sep and head in RELATIONS:
-            relation = relation or Relation(head)
-            rest = tail
-        pid = try_normalize_id(rest)
+        tag_relation, reference = split
+        relation = relation or tag_relation
+        pid = try_normalize_id(reference)
         if pid is None:
-            continue
+            continue  # not an id: parse_model reports it (see rejected_tag_parents)
         if pid.lower() not in seen:
             seen.add(pid.lower())
             parents.append(pid)
     return parents, relation
+
+
+def split_base_model_tag(tag: Any) -> tuple[Relation | None, str] | None:
+    """The relation (if the tag names one) and the parent reference of a ``base_model:``
+    tag, as written; ``None`` for any other tag.
+
+    >>> split_base_model_tag("base_model:quantized:Qwen/Qwen2.5-7B")
+    (<Relation.QUANTIZED: 'quantized'>, 'Qwen/Qwen2.5-7B')
+    >>> split_base_model_tag("base_model:gpt2"), split_base_model_tag("gguf")
+    ((None, 'gpt2'), None)
+    """
+    if not isinstance(tag, str) or not tag.startswith("base_model:"):
+        return None
+    rest = tag[len("base_model:") :]
+    head, sep, tail = rest.partition(":")
+    if sep and head in RELATIONS:
+        return Relation(head), tail
+    return None, rest
+
+
+def rejected_tag_parents(tags: Iterable[Any]) -> list[str]:
+    """The ``base_model:`` tags whose parent reference is not a model id (whole tags).
+
+    >>> rejected_tag_parents(["base_model:finetune:a/b", "base_model:bad id", "base_model:"])
+    ['base_model:bad id', 'base_model:']
+    """
+    out: list[str] = []
+    for tag in tags:
+        split = split_base_model_tag(tag)
+        if split is not None and try_normalize_id(split[1]) is None:
+            out.append(tag)
+    return out
 
 
 # --------------------------------------------------------------------------- fields
@@ -400,6 +475,10 @@ def parse_model(obj: Mapping[str, Any], *, fetched_at: datetime | None = None) -
         source = EdgeSource.BASE_MODELS
         problems.extend(Problem(mid, k, d) for k, d in parsed.problems)
     tag_parents, tag_relation = parse_base_model_tags(tags)
+    if not parents:
+        # a parent tag that is not an id loses an edge: say so (baseModels, when it lists
+        # the parents, supersedes the tags and nothing is lost)
+        problems.extend(Problem(mid, "invalid_parent_id", t) for t in rejected_tag_parents(tags))
     if not parents and tag_parents:
         parents = tag_parents
         source = EdgeSource.TAG

@@ -1,11 +1,13 @@
 """Fork-tree pictures of a family, good enough to print (matplotlib, no pyplot state).
 
-:func:`draw_fork_tree` draws a family on its BFS spanning tree (see :mod:`ecograph.layout`):
+:func:`fork_tree` draws a family on its BFS spanning tree (see :mod:`ecograph.layout`):
 root at the centre (``radial``) or at the top (``layered``), one ring / row per generation,
 colour = relation (Okabe-Ito, colour-blind safe), marker area ~ log downloads, the extra
 parents of merges as faint curves, labels for the most downloaded models placed so that no
 two collide, a legend of the relations present and a title with the family's counts. Above
-``max_nodes`` leaves are folded into grey "+N" badges and the caption says so.
+``max_nodes`` leaves are folded into grey "+N" badges and the caption says so. It returns a
+:class:`ForkTree`: the Figure with the layout and the caption it shows (what a report or
+the command line tells about the picture); :func:`draw_fork_tree` returns the Figure only.
 
 :func:`save_figure` writes PNG / SVG / PDF deterministically (no dates, fixed SVG ids): the
 same input gives the same bytes.
@@ -20,7 +22,7 @@ import math
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 import polars as pl
@@ -31,14 +33,20 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.transforms import Bbox, ScaledTranslation
 
-from .layout import TreeLayout, spanning_tree, tree_layout
-from .records import RELATIONS
+from .errors import UnknownModelError, UsageError
+from .formats import PICTURE_FORMATS, format_for
+from .layout import SpanningTree, TreeLayout, spanning_tree, tree_layout
+from .records import RELATION_KEYS
 
 __all__ = [
     "RELATION_COLORS",
     "ROOT_COLOR",
     "BADGE_COLOR",
     "DEFAULT_MAX_NODES",
+    "FamilyLike",
+    "FamilyCounts",
+    "ForkTree",
+    "fork_tree",
     "draw_fork_tree",
     "save_figure",
     "family_counts",
@@ -60,7 +68,7 @@ EDGE_COLOR = "#a6a6a6"
 DEFAULT_MAX_NODES = 1500
 LABEL_GID = "ecograph-label"
 BADGE_GID = "ecograph-badge"
-_REL_NAMES = (*RELATIONS, "unknown")
+_REL_NAMES = RELATION_KEYS
 _REL_ORDER = {r: i for i, r in enumerate(_REL_NAMES)}
 
 
@@ -78,6 +86,51 @@ class FamilyCounts:
         parts += [f"{r} {n:,}" for r, n in self.by_relation.items()]
         parts.append(f"{self.max_depth} generation{'s' if self.max_depth != 1 else ''}")
         return " · ".join(parts)
+
+
+class FamilyLike(Protocol):
+    """A family given as one object (an :class:`ecograph.api.Family`): its ``nodes``
+    (with ``depth``), ``edges`` and ``root``."""
+
+    @property
+    def nodes(self) -> pl.DataFrame: ...
+
+    @property
+    def edges(self) -> pl.DataFrame: ...
+
+    @property
+    def root(self) -> str: ...
+
+
+@dataclass(frozen=True)
+class ForkTree:
+    """A drawn fork tree: the Figure and what it shows.
+
+    Attributes
+    ----------
+    figure
+        The matplotlib Figure (nothing saved; see :meth:`save`).
+    layout
+        The :class:`~ecograph.layout.TreeLayout` drawn: visible nodes, and the leaves
+        folded into badges (``layout.folded`` models in ``len(layout.badge_parent)``
+        badges).
+    caption
+        The caption under the tree (how to read it, and what was folded).
+    counts
+        The family's counts shown in the title.
+    root
+        The family's root id.
+    """
+
+    figure: Figure
+    layout: TreeLayout
+    caption: str
+    counts: FamilyCounts
+    root: str
+
+    def save(self, path: str | os.PathLike[str], *, dpi: float | None = None) -> Path:
+        """Write the picture (PNG, SVG or PDF by suffix) with :func:`save_figure`."""
+        return save_figure(self.figure, path, dpi=dpi)
 
 
 def family_counts(nodes: pl.DataFrame, edges: pl.DataFrame, root: str) -> FamilyCounts:
@@ -101,7 +154,7 @@ def _relations(nodes: pl.DataFrame) -> dict[str, str | None]:
     return dict(zip(nodes["id"].to_list(), rel, strict=True))
 
 
-def _counts(tree: Any, rel: dict[str, str | None]) -> FamilyCounts:
+def _counts(tree: SpanningTree, rel: dict[str, str | None]) -> FamilyCounts:
     by: dict[str, int] = {}
     for mid in tree.ids[1:]:
         r = rel.get(mid) or "unknown"
@@ -115,7 +168,7 @@ def _short(mid: str, width: int = 34) -> str:
 
 
 def draw_fork_tree(
-    nodes: Any,
+    nodes: pl.DataFrame | FamilyLike,
     edges: pl.DataFrame | None = None,
     root: str | None = None,
     *,
@@ -128,6 +181,27 @@ def draw_fork_tree(
     dpi: float = 200,
 ) -> Figure:
     """Draw the fork tree of ``root``'s family and return the Figure (nothing is saved).
+
+    The same as ``fork_tree(...).figure``; see :func:`fork_tree` for the parameters.
+    """
+    return fork_tree(nodes, edges, root, ax=ax, layout=layout, max_nodes=max_nodes,
+                     labels=labels, title=title, figsize=figsize, dpi=dpi).figure
+
+
+def fork_tree(
+    nodes: pl.DataFrame | FamilyLike,
+    edges: pl.DataFrame | None = None,
+    root: str | None = None,
+    *,
+    ax: Axes | None = None,
+    layout: str = "radial",
+    max_nodes: int | None = DEFAULT_MAX_NODES,
+    labels: int = 12,
+    title: str | None = None,
+    figsize: tuple[float, float] | None = None,
+    dpi: float = 200,
+) -> ForkTree:
+    """Draw the fork tree of ``root``'s family (nothing is saved).
 
     Parameters
     ----------
@@ -147,17 +221,35 @@ def draw_fork_tree(
         How many of the most downloaded models get a label (the root always has one).
     title
         Main title; the counts line is always shown under it.
+
+    Returns
+    -------
+    ForkTree
+        The Figure, the layout drawn, the caption and the family's counts.
+
+    Raises
+    ------
+    UnknownModelError
+        If ``root`` is not among ``nodes``.
+    UsageError
+        For an unknown ``layout``, or an ``ax`` attached to no figure.
+
+    Examples
+    --------
+    >>> n = pl.DataFrame({"id": ["r", "a", "b"], "relation": [None, "finetune", "merge"]})
+    >>> e = pl.DataFrame({"parent": ["r", "a"], "child": ["a", "b"]})
+    >>> tree = fork_tree(n, e, "r", dpi=50)
+    >>> tree.counts.size, tree.layout.folded, tree.caption.startswith("Marker area")
+    (2, 0, True)
     """
-    if edges is None and hasattr(nodes, "nodes") and hasattr(nodes, "edges"):
+    if not isinstance(nodes, pl.DataFrame):
         fam = nodes
         nodes, edges, root = fam.nodes, fam.edges, (root or fam.root)
     if edges is None or root is None:
-        raise TypeError("draw_fork_tree needs (nodes, edges, root) or a Family")
+        raise TypeError("fork_tree needs (nodes, edges, root) or a Family")
     if layout not in ("radial", "layered"):
-        raise ValueError(f"unknown layout {layout!r}; choose radial or layered")
+        raise UsageError(f"unknown layout {layout!r}; choose radial or layered")
     if root not in set(nodes["id"].to_list()):
-        from .errors import UnknownModelError
-
         raise UnknownModelError(root)
     rel = _relations(nodes)
     dl_list = (nodes["downloads"].fill_null(0).to_list() if "downloads" in nodes.columns
@@ -186,7 +278,7 @@ def draw_fork_tree(
     else:
         root_fig = ax.get_figure(root=True)
         if root_fig is None:
-            raise ValueError("ax is not attached to a figure")
+            raise UsageError("ax is not attached to a figure")
         fig = root_fig
         if fig.canvas is None or not hasattr(fig.canvas, "get_renderer"):
             FigureCanvasAgg(fig)
@@ -281,9 +373,7 @@ def draw_fork_tree(
         if handles:
             ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.0, 1.0),
                       frameon=False, fontsize=8)
-    fig._ecograph_layout = lay  # type: ignore[attr-defined]  # for tests and reports
-    fig._ecograph_caption = caption  # type: ignore[attr-defined]
-    return fig
+    return ForkTree(figure=fig, layout=lay, caption=caption, counts=counts, root=root)
 
 
 def _caption(lay: TreeLayout, max_nodes: int | None, keyed: bool = True) -> str:
@@ -624,16 +714,17 @@ class _LabelPlacer:
 def save_figure(
     fig: Figure, path: str | os.PathLike[str], *, dpi: float | None = None
 ) -> Path:
-    """Save ``fig`` as PNG, SVG or PDF (from the suffix), byte-for-byte reproducibly."""
+    """Save ``fig`` as PNG, SVG or PDF (from the suffix), byte-for-byte reproducibly.
+
+    Raises
+    ------
+    UsageError
+        If the suffix of ``path`` is not ``.png``, ``.svg`` or ``.pdf``.
+    """
     import matplotlib
 
     p = Path(path)
-    fmt = p.suffix.lower().lstrip(".")
-    if fmt not in ("png", "svg", "pdf"):
-        from .errors import EcographError
-
-        raise EcographError(f"cannot save a picture as {p.suffix or 'no suffix'!r}: use "
-                            ".png, .svg or .pdf")
+    fmt = format_for(p, PICTURE_FORMATS)
     metas: dict[str, dict[str, Any]] = {
         "png": {"Software": "ecograph"},
         "svg": {"Date": None, "Creator": "ecograph"},

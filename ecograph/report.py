@@ -21,7 +21,7 @@ from typing import Any
 
 import polars as pl
 
-from .render import draw_fork_tree, save_figure
+from .render import fork_tree, save_figure
 
 __all__ = ["write_report", "metrics_markdown", "metrics_record"]
 
@@ -191,12 +191,11 @@ def write_report(
                                      encoding="utf-8")
     paths["metrics_md"] = out / "metrics.md"
     paths["metrics_md"].write_text(metrics_markdown(rec), encoding="utf-8")
-    fig = draw_fork_tree(nodes, fam_edges, root, layout=layout, max_nodes=max_nodes, dpi=dpi)
-    caption = getattr(fig, "_ecograph_caption", "")
-    paths["fork_tree"] = save_figure(fig, out / "fork_tree.png", dpi=dpi)
+    tree = fork_tree(nodes, fam_edges, root, layout=layout, max_nodes=max_nodes, dpi=dpi)
+    paths["fork_tree"] = tree.save(out / "fork_tree.png", dpi=dpi)
     fam = [(root, nodes, fam_edges)]
     paths["adoption"] = save_figure(adoption_curves(fam), out / "adoption.png", dpi=dpi)
     paths["fanout"] = save_figure(fanout_distribution(fam), out / "fanout.png", dpi=dpi)
     paths["html"] = out / "report.html"
-    paths["html"].write_text(_html(rec, nodes, paths, caption), encoding="utf-8")
+    paths["html"].write_text(_html(rec, nodes, paths, tree.caption), encoding="utf-8")
     return paths

@@ -9,6 +9,7 @@ import gzip
 import json
 import os
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from importlib import resources
 from pathlib import Path
 from typing import IO, Any
@@ -19,12 +20,36 @@ from .errors import SnapshotError
 from .frames import frames_from_parsed
 from .records import parse_model
 
-__all__ = ["iter_snapshot", "read_snapshot", "bundled_snapshot", "open_text"]
+__all__ = ["iter_snapshot", "read_snapshot", "bundled_snapshot", "open_text", "observed_at"]
 
 
 def bundled_snapshot() -> Path:
     """Path of the small realistic Hub snapshot shipped with the package."""
     return Path(str(resources.files("ecograph") / "data" / "small_hub.jsonl"))
+
+
+def observed_at(path: str | os.PathLike[str], *, now: datetime | None = None) -> datetime:
+    """When a snapshot file's records were observed: its modification time (UTC, whole
+    microseconds), or ``now`` (default: the current time) if the file claims to be newer.
+
+    This is the ``fetched_at`` an import gives every record it reads. The file's mtime,
+    not the import's own clock, because the records cannot be newer than the file that
+    holds them, and a year-old dump imported today must not pass for today's observation
+    (DESIGN §10 dates every import as an observation; the crawl's stale-edge rule compares
+    ``fetched_at`` with its own start). A copy that did not keep the mtime gets its copy
+    time, which is still no later than the import. Importing the same file twice gives
+    the same time, so a re-import changes nothing.
+
+    >>> import tempfile
+    >>> with tempfile.NamedTemporaryFile() as fh:
+    ...     _ = os.utime(fh.name, ns=(0, 1_500_000_000_123_456_789))
+    ...     observed_at(fh.name)
+    datetime.datetime(2017, 7, 14, 2, 40, 0, 123456, tzinfo=datetime.timezone.utc)
+    """
+    mtime_ns = Path(path).stat().st_mtime_ns
+    stamp = datetime(1970, 1, 1, tzinfo=UTC) + timedelta(microseconds=mtime_ns // 1000)
+    clock = now if now is not None else datetime.now(UTC)
+    return min(stamp, clock)
 
 
 def open_text(path: str | os.PathLike[str]) -> IO[str]:

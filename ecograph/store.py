@@ -551,7 +551,7 @@ class Store:
         parsed: Sequence[ParsedModel],
         follow: Iterable[str],
         depth: int,
-        expected_children: dict[str, int] | None = None,
+        expected_children: dict[str, int] | int | None = None,
         node_record: ModelRecord | None = None,
         listed: Iterable[str] | None = None,
         fresh_since: datetime | None = None,
@@ -1025,3 +1025,84 @@ class Store:
                     except sqlite3.Error as exc:
                         s._closed = True
                         raise StoreError(f"cannot reopen store {s.path}: {exc}") from None
+
+    # ------------------------------------------------------------------ crawl queries
+    # (small indexed queries the crawler's checks use instead of loading the whole store)
+
+    def descendants(self, roots: Iterable[str]) -> list[str]:
+        """``roots`` and every node reachable from them along the stored edges, in one
+        recursive query (cycle-safe). Ids compare case-insensitively; each comes once,
+        roots as given, the others spelled as stored; sorted."""
+        rows = self._query(
+            "WITH RECURSIVE fam(id) AS (SELECT value FROM json_each(?1) UNION "
+            "SELECT e.child FROM edges e JOIN fam ON e.parent = fam.id) SELECT id FROM fam",
+            (json.dumps(list(roots), ensure_ascii=False),),
+        )
+        out: dict[str, str] = {}
+        for (node,) in rows:  # (roots come first)
+            out.setdefault(node.lower(), node)
+        return sorted(out.values())
+
+    def child_counts(self, ids: Iterable[str]) -> dict[str, dict[str, int]]:
+        """Stored children of each of ``ids`` by relation (``unknown`` when not known),
+        self-loops left out; keys spelled as given, only parents with children."""
+        out: dict[str, dict[str, int]] = {}
+        for parent, relation, n in self._query(
+            "SELECT j.value, coalesce(e.relation, 'unknown'), count(*) "
+            "FROM (SELECT DISTINCT value FROM json_each(?)) j "
+            "JOIN edges e ON e.parent = j.value WHERE e.child <> e.parent "
+            "GROUP BY j.value, 2 ORDER BY j.value, 2",
+            (json.dumps(list(ids), ensure_ascii=False),),
+        ):
+            out.setdefault(parent, {})[relation] = n
+        return out
+
+    def missing_parents_of(self, children: Iterable[str] | None = None) -> list[str]:
+        """Placeholder (``missing``) parents declared by ``children`` (by any stored model
+        when ``None``), sorted."""
+        if children is None:
+            rows = self._query(
+                "SELECT id FROM models m WHERE status = 'missing' "
+                "AND EXISTS (SELECT 1 FROM edges e WHERE e.parent = m.id) ORDER BY id"
+            )
+        else:
+            rows = self._query(
+                "SELECT DISTINCT m.id FROM edges e JOIN models m ON m.id = e.parent "
+                "WHERE m.status = 'missing' AND e.child IN (SELECT value FROM json_each(?)) "
+                "ORDER BY m.id",
+                (json.dumps(list(children), ensure_ascii=False),),
+            )
+        return [i for (i,) in rows]
+
+    def expected_children_of(self, ids: Iterable[str]) -> dict[str, dict[str, int] | int]:
+        """The Hub's ``childrenModelCount`` recorded by :meth:`save_node` for those of
+        ``ids`` that have one (by relation, or a total), keyed as stored."""
+        out: dict[str, dict[str, int] | int] = {}
+        for i, raw in self._query(
+            "SELECT id, expected_children FROM frontier WHERE expected_children IS NOT NULL "
+            "AND id IN (SELECT value FROM json_each(?))",
+            (json.dumps(list(ids), ensure_ascii=False),),
+        ):
+            try:
+                value = json.loads(raw)
+            except ValueError:
+                continue
+            if isinstance(value, dict):
+                out[i] = {str(k): int(v) for k, v in value.items() if isinstance(v, int)}
+            elif isinstance(value, int) and not isinstance(value, bool):
+                out[i] = value
+        return out
+
+    def unlisted_children(self, parent: str, listed: Iterable[str], *,
+                          fresh_since: datetime | None = None) -> list[str]:
+        """Stored children of ``parent`` whose edge a complete listing ``listed`` would
+        drop in :meth:`save_node`: not read from a card, not listed (case-insensitive), and
+        not fetched at or after ``fresh_since``; sorted."""
+        rows = self._query(
+            "SELECT e.child FROM edges e WHERE e.parent = ? "
+            "AND coalesce(e.source, '') <> 'card' "
+            "AND e.child NOT IN (SELECT value FROM json_each(?)) "
+            "AND e.child NOT IN (SELECT id FROM models WHERE fetched_at >= ?) ORDER BY e.child",
+            (parent, json.dumps(list(listed), ensure_ascii=False), to_micros(fresh_since)),
+        )
+        return [c for (c,) in rows]

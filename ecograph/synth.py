@@ -44,7 +44,7 @@ import queue
 import threading
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -56,6 +56,7 @@ __all__ = [
     "build",
     "generate",
     "iter_lines",
+    "line_id",
     "write_snapshot",
     "family_sizes",
     "edge_arrays",
@@ -247,7 +248,6 @@ class SynthHub:
     missing: np.ndarray  # rows whose first parent was deleted (no line)
     messy: np.ndarray  # rows whose parents are only in a messy cardData.base_model
     fitness: np.ndarray  # float64, attractiveness as a parent
-    ids: list[str] = field(default_factory=list)  # filled by iter_lines, row by row
 
     @property
     def with_parent(self) -> int:
@@ -491,8 +491,9 @@ def _iso(ms: np.ndarray) -> list[str]:
 def iter_lines(hub: SynthHub, *, chunk: int = 20_000) -> Iterator[list[str]]:
     """Yield the snapshot's JSON lines (each ending with ``\\n``) in chunks of ``chunk`` rows.
 
-    Lines are built from preformatted templates: every string in them is a generated id or
-    a fixed vocabulary word, so no JSON escaping is needed.
+    Line ``i`` is row ``i`` of ``hub`` (which is not modified); :func:`line_id` reads its
+    model id back. Lines are built from preformatted templates: every string in them is a
+    generated id or a fixed vocabulary word, so no JSON escaping is needed.
     """
     n = hub.n
     rng = np.random.default_rng(np.random.SeedSequence([hub.seed, 0x11AE]))
@@ -526,8 +527,7 @@ def iter_lines(hub: SynthHub, *, chunk: int = 20_000) -> Iterator[list[str]]:
     messy = {r: k for k, r in enumerate(hub.messy.tolist())}
 
     names: list[str] = [""] * n  # name part (after the slash)
-    ids: list[str] = [""] * n
-    hub.ids = ids
+    ids: list[str] = [""] * n  # this run's names; ``hub`` is left as it is
     stems: list[str] = [""] * n
     seen: set[str] = set()
     author_cache: dict[int, str] = {}
@@ -739,6 +739,16 @@ def iter_lines(hub: SynthHub, *, chunk: int = 20_000) -> Iterator[list[str]]:
         yield out
 
 
+def line_id(line: str) -> str:
+    """The model id of a line written by :func:`iter_lines` (it comes first, unescaped).
+
+    >>> line_id('{"id": "org/model-7B", "author": "org"}')
+    'org/model-7B'
+    """
+    start = line.index('"id": "') + 7
+    return line[start:line.index('"', start)]
+
+
 def _messy_card(kind: int, pids: list[str]) -> str:
     """A messy ``"base_model": ...`` card entry for the parents ``pids`` (no tags exist)."""
     first = pids[0]
@@ -858,13 +868,24 @@ def write_snapshot(
             while q.get() is not None:
                 pass
 
+    top = _top_families(hub)
+    src, _ = edge_arrays(hub)
+    fan = np.bincount(src, minlength=hub.n)
+    max_row = int(np.argmax(fan))
+    wanted = sorted({max_row, *(r for r, _ in top)})  # rows the summary names
+    names: dict[int, str] = {}
     th = threading.Thread(target=writer, name="synth-writer", daemon=True)
     th.start()
     try:
+        first_row = 0
         for lines in iter_lines(hub):
             if error:
                 break
             q.put("".join(lines).encode("utf-8"))
+            for row in wanted:
+                if first_row <= row < first_row + len(lines):
+                    names[row] = line_id(lines[row - first_row])
+            first_row += len(lines)
             if progress is not None:
                 progress(len(lines))
     finally:
@@ -872,11 +893,6 @@ def write_snapshot(
         th.join()
     if error:
         raise error[0]
-    top = _top_families(hub)
-    src, _ = edge_arrays(hub)
-    fan = np.bincount(src, minlength=hub.n)
-    max_row = int(np.argmax(fan))
-    names = hub.ids
     rel_counts = np.bincount(hub.relation, minlength=5)
     n_edges = int(src.size + hub.missing.size)
     return SynthSummary(

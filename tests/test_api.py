@@ -105,3 +105,37 @@ def test_open_store_lazily(tmp_path):
     assert "not loaded" in repr(eco)
     assert eco.foundations().get_column("root").to_list()[0] == "meta-llama/Llama-3.1-8B"
     assert eco.models.height == EXPECTED["global"]["nodes"]
+
+
+def test_stats_with_foundations_puts_the_roots_first(eco):
+    by_size = sorted(EXPECTED["foundations"].items(), key=lambda kv: (-kv[1]["size"], kv[0]))
+    ranked = [root for root, _ in by_size]
+    assert eco.stats(with_foundations=True).get_column("root").to_list() == ranked
+    mixed = eco.stats(["google/gemma-2-9b"], with_foundations=True).get_column("root")
+    assert mixed.to_list() == ["google/gemma-2-9b", *(r for r in ranked
+                                                      if r != "google/gemma-2-9b")]
+
+
+def test_output_methods_write_files_and_say_what_they_drew(eco, tmp_path):
+    from ecograph.errors import UsageError
+    from ecograph.render import ForkTree
+
+    fam = eco.family("qwen/qwen2.5-7b")
+    tree = fam.render(tmp_path / "q.svg", max_nodes=20, labels=2, dpi=60)
+    assert isinstance(tree, ForkTree) and tree.counts.size == len(fam)
+    assert tree.layout.n_markers <= 20 and (tmp_path / "q.svg").read_text().startswith("<?xml")
+    with pytest.raises(UsageError, match="use .png, .svg or .pdf"):
+        fam.render(tmp_path / "q.gif")
+    assert not (tmp_path / "q.gif").exists()
+    (path,) = fam.export(tmp_path / "q.GEXF")  # format from the suffix, any case
+    assert "<description>Qwen/Qwen2.5-7B</description>" in path.read_text(encoding="utf-8")
+    (plain,) = fam.export(tmp_path / "q")  # no suffix: node-link JSON
+    assert json.loads(plain.read_text())["graph"]["name"] == "Qwen/Qwen2.5-7B"
+    nodes_csv, edges_csv = eco.export(tmp_path / "hub.csv")
+    assert pl.read_csv(nodes_csv).height == eco.models.height
+    assert "depth" not in pl.read_csv(nodes_csv).columns
+    assert eco.save_plot("relations", tmp_path / "mix.png", ["qwen/qwen2.5-7b"],
+                         dpi=50).stat().st_size > 0
+    paths = fam.report(tmp_path / "report", dpi=50)
+    assert paths["html"].is_file() and tree.caption.splitlines()[0] in \
+        paths["html"].read_text(encoding="utf-8")

@@ -20,7 +20,8 @@ from ecograph.store import Store
 FIXTURE = Path(__file__).resolve().parent.parent / "fixtures" / "small_hub.jsonl"
 ROOT = "meta-llama/Llama-3.1-8B"
 
-pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")
+pytestmark = [pytest.mark.slow,
+              pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")]
 
 
 def command(db: Path, url: str) -> list[str]:
@@ -80,7 +81,7 @@ def test_sigkill_then_rerun_gives_the_same_store(tmp_path: Path) -> None:
         done = subprocess.run(command(db, hub.url), env=env, timeout=60, capture_output=True,
                               text=True)
         assert done.returncode == 0, done.stderr
-        assert done.stdout.startswith("Crawl done")
+        assert any(line.startswith("Crawl done") for line in done.stdout.splitlines())
     assert killed >= 3
     # at least one kill landed in the middle of the crawl
     assert any(c["done"] > 0 and c["pending"] > 0 for c in progress), progress

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 
 import ecograph
@@ -20,6 +21,7 @@ def test_demo_roots_are_the_bundled_foundations():
     assert sorted(DEMO_ROOTS) == sorted(eco.foundations()["root"].to_list())
 
 
+@pytest.mark.slow
 def test_demo_command_end_to_end(tmp_path):
     out = tmp_path / "demo"
     res = CliRunner().invoke(main, ["demo", "--out", str(out), "--quiet"])

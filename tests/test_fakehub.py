@@ -97,6 +97,10 @@ BASE_CHILDREN = {
     "lora1/Base-lora-1",
     "merger/Base-Root-slerp",
 }
+#: The adapters' tags spell their parent ``org/base``: a case-sensitive filter for
+#: ``base_model:Org/Base`` does not list them (the strict assumption, DESIGN §1).
+LORAS = {"lora0/Base-lora-0", "lora1/Base-lora-1"}
+TAGGED_ORG_BASE = BASE_CHILDREN - LORAS
 
 
 @pytest.fixture(scope="module")
@@ -118,30 +122,36 @@ def _api(hub: FakeHub) -> HfApi:
 
 
 def test_list_children_with_expand(hub: FakeHub) -> None:
+    api = _api(hub)
     models = list(
-        _api(hub).list_models(
-            filter="base_model:Org/Base", expand=["author", "baseModels", "tags", "downloads"]
-        )
+        api.list_models(filter="base_model:Org/Base", expand=["author", "tags", "downloads"])
     )
-    assert {m.id for m in models} == BASE_CHILDREN
+    assert {m.id for m in models} == TAGGED_ORG_BASE
     merge = next(m for m in models if m.id == "merger/Base-Root-slerp")
-    assert merge.base_models["relation"] == "merge"
-    assert [p["id"] for p in merge.base_models["models"]] == ["Org/Base", "Other/Root"]
-    lora = next(m for m in models if m.id == "lora0/Base-lora-0")
-    # the tag says org/base: baseModels gives the canonical id
-    assert lora.base_models == {
-        "relation": "adapter",
-        "models": [{"_id": hub.index.object_id(0), "id": "Org/Base"}],
-    }
+    assert "base_model:merge:Other/Root" in merge.tags and merge.base_models is None
+    (lora, _) = api.list_models(filter="base_model:org/base", expand=["author", "tags",
+                                                                      "downloads"])
+    assert lora.id == "lora0/Base-lora-0"
     assert lora.author == "lora0" and lora.downloads == 50
     assert "base_model:adapter:org/base" in lora.tags
     assert lora.likes is None and lora.created_at is None  # not expanded
+    # the tag says org/base: baseModels (detail route only) gives the canonical id
+    assert api.model_info(lora.id, expand=["baseModels"]).base_models == {
+        "relation": "adapter",
+        "models": [{"_id": hub.index.object_id(0), "id": "Org/Base"}],
+    }
 
 
-def test_list_filters_by_relation_case_insensitively_and_with_and(hub: FakeHub) -> None:
+def test_list_filters_match_tags_exactly_and_with_and(hub: FakeHub) -> None:
     api = _api(hub)
-    quantized = {m.id for m in api.list_models(filter="base_model:quantized:org/BASE")}
+    quantized = {m.id for m in api.list_models(filter="base_model:quantized:Org/Base")}
     assert quantized == {"quant0/Base-GGUF-0", "quant1/Base-GGUF-1"}
+    # case-sensitive, as strict as the Hub may be: another spelling lists other children
+    assert list(api.list_models(filter="base_model:quantized:org/BASE")) == []
+    assert list(api.list_models(filter="base_model:adapter:Org/Base")) == []
+    adapters = {m.id for m in api.list_models(filter="base_model:adapter:org/base")}
+    assert adapters == LORAS
+    assert list(api.list_models(filter="GGUF")) == []
     both = {m.id for m in api.list_models(filter=["gguf", "base_model:user0/Base-ft-0"])}
     assert both == {"deep/Base-ft-0-GGUF"}
     assert list(api.list_models(filter="base_model:nobody/none")) == []
@@ -173,16 +183,16 @@ def test_list_default_fields_match_the_hub(hub: FakeHub) -> None:
 def test_pagination_follows_link_header_over_pages(hub: FakeHub) -> None:
     params = {"filter": "base_model:Org/Base", "expand": ["tags"], "limit": 2}
     items = list(paginate(f"{hub.url}/api/models", params=params, headers={}))
-    assert [i["id"] for i in items] == [m["id"] for m in SNAPSHOT if m["id"] in BASE_CHILDREN]
-    assert hub.counts["route"]["list"] == 4  # 8 children, 2 a page
+    assert [i["id"] for i in items] == [m["id"] for m in SNAPSHOT if m["id"] in TAGGED_ORG_BASE]
+    assert hub.counts["route"]["list"] == 3  # 6 children, 2 a page
     # the Link header keeps the query and adds an opaque cursor
     r = get_session().get(f"{hub.url}/api/models", params=params)
     link = r.headers["Link"]
     assert link.startswith(f"<{hub.url}/api/models?") and link.endswith('>; rel="next"')
     nxt = r.links["next"]["url"]
     assert "filter=base_model%3AOrg%2FBase" in nxt and "limit=2" in nxt and "cursor=" in nxt
-    last = get_session().get(f"{hub.url}/api/models", params={**params, "limit": 8})
-    assert "Link" not in last.headers and len(last.json()) == 8
+    last = get_session().get(f"{hub.url}/api/models", params={**params, "limit": 6})
+    assert "Link" not in last.headers and len(last.json()) == 6
 
 
 def test_list_models_limit_and_default_page_size(index: SnapshotIndex) -> None:
@@ -213,12 +223,21 @@ def test_sort_search_author(hub: FakeHub) -> None:
     assert [m.id for m in api.list_models(author="USER1")] == ["user1/Base-ft-1"]
 
 
-def test_bad_list_requests_get_400(hub: FakeHub) -> None:
-    api = _api(hub)
+@pytest.mark.parametrize("field", ["baseModels", "childrenModelCount", "usedStorage"])
+def test_list_refuses_detail_only_expands(hub: FakeHub, field: str) -> None:
+    """The Hub's listing routes refuse these three (huggingface_hub PR #3182): 400 with a
+    JSON ``error`` naming the field, which huggingface_hub raises as BadRequestError."""
     with pytest.raises(BadRequestError) as err:
-        list(api.list_models(filter="base_model:Org/Base", expand=["childrenModelCount"]))
-    assert err.value.response.status_code == 400
-    assert "childrenModelCount" in err.value.response.json()["error"]
+        list(_api(hub).list_models(filter="base_model:Org/Base", expand=["tags", field]))
+    response = err.value.response
+    assert response.status_code == 400 and list(response.json()) == ["error"]
+    assert f"invalid value(s): {field};" in response.json()["error"]
+    assert hub.counts["status"] == {400: 1}
+    # the detail route takes them
+    assert _api(hub).model_info("Org/Base", expand=[field]).id == "Org/Base"
+
+
+def test_bad_list_requests_get_400(hub: FakeHub) -> None:
     for params in ({"cursor": "garbage"}, {"limit": "x"}, {"sort": "nope"}, {"limit": 0}):
         r = get_session().get(f"{hub.url}/api/models", params=params)
         assert r.status_code == 400 and "error" in r.json()
@@ -344,13 +363,21 @@ def test_fault_dropped_connection(index: SnapshotIndex) -> None:
         assert hub.counts["fault"] == {"drop": 1} and hub.counts["status"] == {0: 1}
 
 
+def _wait_for(condition: Any, what: str) -> None:
+    """Wait for an event (a liveness bound, not a timing assertion)."""
+    deadline = time.monotonic() + 60
+    while not condition():
+        assert time.monotonic() < deadline, f"never happened: {what}"
+        time.sleep(0.01)
+
+
 def test_fault_stall_times_the_client_out(index: SnapshotIndex) -> None:
-    with FakeHub(index, stall_rate=1.0, stall_seconds=5) as hub:
-        started = time.perf_counter()
+    with FakeHub(index, stall_rate=1.0, stall_seconds=3600) as hub:
         with pytest.raises(httpx2.TimeoutException):
             _api(hub).model_info("Org/Base", timeout=0.3)
-        assert time.perf_counter() - started < 3
-    # stop() ended the stall: the handler thread does not linger for 5 s
+        assert hub.counts["fault"] == {"stall": 1} and hub.counts["status"] == {}
+    # stop() ended the hour-long stall: the handler went on to answer (to a closed socket)
+    _wait_for(lambda: hub.counts["status"] == {200: 1}, "the stalled handler finished")
 
 
 def test_faults_are_seeded_and_deterministic(index: SnapshotIndex) -> None:
@@ -365,10 +392,14 @@ def test_faults_are_seeded_and_deterministic(index: SnapshotIndex) -> None:
 
 
 def test_latency(index: SnapshotIndex) -> None:
-    with FakeHub(index, latency_ms=150) as hub:
-        started = time.perf_counter()
-        _api(hub).model_info("gpt2")
-        assert time.perf_counter() - started >= 0.15
+    with FakeHub(index, latency_ms=3_600_000) as hub:
+        # an hour of latency: the request arrives, and no answer comes before the timeout
+        with pytest.raises(httpx2.TimeoutException):
+            _api(hub).model_info("gpt2", timeout=0.3)
+        assert hub.counts["route"] == {"detail": 1} and hub.counts["status"] == {}
+        hub.latency_ms = 0  # a knob, changed while serving
+        assert _api(hub).model_info("gpt2").id == "gpt2"
+    _wait_for(lambda: hub.counts["status"] == {200: 2}, "stop() ended the latency wait")
 
 
 # ----------------------------------------------------------------------------- counters
@@ -395,7 +426,9 @@ def test_counters_are_thread_safe(hub: FakeHub) -> None:
 
 
 def test_index_select_and_bad_snapshots(tmp_path: Path, index: SnapshotIndex) -> None:
-    assert index.select(ListQuery(filters=("base_model:merge:org/base",))) == [10]
+    assert index.select(ListQuery(filters=("base_model:merge:Org/Base",))) == [10]
+    assert index.select(ListQuery(filters=("base_model:merge:org/base",))) == []
+    assert index.select(ListQuery(filters=("base_model:adapter:org/base",))) == [7, 8]
     path = tmp_path / "bad.jsonl"
     path.write_text('{"id": "a/b"}\n[1, 2]\n')
     from ecograph.errors import SnapshotError

@@ -74,12 +74,11 @@ def test_scan_page_newest_first(client: HubClient) -> None:
     assert dates == sorted(dates, reverse=True)
 
 
-def test_pages_follow_link_header(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_pages_follow_link_header() -> None:
     root = {"id": "org/root", "tags": []}
     kids = [{"id": f"u{i}/kid-{i}", "createdAt": "2024-01-01T00:00:00.000Z",
              "tags": ["base_model:org/root", "base_model:quantized:org/root"]}
             for i in range(2500)]
-    monkeypatch.setattr(hubmod, "PAGE_SIZE", 1000)
     with FakeHub([root, *kids]) as fh:
         c = HubClient(fh.url, token=False, timeout=5, limiter=RateLimiter())
         pages = list(c.list_children("org/root"))
@@ -101,13 +100,21 @@ def test_limiter_fed_from_headers(fakehub: FakeHub) -> None:
         assert lim.requests == 2
 
 
+def test_page_size(fakehub: FakeHub) -> None:
+    c = HubClient(fakehub.url, token=False, timeout=5, limiter=RateLimiter(), page_size=50)
+    pages = list(c.list_all())
+    assert [len(p.models) for p in pages[:-1]] == [50] * (len(pages) - 1)
+    assert sum(len(p.models) for p in pages) == EXPECTED["global"]["models"]
+    with pytest.raises(HubError, match="page size must be in 1..1000"):
+        HubClient(fakehub.url, token=False, page_size=1001)
+
+
 # --------------------------------------------------------------------------- error mapping
 
 
 def _mock(monkeypatch: pytest.MonkeyPatch,
           handler: Callable[[httpx2.Request], httpx2.Response]) -> HubClient:
-    client = httpx2.Client(transport=httpx2.MockTransport(handler),
-                           event_hooks={"response": [hubmod._feed_limiter]})
+    client = httpx2.Client(transport=httpx2.MockTransport(handler))
     monkeypatch.setattr(hubmod, "get_session", lambda: client)
     return HubClient("https://hub.test", token=False, timeout=1, limiter=RateLimiter())
 
@@ -233,3 +240,35 @@ def test_token_is_sent_but_never_shown(monkeypatch: pytest.MonkeyPatch) -> None:
     assert c.authenticated and token not in repr(c)
     c.model_info("a/b")
     assert auth == [f"Bearer {token}"]
+
+
+@pytest.mark.parametrize(("value", "count", "total", "by_relation"), [
+    # what the Hub answers today: direct children by relation
+    ({"finetune": 3, "adapter": 0, "quantized": 2}, {"finetune": 3, "adapter": 0, "quantized": 2},
+     5, {"finetune": 3, "adapter": 0, "quantized": 2}),
+    # what huggingface_hub documents: an int
+    (5, 5, 5, None),
+    (None, None, None, None),
+    ("5", None, None, None),
+])
+def test_children_model_count_as_dict_or_int(monkeypatch: pytest.MonkeyPatch, value: object,
+                                             count: object, total: int | None,
+                                             by_relation: dict[str, int] | None) -> None:
+    body = {"id": "a/b", "tags": []}
+    if value is not None:
+        body["childrenModelCount"] = value
+    c = _mock(monkeypatch, lambda r: httpx2.Response(200, json=body))
+    info = c.model_info("a/b")
+    assert info.exists
+    assert info.children_count == count
+    assert info.children_total == total and info.children_by_relation == by_relation
+
+
+def test_the_limiter_is_fed_without_any_client_hook(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Whatever HTTP client huggingface_hub hands out (a user's factory, no hooks), every
+    response's rate-limit headers reach the limiter."""
+    c = _mock(monkeypatch, lambda r: httpx2.Response(
+        200, json=[], headers={"RateLimit": '"api";r=40;t=100',
+                               "RateLimit-Policy": '"fixed window";"api";q=500;w=300'}))
+    c.children_page("a/b")
+    assert c.limiter.budget == 40 and c.limiter.requests == 1

@@ -19,7 +19,7 @@ from ecograph.cli import main
 from ecograph.errors import SnapshotError
 from ecograph.importer import import_snapshot
 from ecograph.records import parse_base_model_tags
-from ecograph.snapshot import read_snapshot
+from ecograph.snapshot import observed_at, read_snapshot
 from ecograph.store import SCHEMA_VERSION, Store
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -132,8 +132,20 @@ def _import(db: Path, src: Path, **kw: Any) -> tuple[pl.DataFrame, pl.DataFrame]
         return store.load()
 
 
-def _assert_same(got: tuple[pl.DataFrame, pl.DataFrame], want: tuple[pl.DataFrame, ...]):
-    assert_frame_equal(got[0], want[0])
+def _observed(models: pl.DataFrame, src: Path) -> pl.DataFrame:
+    """``models`` as an import of ``src`` stores them: every record observed at the
+    snapshot's time, placeholders of missing parents never observed."""
+    stamp = pl.lit(observed_at(src), dtype=models.schema["fetched_at"])
+    return models.with_columns(
+        pl.when(pl.col("status") == "missing").then(None).otherwise(stamp).alias("fetched_at")
+    )
+
+
+def _assert_same(
+    got: tuple[pl.DataFrame, pl.DataFrame], want: tuple[pl.DataFrame, ...], src: Path
+) -> None:
+    """The store holds what read_snapshot reads, plus each record's observation time."""
+    assert_frame_equal(got[0], _observed(want[0], src))
     assert_frame_equal(got[1], want[1])
 
 
@@ -147,7 +159,7 @@ def _sha(path: Path) -> str:
 @pytest.mark.parametrize("batch_size", [100_000, 7])
 def test_fixture_import_equals_read_snapshot(tmp_path: Path, batch_size: int) -> None:
     got = _import(tmp_path / "eco.db", FIXTURE, batch_size=batch_size)
-    _assert_same(got, read_snapshot(FIXTURE))
+    _assert_same(got, read_snapshot(FIXTURE), FIXTURE)
 
 
 @pytest.mark.parametrize("batch_size", [1000, 5, 1])
@@ -156,7 +168,7 @@ def test_messy_lines_equal_read_snapshot(tmp_path: Path, batch_size: int) -> Non
     with Store.open(tmp_path / "eco.db") as store:
         res = import_snapshot(store, src, batch_size=batch_size)
         got = store.load()
-    _assert_same(got, read_snapshot(src))
+    _assert_same(got, read_snapshot(src), src)
     assert res.models == len(MESSY)
     # the clean rows stayed on the vectorised path
     if batch_size == 1000:
@@ -167,10 +179,10 @@ def test_gzipped_jsonl_and_blank_lines(tmp_path: Path) -> None:
     objs = [json.loads(line) for line in FIXTURE.read_text().splitlines() if line.strip()]
     src = _write_jsonl(tmp_path / "hub.jsonl.gz", objs, gz=True)
     got = _import(tmp_path / "eco.db", src, batch_size=50)
-    _assert_same(got, read_snapshot(FIXTURE))
+    _assert_same(got, read_snapshot(FIXTURE), src)
     blank = tmp_path / "blank.jsonl"
     blank.write_text("\n" + "\n\n".join(json.dumps(o) for o in objs[:20]) + "\n\n")
-    _assert_same(_import(tmp_path / "b.db", blank, batch_size=3), read_snapshot(blank))
+    _assert_same(_import(tmp_path / "b.db", blank, batch_size=3), read_snapshot(blank), blank)
 
 
 @pytest.mark.skipif(importlib.util.find_spec("ecograph.synth") is None, reason="no synth")
@@ -181,13 +193,16 @@ def test_synthetic_snapshot_equals_read_snapshot(tmp_path: Path) -> None:
     with Store.open(tmp_path / "eco.db") as store:
         res = import_snapshot(store, src, batch_size=1500)
         got = store.load()
-    _assert_same(got, read_snapshot(src))
+    _assert_same(got, read_snapshot(src), src)
     assert res.slow_rows < 100  # quirks only
 
 
-def _to_models_parquet(objs: list[dict[str, Any]], path: Path) -> list[dict[str, Any]]:
-    """Write ``objs`` in the public models.parquet layout; return the same objects as the
-    detail route would give them (with ``baseModels``), for read_snapshot."""
+def _to_models_parquet(
+    objs: list[dict[str, Any]], path: Path, *, card: bool = False
+) -> list[dict[str, Any]]:
+    """Write ``objs`` in the public models.parquet layout (with ``card``: their
+    ``cardData`` as a JSON string column); return the same objects as the detail route
+    would give them (with ``baseModels``, and the card as a mapping), for read_snapshot."""
     rows, same = [], []
     for o in objs:
         parents, rel = parse_base_model_tags(o.get("tags") or [])
@@ -216,8 +231,12 @@ def _to_models_parquet(objs: list[dict[str, Any]], path: Path) -> list[dict[str,
             )
         }
         row["baseModels"] = bm
+        if card:
+            row["cardData"] = json.dumps(o["cardData"]) if "cardData" in o else None
         rows.append(row)
         same.append({**{k: v for k, v in row.items() if v is not None}})
+        if card and "cardData" in o:
+            same[-1]["cardData"] = o["cardData"]
     df = pl.DataFrame(
         rows,
         schema={
@@ -238,6 +257,7 @@ def _to_models_parquet(objs: list[dict[str, Any]], path: Path) -> list[dict[str,
                     "models": pl.List(pl.Struct({"_id": pl.Utf8, "id": pl.Utf8})),
                 }
             ),
+            **({"cardData": pl.Utf8} if card else {}),
         },
         orient="row",
     ).with_columns(  # the dump stores real timestamps
@@ -257,10 +277,42 @@ def test_parquet_import_equals_read_snapshot(tmp_path: Path, batch_size: int) ->
     ref = _write_jsonl(tmp_path / "same.jsonl", same)
     got = _import(tmp_path / "eco.db", tmp_path / "models.parquet", batch_size=batch_size)
     want = read_snapshot(ref)
-    _assert_same(got, want)
+    _assert_same(got, want, tmp_path / "models.parquet")
     assert set(got[1]["source"]) == {"baseModels"}
     # and the JSONL route over the same objects (baseModels present) agrees too
-    _assert_same(_import(tmp_path / "j.db", ref, batch_size=batch_size), want)
+    _assert_same(_import(tmp_path / "j.db", ref, batch_size=batch_size), want, ref)
+
+
+@pytest.mark.parametrize("batch_size", [100_000, 13])
+def test_parquet_card_parents_equal_jsonl_import(tmp_path: Path, batch_size: int) -> None:
+    """A dump whose cardData declares parents the tags do not: the same edges (source
+    ``card``), relations and licences as a JSONL import (the crawl's parse_model) of the
+    same models."""
+    objs = [json.loads(line) for line in FIXTURE.read_text().splitlines() if line.strip()]
+    objs.append({"id": "c/json-broken", "tags": []})
+    same = _to_models_parquet(objs, tmp_path / "models.parquet", card=True)
+    # a card that is not JSON, mentioning a parent: reported, not silently dropped
+    broken = pl.read_parquet(tmp_path / "models.parquet").with_columns(
+        pl.when(pl.col("id") == "c/json-broken")
+        .then(pl.lit('{"base_model": "a/b"'))
+        .otherwise(pl.col("cardData"))
+        .alias("cardData")
+    )
+    broken.write_parquet(tmp_path / "models.parquet")
+    ref = _write_jsonl(tmp_path / "same.jsonl", same)
+    with Store.open(tmp_path / "eco.db") as store:
+        res = import_snapshot(store, tmp_path / "models.parquet", batch_size=batch_size)
+        got = store.load()
+    want = read_snapshot(ref)
+    _assert_same(got, want, tmp_path / "models.parquet")
+    _assert_same(_import(tmp_path / "j.db", ref, batch_size=batch_size), want, ref)
+    card_edges = got[1].filter(pl.col("source") == "card")
+    assert card_edges.height >= 5  # the fixture's card-only parents
+    assert res.slow_rows < len(objs) // 4  # only the rows with something in their card
+    assert [(p.model_id, p.kind) for p in res.problems][-1:] == [
+        ("c/json-broken", "invalid_card_json")
+    ]
+    assert res.problems[-1].where == f"{tmp_path / 'models.parquet'}:row {len(objs)}"
 
 
 def test_parquet_messy_ids_go_through_parse_model(tmp_path: Path) -> None:
@@ -288,7 +340,7 @@ def test_parquet_messy_ids_go_through_parse_model(tmp_path: Path) -> None:
     pl.DataFrame(rows).write_parquet(tmp_path / "m.parquet")
     ref = _write_jsonl(tmp_path / "m.jsonl", rows)
     got = _import(tmp_path / "eco.db", tmp_path / "m.parquet", batch_size=2)
-    _assert_same(got, read_snapshot(ref))
+    _assert_same(got, read_snapshot(ref), tmp_path / "m.parquet")
 
 
 # ------------------------------------------------------------------ store behaviour
@@ -337,7 +389,7 @@ def test_import_merges_with_crawled_rows(tmp_path: Path) -> None:
         models, edges = store.load()
     want_m, want_e = read_snapshot(FIXTURE)
     base = models.filter(~pl.col("id").is_in(["k/child", "gone/x"]))
-    assert_frame_equal(base, want_m)
+    assert_frame_equal(base, _observed(want_m, FIXTURE))
     assert ("meta-llama/Llama-3.1-8B", "k/child") in set(edges.select("parent", "child").rows())
     assert "gone/x" not in set(edges["parent"])  # refreshed record: its old edge is gone
     assert set(edges["parent"]) | set(edges["child"]) <= set(models["id"])
@@ -378,7 +430,8 @@ def test_failed_first_batch_changes_nothing(tmp_path: Path) -> None:
         ):
             import_snapshot(store, src)
         after = store.load()
-    _assert_same(after, before)
+    assert_frame_equal(after[0], before[0])
+    assert_frame_equal(after[1], before[1])
 
 
 def test_bad_parquet_and_missing_file(tmp_path: Path) -> None:
@@ -474,7 +527,6 @@ def test_killed_import_leaves_a_valid_store_and_rerun_converges(tmp_path: Path) 
     import signal
     import subprocess
     import sys
-    import time
 
     from ecograph import synth
 
@@ -485,14 +537,15 @@ def test_killed_import_leaves_a_valid_store_and_rerun_converges(tmp_path: Path) 
         "from ecograph.store import Store\n"
         "from ecograph.importer import import_snapshot\n"
         "with Store.open(sys.argv[2]) as s:\n"
-        "    print('open', flush=True)\n"
-        "    import_snapshot(s, sys.argv[1], batch_size=500)\n"
+        "    import_snapshot(s, sys.argv[1], batch_size=500,\n"
+        "                    progress=lambda n: print('batch', flush=True))\n"
     )
     proc = subprocess.Popen(
         [sys.executable, "-c", code, str(src), str(db)], stdout=subprocess.PIPE, text=True
     )
-    assert proc.stdout is not None and proc.stdout.readline() == "open\n"
-    time.sleep(0.4)  # mid-import (24 batches)
+    assert proc.stdout is not None
+    for _ in range(3):  # three of 24 batches committed: kill it mid-import
+        assert proc.stdout.readline() == "batch\n"
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait()
     conn = sqlite3.connect(db)
@@ -503,16 +556,17 @@ def test_killed_import_leaves_a_valid_store_and_rerun_converges(tmp_path: Path) 
         assert store.runs()["status"].to_list() in (["running"], ["ok"])
         import_snapshot(store, src, batch_size=5000)
         got = store.load()
-    assert partial <= got[0].height
-    _assert_same(got, read_snapshot(src))
+    assert 1500 <= partial <= got[0].height
+    _assert_same(got, read_snapshot(src), src)
 
 
 def test_locked_store_is_one_clear_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Another process holds the write lock mid-import: ADBC's OperationalError (not an
-    OSError) becomes a StoreError, the batches before it kept."""
+    OSError) becomes a StoreError, the batches before it kept. The holder keeps the lock
+    until the import has failed and records its run (so the import gave up by its own busy
+    timeout, not by waiting the lock out), then lets go."""
     import subprocess
     import sys
-    import time
 
     import ecograph.store as store_mod
     from ecograph.errors import StoreError
@@ -522,18 +576,31 @@ def test_locked_store_is_one_clear_error(tmp_path: Path, monkeypatch: pytest.Mon
     src = tmp_path / "s.jsonl"
     src.write_text("".join(json.dumps({"id": f"o/m{i}"}) + "\n" for i in range(30)))
     holder: list[subprocess.Popen[str]] = []
-    code = ("import sqlite3, sys, time; c = sqlite3.connect(sys.argv[1], isolation_level=None);"
-            " c.execute('BEGIN EXCLUSIVE'); print('locked', flush=True); time.sleep(1.0)")
+    code = ("import sqlite3, sys; c = sqlite3.connect(sys.argv[1], isolation_level=None);"
+            " c.execute('BEGIN EXCLUSIVE'); print('locked', flush=True); sys.stdin.readline();"
+            " c.execute('ROLLBACK'); print('released', flush=True)")
 
     def lock_after_first_batch(n: int) -> None:
         if not holder:
             holder.append(subprocess.Popen([sys.executable, "-c", code, str(db)],
-                                           stdout=subprocess.PIPE, text=True))
+                                           stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                           text=True))
             assert holder[0].stdout is not None and holder[0].stdout.readline() == "locked\n"
 
-    t0 = time.monotonic()
+    def release_then_end_run(end_run: Any) -> Any:
+        def wrapped(*args: Any, **kw: Any) -> None:
+            proc = holder[0]
+            assert proc.poll() is None and proc.stdin is not None and proc.stdout is not None
+            proc.stdin.write("release\n")
+            proc.stdin.flush()
+            assert proc.stdout.readline() == "released\n"
+            end_run(*args, **kw)
+
+        return wrapped
+
     try:
         with Store.open(db) as store:
+            monkeypatch.setattr(store, "end_run", release_then_end_run(store.end_run))
             with pytest.raises(StoreError) as exc:
                 import_snapshot(store, src, batch_size=10, progress=lock_after_first_batch)
             assert str(exc.value) == (
@@ -544,5 +611,92 @@ def test_locked_store_is_one_clear_error(tmp_path: Path, monkeypatch: pytest.Mon
             assert store.runs()["status"].to_list() == ["failed"]
     finally:
         for p in holder:
-            p.wait(10)
-    assert time.monotonic() - t0 < 3
+            if p.poll() is None:
+                p.kill()
+            p.communicate()
+
+
+# ------------------------------------------------------------------ ids, problems, fetched_at
+
+
+def test_underscore_ids_and_unreadable_parents_are_reported(tmp_path: Path) -> None:
+    """Real ids may start with ``_`` (DESIGN §1): their edges are imported on the
+    vectorised path. A parent that is not an id makes no edge and is reported with its
+    line, in the result, its summary line and the run's counts."""
+    objs = [
+        {"id": "LeroyDyer/_Spydaz_Web_AI_BIBLE_002", "tags": []},
+        {"id": "LeroyDyer/_Spydaz_Web_AI_LCARS_001",
+         "tags": ["base_model:finetune:LeroyDyer/_Spydaz_Web_AI_BIBLE_002"]},
+        {"id": "a/ok", "tags": ["base_model:finetune:LeroyDyer/_Spydaz_Web_AI_BIBLE_002",
+                                "base_model:finetune:not an id"]},
+        {"id": "a/card", "cardData": {"base_model": ["x/y", 42]}},
+        {"id": "a/nothing", "tags": ["base_model:"]},
+    ]
+    src = _write_jsonl(tmp_path / "u.jsonl", objs)
+    for batch_size in (100, 1):
+        with Store.open(tmp_path / f"eco{batch_size}.db") as store:
+            res = import_snapshot(store, src, batch_size=batch_size)
+            got = store.load()
+            counts = json.loads(store.runs()["counts"][0])
+        _assert_same(got, read_snapshot(src), src)
+        edges = set(got[1].select("parent", "child").rows())
+        assert ("LeroyDyer/_Spydaz_Web_AI_BIBLE_002", "LeroyDyer/_Spydaz_Web_AI_LCARS_001") in edges
+        assert ("LeroyDyer/_Spydaz_Web_AI_BIBLE_002", "a/ok") in edges
+        assert [p.line() for p in res.problems] == [
+            f"{src}:3: a/ok: invalid_parent_id 'base_model:finetune:not an id'",
+            f"{src}:4: a/card: non_string_parent '42'",
+            f"{src}:5: a/nothing: invalid_parent_id 'base_model:'",
+        ]
+        assert counts["unread_parents"] == 3
+        assert res.summary_line().endswith(
+            f"; 3 parent references not read (first: {res.problems[0].line()})"
+        )
+    # the two clean lines stayed on the vectorised path
+    with Store.open(tmp_path / "v.db") as store:
+        assert import_snapshot(store, src).slow_rows == 3
+
+
+def test_unreadable_parents_in_a_parquet_dump_name_their_row(tmp_path: Path) -> None:
+    rows = [
+        {"id": "a/root", "tags": []},
+        {"id": "a/bad", "tags": ["base_model:finetune:a b c"]},
+        {"id": "_u/_v", "tags": ["base_model:quantized:a/root"]},
+    ]
+    pl.DataFrame(rows).write_parquet(tmp_path / "m.parquet")
+    with Store.open(tmp_path / "eco.db") as store:
+        res = import_snapshot(store, tmp_path / "m.parquet", batch_size=2)
+        edges = store.load()[1]
+    assert [(p.where, p.model_id) for p in res.problems] == [
+        (f"{tmp_path / 'm.parquet'}:row 2", "a/bad")
+    ]
+    assert edges.select("parent", "child").rows() == [("a/root", "_u/_v")]
+
+
+@pytest.mark.parametrize("layout", ["jsonl", "jsonl.gz", "parquet"])
+def test_imported_records_carry_their_observation_time(tmp_path: Path, layout: str) -> None:
+    """fetched_at = the snapshot file's mtime (not null, not the import's clock): the same
+    on every re-import; placeholders of missing parents were never observed."""
+    import os
+    from datetime import UTC, datetime
+
+    objs = [
+        {"id": "a/root", "tags": []},
+        {"id": "a/fast", "tags": ["base_model:finetune:a/root"]},
+        {"id": "a/slow", "downloads": 1.5, "tags": ["base_model:finetune:gone/x"]},
+    ]
+    if layout == "parquet":
+        src = tmp_path / "m.parquet"
+        pl.DataFrame([{k: o[k] for k in ("id", "tags")} for o in objs]).write_parquet(src)
+    else:
+        src = _write_jsonl(tmp_path / f"s.{layout}", objs, gz=layout == "jsonl.gz")
+    when = datetime(2025, 3, 4, 5, 6, 7, 891011, tzinfo=UTC)
+    os.utime(src, ns=(0, int(when.timestamp()) * 10**9 + 891011 * 1000))
+    with Store.open(tmp_path / "eco.db") as store:
+        res = import_snapshot(store, src)
+        first = store.load()[0]
+        import_snapshot(store, src)
+        again = store.load()[0]
+    assert res.fetched_at == when
+    stamps = dict(first.select("id", "fetched_at").rows())
+    assert stamps == {"a/root": when, "a/fast": when, "a/slow": when, "gone/x": None}
+    assert_frame_equal(again, first)

@@ -201,6 +201,7 @@ def hubs(draw: st.DrawFn) -> tuple[pl.DataFrame, pl.DataFrame]:
     return models, edge_frame
 
 
+@pytest.mark.slow
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(hubs())
 def test_every_metric_equals_networkx_brute_force(hub: tuple[pl.DataFrame, pl.DataFrame]):
@@ -220,6 +221,7 @@ def test_every_metric_equals_networkx_brute_force(hub: tuple[pl.DataFrame, pl.Da
         assert_same(row, brute_metrics(G, row["root"]))
 
 
+@pytest.mark.slow
 @settings(max_examples=60, deadline=None)
 @given(hubs())
 def test_quality_reports_equal_networkx(hub: tuple[pl.DataFrame, pl.DataFrame]):

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import csv
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 
@@ -10,6 +12,7 @@ from ecograph.errors import InvalidModelIdError
 from ecograph.records import (
     EdgeSource,
     Relation,
+    is_model_id,
     normalize_id,
     parse_base_model_tags,
     parse_base_model_value,
@@ -51,6 +54,9 @@ CARD_CASES = [
     ("Llama 3.1 8B (Meta)", (), ("invalid_parent_id",)),
     ("org/-bad", (), ("invalid_parent_id",)),
     ("org/bad--name", (), ("invalid_parent_id",)),
+    ("org/name.", (), ("invalid_parent_id",)),
+    ("LeroyDyer/_Spydaz_Web_AI_BIBLE_002", ("LeroyDyer/_Spydaz_Web_AI_BIBLE_002",), ()),
+    ("_org/_name_", ("_org/_name_",), ()),
     ([{"id": "a/b"}], ("a/b",), ()),
     ("me/model", ("me/model",), ("self_loop",)),
 ]
@@ -76,7 +82,13 @@ def test_normalize_id_accepts(value, expected):
     assert normalize_id(value) == expected
 
 
-@pytest.mark.parametrize("value", ["", "   ", "a b/c", "a/b/c", "/", "a//b", "x/y z", "-a/b"])
+@pytest.mark.parametrize(
+    "value",
+    [
+        "", "   ", "a b/c", "a/b/c", "/", "a//b", "x/y z", "-a/b", ".a/b", "a/b-", "a/b.",
+        "a/b..c", "a--b/c", "a/" + "x" * 97, "é/b",
+    ],
+)
 def test_normalize_id_rejects(value):
     with pytest.raises(InvalidModelIdError, match="is not a Hub model id"):
         normalize_id(value)
@@ -207,3 +219,80 @@ def test_out_of_range_counts_are_unknown(value):
 def test_adapter_with_several_parents_is_a_conflict():
     p = parse_model({"id": "x/a", "tags": ["base_model:adapter:a/r", "base_model:adapter:b/r"]})
     assert [pr.kind for pr in p.problems] == ["relation_conflict"]
+
+
+# ------------------------------------------------------------------ ids (DESIGN §1)
+
+REAL = Path(__file__).resolve().parents[2] / "shared" / "data" / "real"
+REAL_EDGES = REAL / "hf_dep_network_hakanotal" / "edges.csv"
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "LeroyDyer/_Spydaz_Web_AGI_DeepThink_Prime_R1",  # real: a part may start with _
+        "_/_",
+        "_leading/x",
+        "gpt2",
+        "a/" + "x" * 96,
+        "a.b_c-d/e.f_g-h",
+    ],
+)
+def test_ids_the_hub_allows(value):
+    assert is_model_id(value)
+    assert normalize_id(value) == value
+    assert normalize_id(f"https://huggingface.co/{value}/") == value
+
+
+def test_underscore_parent_in_tags_and_baseModels():
+    tags = ["base_model:LeroyDyer/_Spydaz_Web_AI_BIBLE_002",
+            "base_model:finetune:LeroyDyer/_Spydaz_Web_AI_BIBLE_002"]
+    p = parse_model({"id": "LeroyDyer/_Spydaz_Web_AI_LCARS_001", "tags": tags})
+    assert p.record.parents == ("LeroyDyer/_Spydaz_Web_AI_BIBLE_002",)
+    assert p.record.relation is Relation.FINETUNE and p.problems == ()
+    bm = {"relation": "merge", "models": [{"id": "_a/_b"}, {"id": "c/d"}]}
+    assert parse_model({"id": "x/y", "baseModels": bm}).record.parents == ("_a/_b", "c/d")
+
+
+def test_rejected_parent_references_are_counted_not_dropped():
+    tags = ["base_model:finetune:a/ok", "base_model:finetune:not an id", "base_model:"]
+    p = parse_model({"id": "x/child", "tags": tags})
+    assert p.record.parents == ("a/ok",)
+    assert p.rejected_parents == ("base_model:finetune:not an id", "base_model:")
+    assert [pr.kind for pr in p.problems] == ["invalid_parent_id", "invalid_parent_id"]
+    # the only parent tag is junk: the card is read instead, and the tag still reported
+    p = parse_model(
+        {"id": "x/c", "tags": ["base_model:bad--id"], "cardData": {"base_model": "a/r"}}
+    )
+    assert p.record.parents == ("a/r",) and p.rejected_parents == ("base_model:bad--id",)
+    card = parse_model({"id": "x/c", "cardData": {"base_model": ["a b", 42, "a/r"]}})
+    assert sorted(card.rejected_parents) == ["42", "a b"] and card.record.parents == ("a/r",)
+    # baseModels lists the parents: the tags are not used, nothing is lost
+    bm = {"relation": "finetune", "models": [{"id": "a/r"}]}
+    assert parse_model({"id": "x/c", "baseModels": bm, "tags": ["base_model:??"]}
+                       ).rejected_parents == ()
+    assert parse_model({"id": "x/c", "tags": ["base_model:a/r"]}).rejected_parents == ()
+
+
+@pytest.mark.skipif(not REAL_EDGES.exists(), reason="real lineage data not available")
+def test_every_real_edge_parses():
+    """All 28,155 tag-derived edges of the real 29k-model lineage graph survive parsing
+    (7 of them have a parent whose name starts with ``_``)."""
+    relation = {"finetuned": "finetune", "quantized": "quantized", "merged": "merge",
+                "adapter": "adapter"}
+    with REAL_EDGES.open(newline="", encoding="utf-8") as fh:
+        rows = list(csv.DictReader(fh))
+    assert len(rows) == 28_155
+    tags: dict[str, list[str]] = {}
+    for r in rows:
+        rel = relation[r["edge"]]
+        tags.setdefault(r["target"], []).extend(
+            [f"base_model:{r['source']}", f"base_model:{rel}:{r['source']}"]
+        )
+    parsed = [parse_model({"id": child, "tags": t}) for child, t in tags.items()]
+    got = {(e.parent, e.child) for p in parsed for e in p.edges}
+    assert got == {(r["source"], r["target"]) for r in rows}
+    assert len(got) == 28_155
+    assert not [p.rejected_parents for p in parsed if p.rejected_parents]
+    underscored = {(s, c) for s, c in got if "/_" in s}
+    assert len(underscored) == 7

@@ -24,8 +24,10 @@ from ecograph.render import (  # noqa: E402
     BADGE_GID,
     LABEL_GID,
     RELATION_COLORS,
+    ForkTree,
     draw_fork_tree,
     family_counts,
+    fork_tree,
     save_figure,
 )
 from ecograph.snapshot import read_snapshot  # noqa: E402
@@ -100,18 +102,39 @@ def test_node_colours_follow_relations(llama):
 
 def test_folding_keeps_markers_within_budget_and_says_so(synthetic):
     nodes, edges, root = synthetic
-    fig = draw_fork_tree(nodes, edges, root, max_nodes=300, labels=15)
-    lay = fig._ecograph_layout
+    tree = fork_tree(nodes, edges, root, max_nodes=300, labels=15)
+    fig, lay = tree.figure, tree.layout
     n_points = len(_scatter(fig).get_offsets())
     assert n_points == lay.n_markers == len(lay.visible) + len(lay.badge_parent)
     assert n_points <= 300
     assert len(lay.visible) + lay.badge_count.sum() == len(nodes)
     caption = fig.texts[-1].get_text()
     assert f"{lay.folded:,} models folded into {len(lay.badge_parent):,}" in caption
+    assert caption == tree.caption
     assert "300 markers" in caption
     assert _texts(fig, (BADGE_GID,))  # the biggest badges say "+N"
     assert all(t.get_text().startswith("+") for t in _texts(fig, (BADGE_GID,)))
     _assert_no_overlap(fig)
+
+
+def test_fork_tree_result_describes_the_picture(llama, tmp_path):
+    import dataclasses
+
+    nodes, edges = llama
+    tree = fork_tree(nodes, edges, LLAMA, max_nodes=40, labels=3, dpi=60)
+    assert isinstance(tree, ForkTree) and tree.root == LLAMA
+    assert tree.counts == family_counts(nodes, edges, LLAMA)
+    assert len(_scatter(tree.figure).get_offsets()) == tree.layout.n_markers <= 40
+    assert tree.layout.folded > 0  # 134 derivatives in 40 markers
+    assert tree.caption in [t.get_text() for t in tree.figure.texts]
+    assert f"{tree.layout.folded:,} models folded" in tree.caption
+    assert not hasattr(tree.figure, "_ecograph_layout")  # no side channel on the Figure
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        tree.caption = "x"  # type: ignore[misc]
+    with Image.open(tree.save(tmp_path / "t.png")) as im:
+        assert im.format == "PNG"
+    unfolded = fork_tree(nodes, edges, LLAMA, max_nodes=None, labels=0, dpi=60)
+    assert unfolded.layout.folded == 0 and "folded" not in unfolded.caption
 
 
 def test_no_folding_when_disabled(synthetic):

@@ -538,3 +538,99 @@ def test_adbc_errors_are_store_errors(db: Path, monkeypatch: pytest.MonkeyPatch)
             with pytest.raises(StoreError, match="cannot load .*database is locked[)]$"):
                 store.load()
         assert store.load()[0].height == 7  # and the store still works
+
+
+# ------------------------------------------------------------------ crawl queries
+# (each checked against a plain-Python twin over the loaded frames)
+
+
+def _loaded(store: Store) -> tuple[dict[str, str], list[tuple[str, str, str | None]]]:
+    models, edges = store.load()
+    status = dict(models.select("id", "status").iter_rows())
+    return status, list(edges.select("parent", "child", "relation").iter_rows())
+
+
+def _reach(edges: list[tuple[str, str, str | None]], roots: list[str]) -> set[str]:
+    kids: dict[str, list[str]] = {}
+    for p, c, _ in edges:
+        kids.setdefault(p.lower(), []).append(c)
+    seen = {r.lower(): r for r in roots}
+    todo = list(roots)
+    while todo:
+        for c in kids.get(todo.pop().lower(), []):
+            if c.lower() not in seen:
+                seen[c.lower()] = c
+                todo.append(c)
+    return set(seen.values())
+
+
+def test_descendants_follow_stored_edges_through_cycles(db: Path) -> None:
+    with Store.open(db) as store:
+        store.save_models(parse_model(o) for o in OBJS)
+        status, edges = _loaded(store)
+        assert store.descendants(["org/Root"]) == ["m/merge", "org/Root", "q/root-GGUF"]
+        assert store.descendants(["c/a"]) == ["c/a", "c/b"]  # a cycle ends
+        assert store.descendants(["s/self"]) == ["s/self"]
+        # ids compare case-insensitively; roots come back as given
+        assert store.descendants(["ORG/root"]) == ["ORG/root", "m/merge", "q/root-GGUF"]
+        assert store.descendants([]) == []
+        for mid in status:
+            assert set(store.descendants([mid])) == _reach(edges, [mid]), mid
+        assert set(store.descendants(["c/a", "org/Root"])) == _reach(edges, ["c/a", "org/Root"])
+
+
+def test_child_counts_by_relation(db: Path) -> None:
+    with Store.open(db) as store:
+        store.save_models(parse_model(o) for o in OBJS)
+        status, edges = _loaded(store)
+        got = store.child_counts([*status, "no/such"])
+        assert got["org/Root"] == {"merge": 1, "quantized": 1}
+        assert "s/self" not in got  # a self-loop is not a child
+        want: dict[str, dict[str, int]] = {}
+        for p, c, r in edges:
+            if p.lower() != c.lower():
+                by_rel = want.setdefault(p, {})
+                by_rel[r or "unknown"] = by_rel.get(r or "unknown", 0) + 1
+        assert got == want
+        assert store.child_counts(["ORG/ROOT"]) == {"ORG/ROOT": {"merge": 1, "quantized": 1}}
+
+
+def test_missing_parents_of(db: Path) -> None:
+    with Store.open(db) as store:
+        store.save_models(parse_model(o) for o in OBJS)
+        status, edges = _loaded(store)
+        assert store.missing_parents_of(["m/merge"]) == ["gone/away"]
+        assert store.missing_parents_of(["M/MERGE", "c/a"]) == ["gone/away"]
+        assert store.missing_parents_of(["org/Root", "c/a"]) == []
+        everyone = store.missing_parents_of()
+        assert everyone == sorted({p for p, _, _ in edges if status[p] == "missing"})
+        assert everyone == ["gone/away"]
+
+
+def test_expected_children_of_by_relation_or_total(db: Path) -> None:
+    with Store.open(db) as store:
+        store.save_node("org/Root", parsed=[], follow=[], depth=0,
+                        expected_children={"merge": 1, "quantized": 2})
+        store.save_node("c/a", parsed=[], follow=[], depth=0, expected_children=3)
+        store.save_node("c/b", parsed=[], follow=[], depth=0)
+        assert store.expected_children_of(["org/root", "c/a", "c/b", "no/such"]) == {
+            "org/Root": {"merge": 1, "quantized": 2}, "c/a": 3}
+
+
+def test_unlisted_children(db: Path) -> None:
+    with Store.open(db) as store:
+        store.save_models([
+            parse_model({"id": "k/listed", "tags": ["base_model:finetune:r/a"]}),
+            parse_model({"id": "k/unlisted", "tags": ["base_model:finetune:r/a"]}),
+            parse_model({"id": "k/card", "cardData": {"base_model": "r/a"}}),
+            parse_model({"id": "k/fresh", "tags": ["base_model:finetune:r/a"]},
+                        fetched_at=datetime(2025, 1, 2, tzinfo=UTC)),
+        ])
+        t0 = datetime(2025, 1, 1, tzinfo=UTC)
+        assert store.unlisted_children("r/a", ["K/LISTED"]) == ["k/fresh", "k/unlisted"]
+        assert store.unlisted_children("R/A", ["k/listed"], fresh_since=t0) == ["k/unlisted"]
+        # exactly the edges save_node would delete for that listing
+        store.save_node("r/a", parsed=[], follow=[], depth=0, listed=["k/listed"],
+                        fresh_since=t0)
+        children = {c for p, c in store.load()[1].select("parent", "child").iter_rows()}
+        assert children == {"k/listed", "k/card", "k/fresh"}

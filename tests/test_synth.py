@@ -68,6 +68,36 @@ def test_generate_matches_the_file(tmp_path: Path) -> None:
     assert [json.loads(line) for line in lines] == list(synth.generate(1500, 3))
 
 
+def test_iter_lines_leaves_the_hub_alone_and_summary_names_the_right_rows(
+    tmp_path: Path,
+) -> None:
+    import dataclasses
+
+    import numpy as np
+
+    hub = synth.build(3000, 5)
+    before = {f.name: getattr(hub, f.name) for f in dataclasses.fields(hub)}
+    before = {k: v.copy() if isinstance(v, np.ndarray) else json.dumps(v, default=str)
+              for k, v in before.items()}
+    first = [line for chunk in synth.iter_lines(hub, chunk=700) for line in chunk]
+    for name, value in before.items():
+        now = getattr(hub, name)
+        if isinstance(value, np.ndarray):
+            assert np.array_equal(now, value), name
+        else:
+            assert json.dumps(now, default=str) == value, name
+    assert not hasattr(hub, "ids")
+    assert [line for chunk in synth.iter_lines(hub) for line in chunk] == first  # repeatable
+    ids = [json.loads(line)["id"] for line in first]
+    assert [synth.line_id(line) for line in first] == ids
+    summary = synth.write_snapshot(tmp_path / "s.jsonl", 3000, 5)
+    top = synth._top_families(hub)
+    assert summary.top_families == [(ids[row], size) for row, size in top]
+    src, _ = synth.edge_arrays(hub)
+    fan = np.bincount(src, minlength=hub.n)
+    assert summary.max_fanout == (ids[int(np.argmax(fan))], int(fan.max()))
+
+
 def test_every_line_parses_with_valid_unique_ids(objs: list[dict], parsed: dict) -> None:
     assert len(objs) == N == len(parsed)
     ids = [o["id"] for o in objs]

@@ -13,7 +13,7 @@ from .. import __version__
 from ._common import EcographGroup
 from .analysis import COMMANDS as _ANALYSIS
 from .crawling import COMMANDS as _CRAWLING
-from .democmd import COMMANDS as _DEMO
+from .demo import COMMANDS as _DEMO
 from .hubtools import COMMANDS as _HUBTOOLS
 from .outputs import COMMANDS as _OUTPUTS
 

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Callable
-from typing import Any, TypeVar
+from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
 from ..errors import EcographError
+
+if TYPE_CHECKING:  # the analysis side (polars) loads when a command needs it
+    from ..api import Ecosystem
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -29,7 +32,7 @@ class EcographGroup(click.Group):
         except EcographError as exc:
             if _debug():
                 raise
-            raise click.ClickException(str(exc)) from None
+            raise _error_line(exc) from None
         except BrokenPipeError:
             # the reader went away (`ecograph ... | head`): stop quietly, like other CLIs
             devnull = os.open(os.devnull, os.O_WRONLY)
@@ -52,6 +55,15 @@ class EcographGroup(click.Group):
             ) from None
 
 
+def _error_line(exc: EcographError) -> click.ClickException:
+    """``Error: <message>`` with the error's exit code (2 for a UsageError, like click's)."""
+
+    class LibraryError(click.ClickException):
+        exit_code = exc.exit_code
+
+    return LibraryError(str(exc))
+
+
 def _oserror_line(exc: OSError) -> str:
     if exc.filename:
         return f"{exc.strerror or exc}: {exc.filename}"
@@ -69,6 +81,48 @@ def db_option(f: F) -> F:
         envvar="ECOGRAPH_DB",
         help="The SQLite store (env ECOGRAPH_DB).",
     )(f)
+
+
+def dpi_option(f: F) -> F:
+    """``--dpi N``: resolution of a picture (50-1200, default 200)."""
+    return click.option("--dpi", type=click.IntRange(min=50, max=1200), default=200,
+                        show_default=True, help="Resolution in dots per inch.")(f)
+
+
+def output_option(help: str, *, required: bool = False) -> Callable[[F], F]:
+    """``-o/--output FILE``: the file a command writes (``help`` says what goes in it)."""
+
+    def decorate(f: F) -> F:
+        return click.option("-o", "--output", "output", required=required, default=None,
+                            type=click.Path(dir_okay=False, writable=True), help=help)(f)
+
+    return decorate
+
+
+def picture_option(f: F) -> F:
+    """``-o/--output FILE`` (required) for a picture: ``.png``, ``.svg`` or ``.pdf``."""
+    return output_option("Picture to write: .png, .svg or .pdf.", required=True)(f)
+
+
+def format_option(choices: Iterable[str], help: str, *,
+                  default: str | None = None) -> Callable[[F], F]:
+    """``--format NAME`` out of ``choices`` (stored as ``fmt``)."""
+
+    def decorate(f: F) -> F:
+        return click.option("--format", "fmt", type=click.Choice(list(choices)),
+                            default=default, show_default=default is not None, help=help)(f)
+
+    return decorate
+
+
+def open_ecosystem(db: str, snapshot: str | None = None) -> Ecosystem:
+    """The :class:`~ecograph.api.Ecosystem` of ``--db`` (a store or a snapshot file), or of
+    ``--snapshot`` when given."""
+    from ..api import Ecosystem, open
+
+    if snapshot is not None:
+        return Ecosystem.from_snapshot(snapshot)
+    return open(db)
 
 
 def quiet_option(f: F) -> F:

@@ -10,9 +10,10 @@ from typing import Any
 
 import click
 
-from ._common import db_option
+from ..formats import TABLE_FORMATS
+from ._common import db_option, format_option, open_ecosystem, output_option
 
-FORMATS = ("table", "json", "csv", "parquet")
+FORMATS = TABLE_FORMATS
 #: Most roots shown side by side in ``stats --format table``.
 TABLE_MAX_ROOTS = 8
 
@@ -27,29 +28,8 @@ def _snapshot_option(f: Any) -> Any:
 
 
 def _format_options(f: Any) -> Any:
-    f = click.option(
-        "-o",
-        "--output",
-        type=click.Path(dir_okay=False, writable=True),
-        default=None,
-        help="Write to this file instead of stdout (required for parquet).",
-    )(f)
-    return click.option(
-        "--format",
-        "fmt",
-        type=click.Choice(FORMATS),
-        default="table",
-        show_default=True,
-        help="Output format.",
-    )(f)
-
-
-def _ecosystem(db: str, snapshot: str | None) -> Any:
-    from ..api import Ecosystem, open
-
-    if snapshot is not None:
-        return Ecosystem.from_snapshot(snapshot)
-    return open(db)
+    f = output_option("Write to this file instead of stdout (required for parquet).")(f)
+    return format_option(FORMATS, "Output format.", default="table")(f)
 
 
 # --------------------------------------------------------------------------- formatting
@@ -220,24 +200,11 @@ def stats_command(
       ecograph stats Qwen/Qwen2.5-7B google/gemma-2-9b --format json
       ecograph stats --all --format parquet -o stats.parquet
     """
-    import polars as pl
-
     from ..metrics import JSON_KEYS
 
     if not roots and not all_:
         raise click.UsageError("give at least one ROOT, or --all")
-    eco = _ecosystem(db, snapshot)
-    ids = [eco.resolve(r) for r in roots]
-    if all_:
-        everything = eco.stats().sort(["size", "root"], descending=[True, False])
-        if ids:
-            chosen = eco.stats(ids)
-            rest = everything.filter(~pl.col("root").is_in(ids))
-            stats = pl.concat([chosen, rest])
-        else:
-            stats = everything
-    else:
-        stats = eco.stats(ids)
+    stats = open_ecosystem(db, snapshot).stats(roots, with_foundations=all_)
     table = ""
     if fmt == "table":
         shown = stats.head(TABLE_MAX_ROOTS)
@@ -298,8 +265,7 @@ def families_command(
     """
     from ..metrics import HEADLINE_COLUMNS
 
-    eco = _ecosystem(db, snapshot)
-    frame = eco.foundations(top)
+    frame = open_ecosystem(db, snapshot).foundations(top)
     table = families_text(frame) if fmt == "table" else ""
     _write(frame, fmt, output, table=table, json_keys=HEADLINE_COLUMNS)
 
@@ -321,8 +287,7 @@ def quality_command(db: str, snapshot: str | None, fmt: str, output: str | None)
     """
     from collections import Counter
 
-    eco = _ecosystem(db, snapshot)
-    frame = eco.quality()
+    frame = open_ecosystem(db, snapshot).quality()
     table = ""
     if fmt == "table":
         if frame.height == 0:

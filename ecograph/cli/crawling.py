@@ -72,7 +72,41 @@ class _Bar:
         self.bar.close()
 
 
-def _summary(result: Any, db: str) -> list[str]:
+def _estimate_line(e: Any, strategy: str) -> str:
+    return (f"  estimate: bfs ~{e.bfs_requests} requests, scan ~{e.scan_requests}"
+            f" requests ({e.method}) -> {strategy}")
+
+
+def plan_lines(plan: Any) -> list[str]:
+    """What ``ecograph crawl`` is about to do (a :class:`~ecograph.crawl.Plan`)."""
+    lim = plan.limits
+    roots = ", ".join(plan.roots)
+    what = {"down": f"the families of {roots}", "up": f"the ancestors of {roots}",
+            "both": f"the ancestors of {roots}, then their families"}[plan.direction]
+    if not plan.roots:
+        what = "the whole Hub" if plan.strategy == "scan" else "the pending frontier"
+    elif plan.direction != "up" and plan.strategy == "scan":
+        what += " (by a scan of the whole Hub)"
+    if plan.since is not None:
+        what += f" created since {plan.since:%Y-%m-%d}"
+    strategy = {"auto": "auto, chosen once the ancestors are known"}.get(plan.strategy,
+                                                                       plan.strategy)
+    if plan.direction == "up":
+        strategy = "baseModels"
+    details = [f"strategy: {strategy}", f"workers: {lim.workers}"]
+    if lim.max_depth is not None:
+        details.append(f"max depth: {lim.max_depth}")
+    if lim.max_models is not None:
+        details.append(f"max models: {lim.max_models}")
+    if lim.relations is not None:
+        details.append(f"relations: {','.join(sorted(lim.relations))}")
+    lines = [f"Crawling {what} ({'; '.join(details)}) from {plan.endpoint}"]
+    if plan.estimate is not None:
+        lines.append(_estimate_line(plan.estimate, plan.strategy))
+    return lines
+
+
+def _summary(result: Any, db: str, *, estimate: bool = True) -> list[str]:
     req = result.requests
     by_status = ", ".join(f"{k[7:]}: {v}" for k, v in req.items() if k.startswith("status_"))
     net = req.get("network_errors", 0)
@@ -88,10 +122,8 @@ def _summary(result: Any, db: str) -> list[str]:
         f"  429s: {result.rate_limited}  retries: {result.retries}"
         f"  rate-limit waits: {result.waits} ({result.wait_seconds:.1f} s over all workers)",
     ]
-    if result.estimate is not None:
-        e = result.estimate
-        lines.append(f"  estimate: bfs ~{e.bfs_requests} requests, scan ~{e.scan_requests}"
-                     f" requests ({e.method}) -> {result.strategy}")
+    if estimate and result.estimate is not None:  # (unless the plan showed it)
+        lines.append(_estimate_line(result.estimate, result.strategy))
     lines.append(f"  failures: {len(result.failures)}")
     lines += [f"    {node}: {err}" for node, err in result.failures]
     lines.append(f"  missing parents: {len(result.missing_parents)}")
@@ -150,7 +182,7 @@ def crawl_command(roots: tuple[str, ...], db: str, endpoint: str | None, token: 
       ecograph crawl Qwen/Qwen2.5-7B --relations finetune,merge --max-depth 2
       ecograph crawl --strategy scan --since 2025-01-01 --db hub.db
     """
-    from ..crawl import crawl, resolve_roots
+    from ..crawl import plan, run
     from ..hub import HubClient
     from ..records import normalize_id
     from ..store import Store
@@ -162,19 +194,21 @@ def crawl_command(roots: tuple[str, ...], db: str, endpoint: str | None, token: 
     if since is not None:
         chosen = "scan"  # only a scan can honour --since (a BFS would ignore the date)
     hub = HubClient(endpoint, token, timeout=timeout)
-    infos = resolve_roots(hub, ids)  # unknown roots fail before the store is touched
     if not ids and chosen != "scan" and not Path(db).exists():
         raise click.UsageError("give at least one ROOT model id (or --strategy scan)")
-    bar = _Bar(quiet)
-    try:
-        with Store.open(db) as store:
-            result = crawl(store, hub, ids, direction=direction, strategy=chosen,
-                           max_depth=max_depth, max_models=max_models, relations=relations,
-                           workers=workers, since=since, progress=bar, root_infos=infos,
-                           baseline={})
-    finally:
-        bar.close()
-    for line in _summary(result, db):
+    # unknown roots fail here, before the store is touched
+    crawl_plan = plan(hub, ids, direction=direction, strategy=chosen, since=since,
+                      max_depth=max_depth, max_models=max_models, relations=relations,
+                      workers=workers)
+    with Store.open(db) as store:
+        for line in plan_lines(crawl_plan):
+            click.echo(line)
+        bar = _Bar(quiet)
+        try:
+            result = run(store, hub, crawl_plan, progress=bar)
+        finally:
+            bar.close()
+    for line in _summary(result, db, estimate=crawl_plan.estimate is None):
         click.echo(line)
 
 

@@ -7,12 +7,20 @@ handful of compact columns for filtering and sorting:
 
 - ``ids`` (canonical ids, snapshot order) and ``by_lower`` (lower-cased id -> position),
   so lookups are case-insensitive and answer with the canonical id, like the Hub;
-- the children of every parent, keyed by the lower-cased parent id, all relations
-  together and per relation: that is what ``filter=base_model:X`` /
-  ``filter=base_model:quantized:X`` list and what ``childrenModelCount`` counts;
+- the children of every parent, keyed by the parent **as the child's tag spells it**, all
+  relations together and per relation: that is what ``filter=base_model:X`` /
+  ``filter=base_model:quantized:X`` list. Tag filters match exactly (case-sensitive):
+  whether the Hub's are is unknown, real tags do spell parents in another case than the
+  repo id (DESIGN §1), and the fake takes the strict side so that a crawler that relies
+  on a lenient match fails here first;
+- per relation, the number of children of every parent whatever the case of the tag
+  (keyed by the lower-cased id): ``childrenModelCount``, which, like ``baseModels``, the
+  Hub derives from the canonical repo and not from the tag's spelling. A parent whose
+  children spell it in another case thus has more children counted than listed, as a
+  crawler comparing the two on the Hub may find;
 - numeric sort columns (downloads, likes, trending score, creation and modification time).
 
-Other tags are indexed lazily, the first time a listing filters on one.
+Other tags are indexed lazily (exactly as spelled), the first time a listing filters on one.
 
 ``baseModels`` and ``childrenModelCount`` are derived from the ``base_model:`` tags, as
 DESIGN §7 specifies: the snapshot never carries them.
@@ -107,10 +115,11 @@ DETAIL_DEFAULT_FIELDS: tuple[str, ...] = (
 )
 
 #: ``expand[]`` values the list route accepts (the Hub's own list, from its 400 message).
+#: Not ``baseModels``, ``childrenModelCount`` nor ``usedStorage``: the Hub's listing routes
+#: refuse them with 400 (huggingface_hub PR #3182, citing the Hub's ``apiListingRoutes``).
 LIST_EXPAND: frozenset[str] = frozenset(
     {
         "author",
-        "baseModels",
         "cardData",
         "config",
         "createdAt",
@@ -142,8 +151,8 @@ LIST_EXPAND: frozenset[str] = frozenset(
     }
 )
 
-#: The detail route also accepts these two (the Hub refuses them when listing).
-DETAIL_EXPAND: frozenset[str] = LIST_EXPAND | {"childrenModelCount", "usedStorage"}
+#: The detail route also accepts these three (the Hub refuses them when listing).
+DETAIL_EXPAND: frozenset[str] = LIST_EXPAND | {"baseModels", "childrenModelCount", "usedStorage"}
 
 #: Defaults for fields a snapshot line may leave out (the Hub always sends these).
 _DEFAULTS: dict[str, Any] = {
@@ -241,8 +250,9 @@ def tag_parents(tags: Any) -> tuple[list[str], str | None]:
 class ListQuery:
     """What a listing selects and in which order (pagination and fields aside).
 
-    ``filters`` are ANDed; ``author`` matches the id's namespace and ``search`` a substring
-    of the id, both case-insensitively. The Hub sorts descending; ``descending=False``
+    ``filters`` are ANDed and match tags exactly (case-sensitive, see the module
+    docstring); ``author`` matches the id's namespace and ``search`` a substring of the id,
+    both case-insensitively. The Hub sorts descending; ``descending=False``
     (``direction=1``) is an extension.
     """
 
@@ -257,7 +267,7 @@ class ListQuery:
         """A short stable digest, used as the result-cache key and inside cursors."""
         raw = json.dumps(
             [
-                sorted(f.lower() for f in self.filters),
+                sorted(f.strip() for f in self.filters),
                 self.author,
                 self.search,
                 self.sort,
@@ -277,11 +287,14 @@ class SnapshotIndex:
     >>> idx = SnapshotIndex.from_objects([
     ...     {"id": "Org/Base", "tags": []},
     ...     {"id": "u/ft", "tags": ["base_model:Org/Base", "base_model:finetune:Org/Base"]},
+    ...     {"id": "u/q", "tags": ["base_model:org/base", "base_model:quantized:org/base"]},
     ... ])
     >>> idx.lookup("org/base"), idx.ids[0]
     (0, 'Org/Base')
     >>> idx.children_count(0)
-    {'adapter': 0, 'merge': 0, 'quantized': 0, 'finetune': 1}
+    {'adapter': 0, 'merge': 0, 'quantized': 1, 'finetune': 1}
+    >>> idx.select(ListQuery(filters=("base_model:Org/Base",)))
+    [1]
     >>> idx.base_models(idx.model(1))
     {'relation': 'finetune', 'models': [{'_id': '650f1a2b0000000000000000', 'id': 'Org/Base'}]}
     """
@@ -292,6 +305,7 @@ class SnapshotIndex:
         self.by_lower: dict[str, int] = {}
         self.children: dict[str, list[int]] = {}
         self.children_by_relation: dict[str, dict[str, list[int]]] = {r: {} for r in RELATIONS}
+        self.child_counts: dict[str, dict[str, int]] = {r: {} for r in RELATIONS}
         self.columns: dict[str, array[Any]] = {
             "downloads": array("d"),
             "likes": array("d"),
@@ -379,11 +393,13 @@ class SnapshotIndex:
             if parents:
                 self.with_parents += 1
                 per_rel = self.children_by_relation[relation or "finetune"]
+                counts = self.child_counts[relation or "finetune"]
                 children = self.children
                 for p in parents:
+                    children.setdefault(p, []).append(i)
+                    per_rel.setdefault(p, []).append(i)
                     key = p.lower()
-                    children.setdefault(key, []).append(i)
-                    per_rel.setdefault(key, []).append(i)
+                    counts[key] = counts.get(key, 0) + 1
         cols = self._append
         get = obj.get
         cols[0](_number(get("downloads")))
@@ -431,10 +447,11 @@ class SnapshotIndex:
         return {"relation": relation, "models": models}
 
     def children_count(self, position: int) -> dict[str, int]:
-        """Direct children by relation (the Hub's ``childrenModelCount``)."""
+        """Direct children by relation (the Hub's ``childrenModelCount``), whatever the case
+        in which their tags spell this model."""
         low = self.ids[position].lower()
         return {
-            r: len(self.children_by_relation[r].get(low, ()))
+            r: self.child_counts[r].get(low, 0)
             for r in ("adapter", "merge", "quantized", "finetune")
         }
 
@@ -545,15 +562,15 @@ class SnapshotIndex:
         return sorted(positions, key=lambda i: (values[i] == inf, values[i]))
 
     def _filter(self, value: str) -> Sequence[int]:
-        """Positions matching one ``filter`` value (ascending snapshot order)."""
-        low = value.strip().lower()
-        if low.startswith(_BASE):
-            rest = low[len(_BASE) :]
+        """Positions matching one ``filter`` value exactly (ascending snapshot order)."""
+        tag = value.strip()
+        if tag.startswith(_BASE):
+            rest = tag[len(_BASE) :]
             head, sep, tail = rest.partition(":")
             if sep and head in RELATIONS:
-                return self.children_by_relation[head].get(tail, [])
-            return self.children.get(rest, [])
-        return self._tags().get(low, [])
+                return self.children_by_relation[head].get(tail.strip(), [])
+            return self.children.get(rest.strip(), [])
+        return self._tags().get(tag, [])
 
     def _tags(self) -> dict[str, list[int]]:
         """Tag -> positions, built on first use (parses every line once)."""
@@ -564,7 +581,7 @@ class SnapshotIndex:
                     tags = json.loads(line).get("tags")
                     if not isinstance(tags, list):
                         continue
-                    for tag in {t.lower() for t in tags if isinstance(t, str)}:
+                    for tag in {t for t in tags if isinstance(t, str)}:
                         if not tag.startswith(_BASE):
                             index.setdefault(tag, []).append(i)
                 self._tag_index = index

@@ -5,10 +5,12 @@
 ``HF_ENDPOINT``). It answers
 
 - ``GET /api/models`` — ``filter`` (repeatable, ANDed: ``base_model:X``,
-  ``base_model:<relation>:X`` or any tag), ``author``, ``search``, ``sort``,
-  ``direction``, ``limit`` (at most 1000, the default), ``cursor``, ``expand`` /
-  ``expand[]``, ``full``, ``cardData``, ``config``; the next page is announced in a
-  ``Link: <...>; rel="next"`` header with an opaque cursor, as on the Hub;
+  ``base_model:<relation>:X`` or any tag; matched exactly, case-sensitively), ``author``,
+  ``search``, ``sort``, ``direction``, ``limit`` (at most 1000, the default), ``cursor``,
+  ``expand`` / ``expand[]`` (``baseModels``, ``childrenModelCount`` and ``usedStorage``
+  get the Hub's 400, ``{"error": "..."}``: its listing routes refuse them), ``full``,
+  ``cardData``, ``config``; the next page is announced in a ``Link: <...>; rel="next"``
+  header with an opaque cursor, as on the Hub;
 - ``GET /api/models/{id}`` (and ``.../revision/{rev}``) with ``expand[]``, including the
   derived ``baseModels`` and ``childrenModelCount``; unknown ids get the Hub's 404 with
   ``X-Error-Code: RepoNotFound``.
