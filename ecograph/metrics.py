@@ -326,7 +326,7 @@ def family_metrics(
         columns: dict[str, Any] = {
             "root": root_ids,
             **_size_columns(families),
-            **_depth_columns(families, index, root_pos),
+            **_depth_columns(families, index),
             **_fanout_columns(families, index),
             **_community_columns(families),
             **_reach_columns(families),
@@ -453,14 +453,14 @@ def _size_columns(fam: _Families) -> dict[str, Any]:
     }
 
 
-def _depth_columns(fam: _Families, index: GraphIndex, root_pos: np.ndarray) -> dict[str, Any]:
+def _depth_columns(fam: _Families, index: GraphIndex) -> dict[str, Any]:
     """**depth**: ``max_depth``, ``mean_depth``, ``depth_counts`` and ``longest_chain``."""
     max_depth = fam.maximum(fam.depth)
     return {
         "max_depth": max_depth,
         "mean_depth": _where(fam.size > 0, fam.total(fam.depth) / fam.size),
         "depth_counts": _depth_counts(fam, max_depth),
-        "longest_chain": chain_heights(index)[root_pos],
+        "longest_chain": chain_heights(index)[fam.root_pos],
     }
 
 
