@@ -41,6 +41,21 @@ Measured 2026-11-26 on the 2-core CI-class machine (``--repeat 3``)::
     2,001,114    2.64       0.64    3.29     1.18G        10.3      15x
 
 (ecograph computes all 24 metrics; the networkx baseline 6 of them.)
+
+``stats --all`` measured 2026-12-01 on the same 2-core machine shared with other jobs
+(load average 6-8, so every number is 2-3x an idle run; best of 3, fresh processes)::
+
+    $ ECOGRAPH_BENCH_DIR=/tmp/i10m_bench python benchmarks/bench_metrics.py \
+          --sizes 2000000 --cli-only --repeat 3
+      synth -n no cache s  cold s  warm s no cache RSS  cold RSS  warm RSS
+     2,000,000       3.90    4.06    1.25        0.96G     0.94G     0.68G
+
+A later run at load average 8.6 gave 9.25 / 13.05 / 4.04 s. Interleaved with the code
+before the cache (``main``, same store at schema 1; best of 3 at load average 6-7):
+before 8.75 s and 1.02 GB, cold 6.80 s and 0.94 GB, warm 2.71 s and 0.66 GB. Cold
+costs the cache write over ``no cache`` (about 0.3 GB of Arrow files, written in a
+thread while the metrics run) and gains a faster sort of the loaded ids over the
+code before the cache.
 """
 
 from __future__ import annotations
