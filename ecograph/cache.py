@@ -33,8 +33,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import polars as pl
-import pyarrow as pa
-import pyarrow.ipc as ipc
 
 __all__ = [
     "CACHE_VERSION",
@@ -109,6 +107,9 @@ def covers(columns: Iterable[str]) -> bool:
 
 
 def _read_one(path: Path, key: CacheKey, columns: list[str]) -> pl.DataFrame | None:
+    import pyarrow as pa  # (imported when used: a crawl never needs it)
+    import pyarrow.ipc as ipc
+
     with pa.memory_map(str(path)) as source:
         table = ipc.open_file(source).read_all()
     if table.schema.metadata != key.metadata() or table.column_names != columns:
@@ -128,6 +129,8 @@ def read(
     ``models`` has :data:`CACHED_MODEL_COLUMNS`, ``edges`` has ``edge_columns``, in the
     dtypes they were written with.
     """
+    import pyarrow as pa
+
     folder = cache_dir(store_path)
     wait(store_path)
     try:
@@ -143,6 +146,8 @@ def read(
 
 
 def _write_one(folder: Path, name: str, frame: pl.DataFrame, key: CacheKey) -> None:
+    import pyarrow.ipc as ipc
+
     # polars' own string layout (Arrow string views): read back without a copy
     table = frame.to_arrow(compat_level=pl.CompatLevel.newest()).combine_chunks()
     table = table.replace_schema_metadata(key.metadata())
