@@ -57,6 +57,7 @@ from .records import (
 )
 from .snapshot import observed_at
 from .store import (
+    BUMP_GENERATION_SQL,
     MODEL_COLUMNS,
     UPSERT_MODELS_FROM,
     Store,
@@ -922,6 +923,7 @@ def _write_batch(conn: Any, batch: _Batch) -> None:
             cur.adbc_ingest(_EDGES_STAGE, edges.to_arrow(), mode="replace", temporary=True)
             for sql in _MERGE_SQL:
                 cur.execute(sql)
+            cur.execute(BUMP_GENERATION_SQL)
         except BaseException:
             cur.execute("ROLLBACK")
             raise

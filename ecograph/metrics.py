@@ -35,8 +35,12 @@ DESIGN §5 names (:data:`METRIC_COLUMNS`). Conventions, for a root ``R``:
 - ``bridges`` = family nodes that descend from more than one foundation.
 
 Everything is vectorised (see :class:`ecograph.graph.GraphIndex`): one integer BFS over
-(root, node) pairs for all roots, then numpy group-bys on the root (``bincount``,
-``ufunc.at``) and a few sorts of integer keys; list columns are assembled from offsets.
+(root, node) pairs for all roots (:func:`_expand`, a :class:`_Families`), then one helper
+per DESIGN §5 group (:func:`_size_columns`, :func:`_depth_columns`,
+:func:`_fanout_columns`, :func:`_community_columns`, :func:`_reach_columns`,
+:func:`_adoption_columns`, :func:`_bridge_columns`), each returning its columns from numpy
+group-bys on the root (``bincount``, ``ufunc.at``) and a few sorts of integer keys; list
+columns are assembled from offsets.
 """
 
 from __future__ import annotations
@@ -316,115 +320,239 @@ def family_metrics(
     (36, 0.36)
     """
     index = index if index is not None else GraphIndex.from_frames(models, edges)
-    fmask = index.foundation_mask()
-    if roots is None:
-        fpos = np.flatnonzero(fmask).astype(np.int64)
-        fids = index.id_of(fpos)
-        order = fids.arg_sort().to_numpy()
-        root_pos = fpos[order]
-        root_ids = fids.gather(order)
-    else:
-        root_list = list(dict.fromkeys(roots))
-        root_ids = pl.Series(root_list, dtype=pl.Utf8)
-        _, found = index.lookup(root_ids)
-        if not found.all():
-            absent = root_ids.filter(pl.Series(~found))
-            known = models.get_column("id").cast(pl.Utf8)
-            for rid in absent.to_list():
-                if not known.is_in([rid]).any():
-                    raise UnknownModelError(rid, _suggest(known, rid))
-            # models without any edge: leaves with an empty family
-            index = GraphIndex.from_frames(models, edges, extra=absent)
-            fmask = index.foundation_mask()
-        root_pos = index.positions(root_ids)
-    k = len(root_pos)
-    r, node, depth = expand_families(index, root_pos)
-
-    # foundations each family node descends from (bridges)
-    if roots is None:
-        n_found = np.bincount(node, minlength=index.n)
-    else:
-        in_fam = np.zeros(index.n, dtype=bool)
-        in_fam[node] = True
-        n_found = foundation_counts(index, fmask, among=in_fam)
-    heights = chain_heights(index)
-    attrs, local = _node_attrs(models, index, np.concatenate([node, root_pos]))
-    at, rt = local[: node.size], local[node.size :]  # attribute rows of pairs / roots
-
-    # per-root sums and extremes over the (root, node) pairs: numpy group-bys on ``r``
-    def count(where: np.ndarray) -> np.ndarray:
-        return np.bincount(r[where], minlength=k)
-
-    rel = attrs.rel[at]
-    nrel = len(RELATION_KEYS)
-    size = np.bincount(r, minlength=k)
-    by_relation = np.bincount(r * nrel + rel, minlength=k * nrel).reshape(k, nrel)
-    d1 = depth == 1
-    direct = count(d1)
-    direct_by_relation = np.bincount(
-        r[d1] * nrel + rel[d1], minlength=k * nrel
-    ).reshape(k, nrel)
-    depth = depth.astype(np.int64)  # ufunc.at is fast only on matching dtypes
-    max_depth = np.zeros(k, dtype=np.int64)
-    np.maximum.at(max_depth, r, depth)
-    fan = index.out_degree[node].astype(np.int64)
-    max_fanout = np.zeros(k, dtype=np.int64)
-    np.maximum.at(max_fanout, r, fan)
-    internal = count(fan > 0)
-    acode = attrs.acode[at]
-    community = acode != attrs.acode[rt][r]
-    dl = attrs.dl[at]
-    family_dl = _sum_by(r, dl, k)
-    community_dl = _sum_by(r[community], dl[community], k)
-    created, known = attrs.created[at], attrs.created_known[at]
-    first = np.full(k, np.iinfo(np.int64).max)
-    np.minimum.at(first, r[known], created[known])
-    age = created - attrs.created[rt][r]
-    n_authors, hhi, top_authors = _author_stats(r, acode, dl, attrs, at, size)
-
+    index, root_ids, root_pos = _root_positions(models, edges, roots, index)
+    families = _expand(models, index, root_pos)
     with np.errstate(divide="ignore", invalid="ignore"):
         columns: dict[str, Any] = {
             "root": root_ids,
-            "size": size,
-            "by_relation": _rel_struct(by_relation),
-            "direct_children": direct,
-            "direct_by_relation": _rel_struct(direct_by_relation),
-            "max_depth": max_depth,
-            "mean_depth": _where(size > 0, np.bincount(r, weights=depth, minlength=k) / size),
-            "depth_counts": _depth_counts(r, depth, max_depth),
-            "longest_chain": heights[root_pos],
-            "max_fanout": max_fanout,
-            "max_fanout_node": _max_fanout_node(index, r, node, fan, max_fanout, k),
-            "mean_fanout": _where(
-                internal > 0, np.bincount(r, weights=fan, minlength=k) / internal
-            ),
-            "leaf_share": _where(size > 0, (size - internal) / size),
-            "n_authors": n_authors,
-            "community_share": _where(size > 0, count(community) / size),
-            "community_download_share": _where(family_dl > 0, community_dl / family_dl),
-            "author_hhi": _where(size > 0, hhi),
-            "top_authors": top_authors,
-            "family_downloads": family_dl,
-            "root_downloads": _where(attrs.dl_known[rt], attrs.dl[rt]),
-            "downloads_ratio": _where(
-                attrs.dl_known[rt] & (attrs.dl[rt] > 0), family_dl / attrs.dl[rt]
-            ),
-            "first_derivative_days": _where(
-                attrs.created_known[rt] & (count(known) > 0),
-                (first - attrs.created[rt]) / _DAY_US,
-            ),
-            "derivatives_30d": _where(
-                attrs.created_known[rt], count(known & (age >= 0) & (age <= 30 * _DAY_US))
-            ),
-            "derivatives_90d": _where(
-                attrs.created_known[rt], count(known & (age >= 0) & (age <= 90 * _DAY_US))
-            ),
-            "monthly": _monthly(r[known], created[known], k),
-            "bridges": count(n_found[node] > 1),
+            **_size_columns(families),
+            **_depth_columns(families, index),
+            **_fanout_columns(families, index),
+            **_community_columns(families),
+            **_reach_columns(families),
+            **_adoption_columns(families),
+            **_bridge_columns(families, index, every_foundation=roots is None),
         }
     return pl.DataFrame(
         [pl.Series(c, columns[c]).cast(METRIC_SCHEMA[c]) for c in METRIC_COLUMNS]
     )
+
+
+def _root_positions(
+    models: pl.DataFrame,
+    edges: pl.DataFrame,
+    roots: Iterable[str] | None,
+    index: GraphIndex,
+) -> tuple[GraphIndex, pl.Series, np.ndarray]:
+    """The roots to measure: ``(index, root ids, their node positions)``.
+
+    ``roots=None`` means every foundation, sorted by id. A named root that is a model
+    without any edge is added to a new index (a leaf with an empty family); a root that
+    is not a model raises :class:`~ecograph.errors.UnknownModelError` with suggestions.
+    """
+    if roots is None:
+        foundation_pos = np.flatnonzero(index.foundation_mask()).astype(np.int64)
+        foundation_ids = index.id_of(foundation_pos)
+        order = foundation_ids.arg_sort().to_numpy()
+        return index, foundation_ids.gather(order), foundation_pos[order]
+    root_ids = pl.Series(list(dict.fromkeys(roots)), dtype=pl.Utf8)
+    _, found = index.lookup(root_ids)
+    if not found.all():
+        absent = root_ids.filter(pl.Series(~found))
+        known = models.get_column("id").cast(pl.Utf8)
+        for rid in absent.to_list():
+            if not known.is_in([rid]).any():
+                raise UnknownModelError(rid, _suggest(known, rid))
+        # models without any edge: leaves with an empty family
+        index = GraphIndex.from_frames(models, edges, extra=absent)
+    return index, root_ids, index.positions(root_ids)
+
+
+class _Families(NamedTuple):
+    """The families of ``n_roots`` roots as parallel (root, family node) pair arrays, with
+    the node attributes every metric group reads (built by :func:`_expand`).
+
+    Pair ``i`` says: ``node[i]`` belongs to the family of root ``pair_root[i]`` (a row in
+    ``range(n_roots)``), at generation ``depth[i]``. ``attrs`` holds each distinct node
+    once; ``pair_attr[i]`` is the attribute row of pair ``i``'s node and ``root_attr[j]``
+    the attribute row of root ``j``.
+    """
+
+    n_roots: int
+    root_pos: np.ndarray  # node position of each root
+    pair_root: np.ndarray  # root row of each pair
+    node: np.ndarray  # node position of each pair
+    depth: np.ndarray  # int64 generation of each pair (>= 1)
+    attrs: _Attrs
+    pair_attr: np.ndarray  # attribute row of each pair's node
+    root_attr: np.ndarray  # attribute row of each root
+    size: np.ndarray  # family size per root
+
+    def count_where(self, where: np.ndarray) -> np.ndarray:
+        """Pairs selected by the boolean mask ``where``, counted per root."""
+        return np.bincount(self.pair_root[where], minlength=self.n_roots)
+
+    def total(self, values: np.ndarray) -> np.ndarray:
+        """Float sums of per-pair ``values`` per root."""
+        return np.bincount(self.pair_root, weights=values, minlength=self.n_roots)
+
+    def maximum(self, values: np.ndarray) -> np.ndarray:
+        """Largest of the int64 per-pair ``values`` per root (0 for an empty family)."""
+        out = np.zeros(self.n_roots, dtype=np.int64)
+        np.maximum.at(out, self.pair_root, values)  # fast only on matching dtypes
+        return out
+
+    def of_root(self, per_node: np.ndarray) -> np.ndarray:
+        """A per-attribute-row array read at each pair's root."""
+        return per_node[self.root_attr][self.pair_root]
+
+
+def _expand(models: pl.DataFrame, index: GraphIndex, root_pos: np.ndarray) -> _Families:
+    """One vectorised BFS for all roots (:func:`~ecograph.graph.expand_families`) and the
+    attributes of the nodes it reaches.
+
+    >>> m = pl.DataFrame({"id": ["a/r", "a/c", "b/d"], "author": ["a", "a", "b"]})
+    >>> e = pl.DataFrame({"parent": ["a/r", "a/c"], "child": ["a/c", "b/d"]})
+    >>> g = GraphIndex.from_frames(m, e)
+    >>> fam = _expand(m, g, g.positions(["a/r"]))
+    >>> g.id_of(fam.node).to_list(), fam.depth.tolist(), fam.size.tolist()
+    (['a/c', 'b/d'], [1, 2], [2])
+    """
+    n_roots = len(root_pos)
+    pair_root, node, depth = expand_families(index, root_pos)
+    attrs, local = _node_attrs(models, index, np.concatenate([node, root_pos]))
+    return _Families(
+        n_roots=n_roots,
+        root_pos=root_pos,
+        pair_root=pair_root,
+        node=node,
+        depth=depth.astype(np.int64),
+        attrs=attrs,
+        pair_attr=local[: node.size],
+        root_attr=local[node.size :],
+        size=np.bincount(pair_root, minlength=n_roots),
+    )
+
+
+def _size_columns(fam: _Families) -> dict[str, Any]:
+    """**size**, **by relation** and **direct children** (total and by relation)."""
+    n_rel = len(RELATION_KEYS)
+    rel = fam.attrs.rel[fam.pair_attr]
+    direct = fam.depth == 1
+
+    def by_relation(where: np.ndarray | slice) -> pl.Series:
+        keys = fam.pair_root[where] * n_rel + rel[where]
+        counts = np.bincount(keys, minlength=fam.n_roots * n_rel)
+        return _rel_struct(counts.reshape(fam.n_roots, n_rel))
+
+    return {
+        "size": fam.size,
+        "by_relation": by_relation(slice(None)),
+        "direct_children": fam.count_where(direct),
+        "direct_by_relation": by_relation(direct),
+    }
+
+
+def _depth_columns(fam: _Families, index: GraphIndex) -> dict[str, Any]:
+    """**depth**: ``max_depth``, ``mean_depth``, ``depth_counts`` and ``longest_chain``."""
+    max_depth = fam.maximum(fam.depth)
+    return {
+        "max_depth": max_depth,
+        "mean_depth": _where(fam.size > 0, fam.total(fam.depth) / fam.size),
+        "depth_counts": _depth_counts(fam, max_depth),
+        "longest_chain": chain_heights(index)[fam.root_pos],
+    }
+
+
+def _fanout_columns(fam: _Families, index: GraphIndex) -> dict[str, Any]:
+    """**fan-out** over family nodes: ``max_fanout`` (and its node), ``mean_fanout`` of
+    internal nodes, ``leaf_share``."""
+    fanout = index.out_degree[fam.node].astype(np.int64)
+    max_fanout = fam.maximum(fanout)
+    internal = fam.count_where(fanout > 0)
+    return {
+        "max_fanout": max_fanout,
+        "max_fanout_node": _max_fanout_node(fam, index, fanout, max_fanout),
+        "mean_fanout": _where(internal > 0, fam.total(fanout) / internal),
+        "leaf_share": _where(fam.size > 0, (fam.size - internal) / fam.size),
+    }
+
+
+def _family_downloads(fam: _Families, where: np.ndarray | None = None) -> np.ndarray:
+    """Exact int64 download sums per root (of the pairs in ``where``, or all)."""
+    downloads = fam.attrs.dl[fam.pair_attr]
+    if where is None:
+        return _sum_by(fam.pair_root, downloads, fam.n_roots)
+    return _sum_by(fam.pair_root[where], downloads[where], fam.n_roots)
+
+
+def _community_columns(fam: _Families) -> dict[str, Any]:
+    """**community**: ``n_authors``, ``community_share``, ``community_download_share``,
+    ``author_hhi`` and ``top_authors`` (authors compared case-insensitively)."""
+    author = fam.attrs.acode[fam.pair_attr]
+    community = author != fam.of_root(fam.attrs.acode)
+    family_dl = _family_downloads(fam)
+    community_dl = _family_downloads(fam, community)
+    n_authors, hhi, top_authors = _author_stats(fam, author)
+    return {
+        "n_authors": n_authors,
+        "community_share": _where(fam.size > 0, fam.count_where(community) / fam.size),
+        "community_download_share": _where(family_dl > 0, community_dl / family_dl),
+        "author_hhi": _where(fam.size > 0, hhi),
+        "top_authors": top_authors,
+    }
+
+
+def _reach_columns(fam: _Families) -> dict[str, Any]:
+    """**reach**: ``family_downloads``, ``root_downloads`` and their ratio."""
+    family_dl = _family_downloads(fam)
+    root_dl = fam.attrs.dl[fam.root_attr]
+    root_known = fam.attrs.dl_known[fam.root_attr]
+    return {
+        "family_downloads": family_dl,
+        "root_downloads": _where(root_known, root_dl),
+        "downloads_ratio": _where(root_known & (root_dl > 0), family_dl / root_dl),
+    }
+
+
+def _adoption_columns(fam: _Families) -> dict[str, Any]:
+    """**adoption**: ``first_derivative_days``, ``derivatives_30d`` / ``_90d`` (created
+    0-30 / 0-90 days after the root) and the ``monthly`` series."""
+    created = fam.attrs.created[fam.pair_attr]
+    known = fam.attrs.created_known[fam.pair_attr]
+    root_created = fam.attrs.created[fam.root_attr]
+    root_known = fam.attrs.created_known[fam.root_attr]
+    first = np.full(fam.n_roots, np.iinfo(np.int64).max)
+    np.minimum.at(first, fam.pair_root[known], created[known])
+    age = created - root_created[fam.pair_root]
+
+    def created_within(days: int) -> pl.Series:
+        return _where(root_known, fam.count_where(known & (age >= 0) & (age <= days * _DAY_US)))
+
+    return {
+        "first_derivative_days": _where(
+            root_known & (fam.count_where(known) > 0), (first - root_created) / _DAY_US
+        ),
+        "derivatives_30d": created_within(30),
+        "derivatives_90d": created_within(90),
+        "monthly": _monthly(fam.pair_root[known], created[known], fam.n_roots),
+    }
+
+
+def _bridge_columns(
+    fam: _Families, index: GraphIndex, *, every_foundation: bool
+) -> dict[str, Any]:
+    """**bridges**: family nodes that descend from more than one foundation.
+
+    When the roots are every foundation, a node's foundations are the families it appears
+    in; otherwise they are counted on the graph, among the family nodes only."""
+    if every_foundation:
+        n_foundations = np.bincount(fam.node, minlength=index.n)
+    else:
+        in_family = np.zeros(index.n, dtype=bool)
+        in_family[fam.node] = True
+        n_foundations = foundation_counts(index, index.foundation_mask(), among=in_family)
+    return {"bridges": fam.count_where(n_foundations[fam.node] > 1)}
 
 
 def _where(valid: np.ndarray, values: np.ndarray) -> pl.Series:
@@ -432,11 +560,11 @@ def _where(valid: np.ndarray, values: np.ndarray) -> pl.Series:
     return pl.Series(values).scatter(np.flatnonzero(~valid), None)
 
 
-def _sum_by(groups: np.ndarray, values: np.ndarray, k: int) -> np.ndarray:
+def _sum_by(groups: np.ndarray, values: np.ndarray, n_groups: int) -> np.ndarray:
     """Exact int64 sums of ``values`` per group (``bincount`` when floats are exact)."""
     if values.size == 0 or int(np.abs(values).max()) * values.size < 2**53:
-        return np.bincount(groups, weights=values, minlength=k).astype(np.int64)
-    out = np.zeros(k, dtype=np.int64)  # pragma: no cover - beyond 2**53 downloads
+        return np.bincount(groups, weights=values, minlength=n_groups).astype(np.int64)
+    out = np.zeros(n_groups, dtype=np.int64)  # pragma: no cover - beyond 2**53 downloads
     np.add.at(out, groups, values)
     return out
 
@@ -460,68 +588,68 @@ def _offsets(groups: np.ndarray, k: int) -> np.ndarray:
     return out
 
 
-def _depth_counts(r: np.ndarray, depth: np.ndarray, max_depth: np.ndarray) -> pl.Series:
+def _depth_counts(fam: _Families, max_depth: np.ndarray) -> pl.Series:
     """Nodes per generation 1..max_depth, per root (every generation up to the deepest is
     non-empty, so a root has exactly ``max_depth`` entries)."""
-    k = max_depth.size
     width = int(max_depth.max(initial=0)) + 1
-    keys, _, starts = _groups(r * width + depth)
-    counts = np.diff(np.append(starts, r.size)).astype(np.int64)
-    return _lists(_offsets(keys // width, k), pa.array(counts, pa.int64()))
+    keys, _, starts = _groups(fam.pair_root * width + fam.depth)
+    counts = np.diff(np.append(starts, fam.pair_root.size)).astype(np.int64)
+    return _lists(_offsets(keys // width, fam.n_roots), pa.array(counts, pa.int64()))
 
 
 def _max_fanout_node(
-    index: GraphIndex, r: np.ndarray, node: np.ndarray, fan: np.ndarray,
-    max_fanout: np.ndarray, k: int,
+    fam: _Families, index: GraphIndex, fanout: np.ndarray, max_fanout: np.ndarray
 ) -> pl.Series:
     """The family node with most children, per root (ties: smallest id; null if no family
     node has children)."""
-    cand = np.flatnonzero((fan == max_fanout[r]) & (fan > 0))
-    ids = (
-        pl.DataFrame({"r": r[cand], "id": index.id_of(node[cand])})
-        .group_by("r")
+    best = np.flatnonzero((fanout == max_fanout[fam.pair_root]) & (fanout > 0))
+    smallest = (
+        pl.DataFrame({"root": fam.pair_root[best], "id": index.id_of(fam.node[best])})
+        .group_by("root")
         .agg(pl.col("id").min())
     )
-    out = pl.Series("id", [None] * k, dtype=pl.Utf8)
-    return out.scatter(ids.get_column("r").to_numpy(), ids.get_column("id"))
+    out = pl.Series("id", [None] * fam.n_roots, dtype=pl.Utf8)
+    return out.scatter(smallest.get_column("root").to_numpy(), smallest.get_column("id"))
 
 
 def _author_stats(
-    r: np.ndarray, acode: np.ndarray, dl: np.ndarray, attrs: _Attrs, at: np.ndarray,
-    size: np.ndarray,
+    fam: _Families, author: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray, pl.Series]:
-    """``n_authors``, ``author_hhi`` and ``top_authors`` per root: a group-by on
-    (root, author code) and one sort of the groups."""
-    k = size.size
-    if r.size == 0:
-        empty = _lists(np.zeros(k + 1, np.int64), pa.array([], _TOP_ARROW))
-        return np.zeros(k, np.int64), np.zeros(k), empty
-    width = int(acode.max()) + 1
-    keys, order, starts = _groups(r * width + acode)
-    count = np.diff(np.append(starts, r.size))
-    downloads = np.add.reduceat(dl[order], starts)
-    spelling = np.minimum.reduceat(attrs.scode[at][order], starts)
-    g_root = keys // width
-    n_authors = np.bincount(g_root, minlength=k)
-    share = count / size[g_root]
-    hhi = np.bincount(g_root, weights=share * share, minlength=k)
+    """``n_authors``, ``author_hhi`` and ``top_authors`` per root (``author``: the
+    case-insensitive author code of each pair): a group-by on (root, author) and one sort
+    of the groups."""
+    n_roots, attrs = fam.n_roots, fam.attrs
+    if fam.pair_root.size == 0:
+        empty = _lists(np.zeros(n_roots + 1, np.int64), pa.array([], _TOP_ARROW))
+        return np.zeros(n_roots, np.int64), np.zeros(n_roots), empty
+    width = int(author.max()) + 1
+    keys, order, starts = _groups(fam.pair_root * width + author)
+    count = np.diff(np.append(starts, fam.pair_root.size))
+    downloads = np.add.reduceat(attrs.dl[fam.pair_attr][order], starts)
+    spelling = np.minimum.reduceat(attrs.scode[fam.pair_attr][order], starts)
+    group_root = keys // width
+    n_authors = np.bincount(group_root, minlength=n_roots)
+    share = count / fam.size[group_root]
+    hhi = np.bincount(group_root, weights=share * share, minlength=n_roots)
     # top authors: by root, count desc, downloads desc, spelling asc; 10 per root
-    top_order = _sort_desc(g_root, count, downloads, spelling)
-    gr = g_root[top_order]
-    start = np.flatnonzero(np.r_[True, gr[1:] != gr[:-1]])
-    rank = np.arange(gr.size) - np.repeat(start, np.diff(np.r_[start, gr.size]))
-    sel = top_order[rank < _TOP]
+    top_order = _sort_desc(group_root, count, downloads, spelling)
+    sorted_root = group_root[top_order]
+    first = np.flatnonzero(np.r_[True, sorted_root[1:] != sorted_root[:-1]])
+    rank = np.arange(sorted_root.size) - np.repeat(
+        first, np.diff(np.r_[first, sorted_root.size])
+    )
+    top = top_order[rank < _TOP]
     row_of_spelling = np.empty(int(attrs.scode.max()) + 1, dtype=np.int64)
     row_of_spelling[attrs.scode] = np.arange(attrs.scode.size)
     values = pa.StructArray.from_arrays(
         [
-            attrs.authors.gather(row_of_spelling[spelling[sel]]).to_arrow(),
-            pa.array(count[sel].astype(np.int64)),
-            pa.array(downloads[sel].astype(np.int64)),
+            attrs.authors.gather(row_of_spelling[spelling[top]]).to_arrow(),
+            pa.array(count[top].astype(np.int64)),
+            pa.array(downloads[top].astype(np.int64)),
         ],
         names=["author", "count", "downloads"],
     )
-    return n_authors, hhi, _lists(_offsets(g_root[sel], k), values)
+    return n_authors, hhi, _lists(_offsets(group_root[top], n_roots), values)
 
 
 def _sort_desc(
@@ -560,12 +688,12 @@ def _groups(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return s[starts], order, starts
 
 
-def _monthly(r: np.ndarray, created: np.ndarray, k: int) -> pl.Series:
+def _monthly(pair_root: np.ndarray, created: np.ndarray, n_roots: int) -> pl.Series:
     """Family nodes created per calendar month, per root (``created``: µs since the epoch,
     of the nodes with a known date). Days map to months through a small table over the
     days spanned, far cheaper than calendar arithmetic per node."""
-    if r.size == 0:
-        return _lists(np.zeros(k + 1, np.int64), pa.array([], _MONTH_ARROW))
+    if pair_root.size == 0:
+        return _lists(np.zeros(n_roots + 1, np.int64), pa.array([], _MONTH_ARROW))
     day = created // _DAY_US
     low_day, high_day = int(day.min()), int(day.max())
     if high_day - low_day <= 4 * day.size + 100_000:
@@ -575,13 +703,13 @@ def _monthly(r: np.ndarray, created: np.ndarray, k: int) -> pl.Series:
         month = day.astype("datetime64[D]").astype("datetime64[M]").astype(np.int64)
     low = int(month.min())
     width = int(month.max()) - low + 1
-    keys, _, starts = _groups(r * width + (month - low))
-    count = np.diff(np.append(starts, r.size)).astype(np.int64)
+    keys, _, starts = _groups(pair_root * width + (month - low))
+    count = np.diff(np.append(starts, pair_root.size)).astype(np.int64)
     months = (keys % width + low).astype("datetime64[M]").astype("datetime64[D]")
     values = pa.StructArray.from_arrays(
         [pa.array(months, pa.date32()), pa.array(count)], names=["month", "count"]
     )
-    return _lists(_offsets(keys // width, k), values)
+    return _lists(_offsets(keys // width, n_roots), values)
 
 
 def headline(stats: pl.DataFrame, top: int | None = None) -> pl.DataFrame:

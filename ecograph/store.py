@@ -2,7 +2,9 @@
 
 Layout (schema version :data:`SCHEMA_VERSION`, ``PRAGMA application_id`` = :data:`APPLICATION_ID`):
 
-``meta``      key/value: ``application`` = ``ecograph``, ``schema_version``, ``created_at``.
+``meta``      key/value: ``application`` = ``ecograph``, ``schema_version``, ``created_at``,
+              ``store_id`` (random, names this store) and ``generation`` (a counter every
+              write transaction increments: it keys the analysis cache, :mod:`ecograph.cache`).
 ``models``    one row per node: the columns of :data:`ecograph.frames.MODEL_SCHEMA` plus
               ``tags`` and ``parents`` (JSON text). Timestamps are integer microseconds since
               the Unix epoch, UTC (they load into ``Datetime("us", "UTC")`` with a cast).
@@ -20,7 +22,11 @@ Every write is an upsert inside one transaction (WAL, ``synchronous=NORMAL``): k
 process at any instant leaves a valid store, and re-running a crawl duplicates nothing.
 A ``missing`` row is a placeholder: it never overwrites a stored row, and any real record
 replaces it. Bulk loading goes through Arrow (ADBC); the crawl's small transactions through
-:mod:`sqlite3`.
+:mod:`sqlite3`. The analysis columns are also kept in a columnar cache beside the store
+(:mod:`ecograph.cache`), which :meth:`Store.load` reads while the store's ``generation``
+is unchanged and rebuilds after any write.
+
+A version 1 store (no ``store_id`` / ``generation``) is upgraded in place when opened.
 """
 
 from __future__ import annotations
@@ -30,6 +36,7 @@ import os
 import socket
 import sqlite3
 import threading
+import uuid
 import weakref
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -39,14 +46,25 @@ from typing import Any
 
 import polars as pl
 
+from . import cache as _cache
 from .errors import StoreError
 from .frames import EDGE_SCHEMA, MODEL_SCHEMA
 from .records import ModelRecord, ParsedModel, Status
 
-__all__ = ["Store", "SCHEMA_VERSION", "APPLICATION_ID", "MODEL_COLUMNS", "to_micros"]
+__all__ = [
+    "Store", "SCHEMA_VERSION", "APPLICATION_ID", "MODEL_COLUMNS", "BUMP_GENERATION_SQL",
+    "to_micros",
+]
 
-#: Version of the table layout; a store with a newer version is refused.
-SCHEMA_VERSION = 1
+#: Version of the table layout; a store with a newer version is refused, an older one
+#: upgraded (1 → 2: ``meta`` gains ``store_id`` and ``generation``).
+SCHEMA_VERSION = 2
+#: Run inside every write transaction (:meth:`Store._tx` does; so must any writer that
+#: goes around it, like the bulk import through :meth:`Store.adbc`): the new generation
+#: tells every reader that cached frames of the store are stale.
+BUMP_GENERATION_SQL = (
+    "UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key = 'generation'"
+)
 #: ``PRAGMA application_id`` of an ecograph store ("ECOG").
 APPLICATION_ID = 0x45434F47
 _MARKER = "ecograph"
@@ -354,9 +372,35 @@ class Store:
                 ("application", _MARKER),
                 ("schema_version", str(SCHEMA_VERSION)),
                 ("created_at", _now_iso()),
+                ("store_id", uuid.uuid4().hex),
+                ("generation", "0"),
             ],
         )
         conn.execute("COMMIT")
+
+    @staticmethod
+    def _upgrade(conn: sqlite3.Connection, version: int) -> None:
+        """Bring an older store to :data:`SCHEMA_VERSION` in place (one transaction). A
+        store that cannot be written (read-only file) stays as it is: it reads as before,
+        without the analysis cache."""
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+        except sqlite3.OperationalError:
+            return  # read-only or busy: upgraded by the next writable open
+        try:
+            if version < 2:
+                conn.executemany(
+                    "INSERT OR IGNORE INTO meta (key, value) VALUES (?, ?)",
+                    [("store_id", uuid.uuid4().hex), ("generation", "0")],
+                )
+            conn.execute(
+                "UPDATE meta SET value = ? WHERE key = 'schema_version'", (str(SCHEMA_VERSION),)
+            )
+            conn.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+            conn.execute("COMMIT")
+        except sqlite3.Error:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
 
     @staticmethod
     def _check_meta(conn: sqlite3.Connection, p: Path) -> None:
@@ -379,6 +423,8 @@ class Store:
                 f"{p} has store schema version {version}, newer than the version this "
                 f"ecograph supports ({SCHEMA_VERSION}); upgrade ecograph"
             )
+        if version < SCHEMA_VERSION:
+            Store._upgrade(conn, version)
 
     def close(self) -> None:
         """Close the connection (idempotent)."""
@@ -405,7 +451,8 @@ class Store:
 
     @contextmanager
     def _tx(self) -> Iterator[sqlite3.Connection]:
-        """One write transaction (BEGIN IMMEDIATE ... COMMIT, ROLLBACK on any error)."""
+        """One write transaction (BEGIN IMMEDIATE ... COMMIT, ROLLBACK on any error) that
+        also increments the store's ``generation`` (:data:`BUMP_GENERATION_SQL`)."""
         with self._lock:
             if self._closed:
                 raise StoreError(f"store {self.path} is closed")
@@ -423,6 +470,7 @@ class Store:
                 raise
             else:
                 try:
+                    conn.execute(BUMP_GENERATION_SQL)
                     conn.execute("COMMIT")
                 except sqlite3.Error as exc:
                     self._rollback()
@@ -554,29 +602,71 @@ class Store:
             )
 
     def load(
-        self, columns: Sequence[str] | None = None
+        self, columns: Sequence[str] | None = None, *, cache: bool = True
     ) -> tuple[pl.DataFrame, pl.DataFrame]:
         """The ``models`` and ``edges`` frames (schemas of :mod:`ecograph.frames`), sorted
         by id and by (parent, child). Reads through Arrow (ADBC) when available.
 
         ``columns`` restricts the ``models`` frame to those columns (``id`` is always
         first): analysis needs only a few, and reading fewer is faster and lighter.
+
+        When ``columns`` are among the cached ones (:data:`ecograph.cache.CACHED_MODEL_COLUMNS`)
+        the frames come from the analysis cache beside the store if it is of the store's
+        current ``generation``; a load of exactly those columns rebuilds a stale or absent
+        cache, in a background thread (skipped when its directory cannot be written).
+        ``cache=False`` (or the environment variable ``ECOGRAPH_CACHE=0``) reads the store
+        only and leaves the cache alone.
         """
         schema = _model_schema(columns)
+        cache = cache and _cache.enabled()
+        cacheable = cache and columns is not None and _cache.covers(schema)
+        build = cacheable and set(schema) == set(_cache.CACHED_MODEL_COLUMNS)
+        read_schema = _model_schema(_cache.CACHED_MODEL_COLUMNS) if build else schema
+        key: _cache.CacheKey | None = None
         with self._lock:
             if self._closed:
                 raise StoreError(f"store {self.path} is closed")
+            if cacheable:
+                hit = self._read_cache()
+                if hit is not None:
+                    return hit[0].select(list(schema)), hit[1]
             try:
-                models, edges = self._load_arrow(schema)
+                models, edges, key = self._load_arrow(read_schema)
             except ImportError:  # pragma: no cover - adbc is a dependency
-                models, edges = self._load_sqlite3(schema)
+                models, edges = self._load_sqlite3(read_schema)
         models = models.with_columns(
-            [pl.col(c).cast(pl.Int64).cast(schema[c]) for c in _TS_COLUMNS if c in schema]
-        ).select([pl.col(c).cast(t) for c, t in schema.items()])
+            [pl.col(c).cast(pl.Int64).cast(read_schema[c]) for c in _TS_COLUMNS
+             if c in read_schema]
+        ).select([pl.col(c).cast(t) for c, t in read_schema.items()]).rechunk()
         edges = edges.select([pl.col(c).cast(t) for c, t in EDGE_SCHEMA.items()])
-        # (argsort + gather beats DataFrame.sort on the ~2,000 Arrow chunks ADBC returns)
+        # (argsort + gather beats DataFrame.sort on the Arrow chunks ADBC returns)
         models = models[models.get_column("id").arg_sort()]
-        return models, edges.sort(["parent", "child"])
+        edges = edges.sort(["parent", "child"])
+        if build and key is not None:
+            _cache.write_in_background(self.path, key, models, edges)
+        return models.select(list(schema)), edges
+
+    def generation(self) -> int | None:
+        """The store's write counter: every write transaction increments it (``None`` for
+        a version 1 store that could not be upgraded, e.g. read-only)."""
+        rows = self._query("SELECT value FROM meta WHERE key = 'generation'")
+        return int(rows[0][0]) if rows else None
+
+    _KEY_SQL = "SELECT key, value FROM meta WHERE key IN ('store_id', 'generation')"
+
+    @staticmethod
+    def _cache_key(rows: Iterable[Sequence[Any]]) -> _cache.CacheKey | None:
+        meta = {k: v for k, v in rows}
+        if "store_id" not in meta or "generation" not in meta:
+            return None
+        return _cache.CacheKey(str(meta["store_id"]), int(meta["generation"]))
+
+    def _read_cache(self) -> tuple[pl.DataFrame, pl.DataFrame] | None:
+        """The cached frames if the cache is of the store's current generation."""
+        key = self._cache_key(self._query(self._KEY_SQL))
+        if key is None:
+            return None
+        return _cache.read(self.path, key, list(EDGE_SCHEMA))
 
     def load_tags(self) -> pl.DataFrame:
         """The Hub tags of every stored record: ``id`` (Utf8), ``tags`` (List(Utf8))."""
@@ -588,13 +678,18 @@ class Store:
 
     _EDGE_SENTINEL = ", ".join(f"'' AS {c}" for c in EDGE_SCHEMA)
 
-    def _load_arrow(self, schema: dict[str, pl.DataType]) -> tuple[pl.DataFrame, pl.DataFrame]:
+    def _load_arrow(
+        self, schema: dict[str, pl.DataType]
+    ) -> tuple[pl.DataFrame, pl.DataFrame, _cache.CacheKey | None]:
+        """Both frames and the cache key of the snapshot they were read from."""
         # The ADBC SQLite driver infers each column's type from its first rows; a column
         # that starts with NULLs would be typed int64. A typed sentinel row goes first.
         with self.adbc() as conn:
             cur = conn.cursor()
             try:
-                cur.execute("BEGIN")  # one snapshot for both tables
+                cur.execute("BEGIN")  # one snapshot for the key and both tables
+                cur.execute(self._KEY_SQL)
+                key = self._cache_key(cur.fetchall())
                 sentinel = ", ".join(
                     ("0" if c in _TS_COLUMNS or t == pl.Int64() else "''") + f" AS {c}"
                     for c, t in schema.items()
@@ -614,7 +709,7 @@ class Store:
             finally:
                 cur.close()
         assert isinstance(models, pl.DataFrame) and isinstance(edges, pl.DataFrame)
-        return models, edges
+        return models, edges, key
 
     def _load_sqlite3(
         self, schema: dict[str, pl.DataType]
@@ -891,7 +986,8 @@ class Store:
         believe it is alone and checkpoint / delete the WAL under the other. So every
         :mod:`sqlite3` connection this process has on the file is closed for the duration
         (holding the file's lock) and reopened afterwards. The connection is in autocommit
-        mode: run ``BEGIN`` / ``COMMIT`` yourself (anything left open is rolled back).
+        mode: run ``BEGIN`` / ``COMMIT`` yourself (anything left open is rolled back), and
+        :data:`BUMP_GENERATION_SQL` in every transaction that writes.
         """
         import adbc_driver_sqlite.dbapi as adbc_dbapi
 

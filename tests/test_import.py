@@ -20,7 +20,7 @@ from ecograph.errors import SnapshotError
 from ecograph.importer import import_snapshot
 from ecograph.records import parse_base_model_tags
 from ecograph.snapshot import observed_at, read_snapshot
-from ecograph.store import Store
+from ecograph.store import SCHEMA_VERSION, Store
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURE = ROOT / "fixtures" / "small_hub.jsonl"
@@ -459,7 +459,8 @@ def test_cli_import_and_info(tmp_path: Path) -> None:
     res = runner.invoke(main, ["info", "--db", str(db)])
     assert res.exit_code == 0, res.output
     lines = res.stdout.splitlines()
-    assert lines[0].startswith(f"Store: {db} (") and lines[0].endswith(", schema v1)")
+    assert lines[0].startswith(f"Store: {db} (")
+    assert lines[0].endswith(f", schema v{SCHEMA_VERSION})")
     assert lines[1:4] == [
         "Models: 277 (ok 275, missing 2)",
         "Edges: 288 (finetune 77, quantized 113, adapter 59, merge 37, unknown 2)",
