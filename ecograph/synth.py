@@ -573,7 +573,8 @@ def _builders_choose(
     :data:`VENDOR_DEMAND`, raised after its releases: ``× (1 + FRESH_BOOST ·
     exp(-days since its last release / FRESH_DAYS))``), in their size class (probability
     :data:`SIZE_FAITH`, else a class drawn by demand; the nearest class the vendor has when
-    it has none). Prolific quantizers move at every model, in a class drawn by demand. With
+    it has none). Prolific quantizers move at every model, to one of the sizes of the newest
+    release of a vendor drawn by demand (quantizations come first). With
     probability :data:`OFFICIAL_SHARE` a derivative is built on the release's official
     instruct model rather than on the release itself.
     """
@@ -656,6 +657,16 @@ def _builders_choose(
     u = lo_w + rng.random(ev.size) * (cw[pick] - lo_w)
     pick = np.clip(np.searchsorted(cw, u, side="right"), start[pick], pick)
     target = s_row[pick]
+    # quantizers take one of the sizes of the vendor's newest release
+    v_order = np.lexsort((t_row, t_time, t_vendor))
+    v_vendor, v_time, v_row = t_vendor[v_order], t_time[v_order], t_row[v_order]
+    v_same = np.r_[False, (v_vendor[1:] == v_vendor[:-1]) & (v_time[1:] == v_time[:-1])]
+    v_start = np.maximum.accumulate(np.where(v_same, 0, np.arange(v_vendor.size)))
+    newest = np.searchsorted(v_vendor * (1 << 42) + v_time, vendor * (1 << 42) + t) - 1
+    newest = np.maximum(newest, 0)
+    spread = newest - v_start[newest] + 1
+    any_size = v_row[v_start[newest] + (rng.random(ev.size) * spread).astype(np.int64)]
+    target = np.where(community, target, any_size)
     # between moves, an author stays on the release of their last move
     pos_sorted = np.arange(ev.size)
     last_move = np.maximum.accumulate(np.where(jump[by_author], pos_sorted, -1))
