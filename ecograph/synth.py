@@ -18,8 +18,21 @@ the naming pass, which needs each parent's name before its children's):
 - **relations** of models with a parent: adapter ~43%, finetune ~36%, quantized ~19%,
   merge ~2%. Merges have 2-5 parents, mostly from the first parent's family, sometimes
   across families (bridges).
+- **real releases** (:data:`RELEASES`): the major series (Llama 2 to 3.3, Mistral 7B to
+  Small, Qwen1.5 to Qwen3, Gemma 1 to 3, Phi-2 to Phi-4, DeepSeek-R1 and its distills,
+  Falcon, SmolLM2, ...) appear on their release dates with their sizes, real ids, licences
+  (``license:`` tag, ``cardData.license`` / ``license_name``), gating, pipeline and library.
+- **builders** (:func:`_builders_choose`): a share of the derivatives created after the first
+  LLM release are built on a release by their author, who has a home vendor, a preferred size
+  class and a loyalty: they stay on their last release or move to the newest release of a
+  vendor in their class. So newer series overtake older ones, sizes have a demand, and
+  authors migrate with some loyalty; quantizers move at every model (they are fastest).
 - **authors** are heavy-tailed; a few prolific quantizers (mradermacher, bartowski,
   RichardErkhov, TheBloke before 2024, ...) publish a large share of quantizations.
+- **licences**: a derivative keeps its parent's licence or picks its own
+  (:data:`LICENCE_CHANGE`), and some declare none (:data:`LICENCE_UNDECLARED`); gated
+  foundations have ungated members, some re-uploads under the same name
+  (:data:`REUPLOAD_SHARE`); GGUF quantizations have library ``gguf``, adapters ``peft``.
 - **downloads** are lognormal, scaled by the number of children; likes follow downloads.
 - **quirks** of real data, a handful per million: self-loops, 2-cycles, parents that were
   deleted (referenced, no line) and messy ``cardData.base_model`` values (URL, trailing
