@@ -40,7 +40,7 @@ the naming pass, which needs each parent's name before its children's):
   tags carry no ``base_model`` entries (the Hub derives no tags from invalid values).
 
 The same ``(n_models, seed)`` always gives the same bytes. Generating and gzip-writing
-2,000,000 models (154 MB, 573k edges) takes about 22 s of CPU and under 50 s of wall time
+2,000,000 models (154 MB, 581k edges) takes about 26 s of CPU and under 75 s of wall time
 on a busy 2-core machine (``benchmarks/bench_synth.py``; ~1.8 GB peak memory).
 
 >>> objs = list(generate(300, seed=1))
