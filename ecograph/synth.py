@@ -18,8 +18,21 @@ the naming pass, which needs each parent's name before its children's):
 - **relations** of models with a parent: adapter ~43%, finetune ~36%, quantized ~19%,
   merge ~2%. Merges have 2-5 parents, mostly from the first parent's family, sometimes
   across families (bridges).
+- **real releases** (:data:`RELEASES`): the major series (Llama 2 to 3.3, Mistral 7B to
+  Small, Qwen1.5 to Qwen3, Gemma 1 to 3, Phi-2 to Phi-4, DeepSeek-R1 and its distills,
+  Falcon, SmolLM2, ...) appear on their release dates with their sizes, real ids, licences
+  (``license:`` tag, ``cardData.license`` / ``license_name``), gating, pipeline and library.
+- **builders** (:func:`_builders_choose`): a share of the derivatives created after the first
+  LLM release are built on a release by their author, who has a home vendor, a preferred size
+  class and a loyalty: they stay on their last release or move to the newest release of a
+  vendor in their class. So newer series overtake older ones, sizes have a demand, and
+  authors migrate with some loyalty; quantizers move at every model (they are fastest).
 - **authors** are heavy-tailed; a few prolific quantizers (mradermacher, bartowski,
   RichardErkhov, TheBloke before 2024, ...) publish a large share of quantizations.
+- **licences**: a derivative keeps its parent's licence or picks its own
+  (:data:`LICENCE_CHANGE`), and some declare none (:data:`LICENCE_UNDECLARED`); gated
+  foundations have ungated members, some re-uploads under the same name
+  (:data:`REUPLOAD_SHARE`); GGUF quantizations have library ``gguf``, adapters ``peft``.
 - **downloads** are lognormal, scaled by the number of children; likes follow downloads.
 - **quirks** of real data, a handful per million: self-loops, 2-cycles, parents that were
   deleted (referenced, no line) and messy ``cardData.base_model`` values (URL, trailing
@@ -27,7 +40,7 @@ the naming pass, which needs each parent's name before its children's):
   tags carry no ``base_model`` entries (the Hub derives no tags from invalid values).
 
 The same ``(n_models, seed)`` always gives the same bytes. Generating and gzip-writing
-2,000,000 models (154 MB, 573k edges) takes about 22 s of CPU and under 50 s of wall time
+2,000,000 models (154 MB, 581k edges) takes about 26 s of CPU and under 75 s of wall time
 on a busy 2-core machine (``benchmarks/bench_synth.py``; ~1.8 GB peak memory).
 
 >>> objs = list(generate(300, seed=1))
@@ -46,9 +59,11 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
+
+from .lineage import SIZE_CLASSES, size_class
 
 __all__ = [
     "SynthHub",
@@ -89,7 +104,79 @@ _FIT: dict[str, float] = {
     "a_scale": 0.2,
     "window_all": 0.3,
     "window_days": 200.0,
+    "window_days_quantized": 45.0,
+    "release_fit": 400.0,
 }
+
+#: Share of the derivatives created after the first LLM release that builders put on a release.
+BUILDER_SHARE = 0.3
+#: Beta(a, b) of an author's loyalty: the probability to stay on the release they built on last.
+LOYALTY = (2.0, 2.0)
+#: At a move: probability to take the newest release of the author's home vendor.
+VENDOR_LOYALTY = 0.5
+#: At a move: probability to stay in the author's preferred size class.
+SIZE_FAITH = 0.85
+#: Probability to build on a release's official instruct model rather than on the release.
+OFFICIAL_SHARE = 0.4
+#: Demand for each size class (lineage.SIZE_CLASSES order): authors' preferences.
+SIZE_DEMAND = (0.06, 0.22, 0.42, 0.12, 0.09, 0.08, 0.01)
+#: Demand for each vendor's releases (relative).
+VENDOR_DEMAND = {
+    "Meta": 30.0,
+    "Qwen": 24.0,
+    "Mistral AI": 14.0,
+    "Google": 14.0,
+    "Microsoft": 7.0,
+    "Hugging Face": 4.0,
+    "DeepSeek": 4.0,
+    "TII": 3.0,
+}
+#: A vendor's demand right after a release is (1 + FRESH_BOOST) times its base, decaying
+#: with time constant FRESH_DAYS.
+FRESH_BOOST = 2.0
+FRESH_DAYS = 60.0
+#: Share of derivatives that declare no licence; of the others, the share that choose their
+#: own licence instead of keeping their parent's (drawn from _LICENSES, so most changes go to
+#: apache-2.0, mit or other).
+LICENCE_UNDECLARED = 0.3
+LICENCE_CHANGE = 0.3
+#: Share of the finetunes of a gated foundation that re-upload it under its own name, ungated.
+REUPLOAD_SHARE = 0.12
+
+#: Share of the derivatives created after the first LLM release that builders put on a release.
+BUILDER_SHARE = 0.3
+#: Beta(a, b) of an author's loyalty: the probability to stay on the release they built on last.
+LOYALTY = (2.0, 2.0)
+#: At a move: probability to take the newest release of the author's home vendor.
+VENDOR_LOYALTY = 0.5
+#: At a move: probability to stay in the author's preferred size class.
+SIZE_FAITH = 0.85
+#: Probability to build on a release's official instruct model rather than on the release.
+OFFICIAL_SHARE = 0.4
+#: Demand for each size class (lineage.SIZE_CLASSES order): authors' preferences.
+SIZE_DEMAND = (0.06, 0.22, 0.42, 0.12, 0.09, 0.08, 0.01)
+#: Demand for each vendor's releases (relative).
+VENDOR_DEMAND = {
+    "Meta": 30.0,
+    "Qwen": 24.0,
+    "Mistral AI": 14.0,
+    "Google": 14.0,
+    "Microsoft": 7.0,
+    "Hugging Face": 4.0,
+    "DeepSeek": 4.0,
+    "TII": 3.0,
+}
+#: A vendor's demand right after a release is (1 + FRESH_BOOST) times its base, decaying
+#: with time constant FRESH_DAYS.
+FRESH_BOOST = 2.0
+FRESH_DAYS = 60.0
+#: Share of derivatives that declare no licence; of the others, the share that choose their
+#: own licence instead of keeping their parent's (drawn from _LICENSES, so most changes go to
+#: apache-2.0, mit or other).
+LICENCE_UNDECLARED = 0.3
+LICENCE_CHANGE = 0.3
+#: Share of the finetunes of a gated foundation that re-upload it under its own name, ungated.
+REUPLOAD_SHARE = 0.12
 
 _START = np.datetime64("2019-01-01T00:00:00", "ms").astype(np.int64)
 _END = np.datetime64("2025-11-01T00:00:00", "ms").astype(np.int64)
@@ -98,39 +185,174 @@ _GROWTH = 4.2  # e^4.2 ~ 67x more models created per day at the end than at the 
 
 # ----------------------------------------------------------------------------- vocabulary
 
-# Famous foundations, given to the fittest roots: (id, arch, licence, gated).
-FAMOUS: tuple[tuple[str, str, str, str], ...] = (
-    ("meta-llama/Llama-3.1-8B", "llama", "llama3.1", "manual"),
-    ("Qwen/Qwen2.5-7B", "qwen2", "apache-2.0", ""),
-    ("meta-llama/Meta-Llama-3-8B", "llama", "llama3", "manual"),
-    ("mistralai/Mistral-7B-v0.1", "mistral", "apache-2.0", ""),
-    ("google/gemma-2-9b", "gemma2", "gemma", "manual"),
-    ("Qwen/Qwen2.5-32B", "qwen2", "apache-2.0", ""),
-    ("meta-llama/Llama-3.2-3B", "llama", "llama3.2", "manual"),
-    ("stabilityai/stable-diffusion-xl-base-1.0", "sdxl", "openrail++", ""),
-    ("Qwen/Qwen2.5-14B", "qwen2", "apache-2.0", ""),
-    ("meta-llama/Llama-3.1-70B", "llama", "llama3.1", "manual"),
-    ("microsoft/Phi-3-mini-4k-instruct", "phi3", "mit", ""),
-    ("black-forest-labs/FLUX.1-dev", "flux", "other", "auto"),
-    ("Qwen/Qwen2.5-1.5B", "qwen2", "apache-2.0", ""),
-    ("meta-llama/Llama-2-7b-hf", "llama", "llama2", "manual"),
-    ("google-bert/bert-base-uncased", "bert", "apache-2.0", ""),
-    ("Qwen/Qwen2.5-0.5B", "qwen2", "apache-2.0", ""),
-    ("meta-llama/Llama-3.2-1B", "llama", "llama3.2", "manual"),
-    ("mistralai/Mistral-Nemo-Base-2407", "mistral", "apache-2.0", ""),
-    ("google/gemma-2-2b", "gemma2", "gemma", "manual"),
-    ("openai/whisper-large-v3", "whisper", "apache-2.0", ""),
-    ("Qwen/Qwen2.5-3B", "qwen2", "other", ""),
-    ("deepseek-ai/DeepSeek-R1", "deepseek_v3", "mit", ""),
-    ("FacebookAI/xlm-roberta-base", "xlm-roberta", "mit", ""),
-    ("mistralai/Mixtral-8x7B-v0.1", "mixtral", "apache-2.0", ""),
-    ("TinyLlama/TinyLlama_v1.1", "llama", "apache-2.0", ""),
-    ("openai-community/gpt2", "gpt2", "mit", ""),
-    ("google/t5-v1_1-base", "t5", "apache-2.0", ""),
-    ("microsoft/phi-2", "phi", "mit", ""),
-    ("tiiuae/falcon-7b", "falcon", "apache-2.0", ""),
-    ("HuggingFaceTB/SmolLM2-1.7B", "llama", "apache-2.0", ""),
+class Release(NamedTuple):
+    """A real foundation (or an official derivative of one) that synthetic hubs release.
+
+    ``date`` is the public release date (day approximate where noted in :data:`RELEASES`);
+    ``licence`` and ``licence_name`` are the card's ``license`` / ``license_name``; ``gated``
+    is the Hub's ``gated`` value (``""`` = false); ``weight`` is the share of demand the model
+    gets among the releases of its vendor and size class; ``parent`` names the foundation an
+    official derivative is built on (``""`` for a foundation).
+    """
+
+    id: str
+    date: str
+    vendor: str
+    series: str
+    params_b: float
+    arch: str
+    licence: str
+    licence_name: str = ""
+    gated: str = ""
+    weight: float = 1.0
+    parent: str = ""
+
+
+_M, _G = "manual", "manual"  # meta-llama repos are gated "manual"; google's Gemma: see README
+#: The major series, released at their real dates with their real sizes, licences and gating.
+#: Dates marked ``~`` in the comments are right to the month, not to the day.
+RELEASES: tuple[Release, ...] = (
+    Release("tiiuae/falcon-7b", "2023-05-25", "TII", "Falcon", 7, "falcon", "apache-2.0"),  # ~
+    Release("tiiuae/falcon-40b", "2023-05-25", "TII", "Falcon", 40, "falcon", "apache-2.0"),  # ~
+    Release("meta-llama/Llama-2-7b-hf", "2023-07-18", "Meta", "Llama 2", 7, "llama", "llama2",
+            gated=_M, weight=3),
+    Release("meta-llama/Llama-2-13b-hf", "2023-07-18", "Meta", "Llama 2", 13, "llama", "llama2",
+            gated=_M),
+    Release("meta-llama/Llama-2-70b-hf", "2023-07-18", "Meta", "Llama 2", 70, "llama", "llama2",
+            gated=_M),
+    Release("mistralai/Mistral-7B-v0.1", "2023-09-27", "Mistral AI", "Mistral 7B", 7.24,
+            "mistral", "apache-2.0", weight=3),
+    Release("mistralai/Mistral-7B-Instruct-v0.1", "2023-09-27", "Mistral AI", "Mistral 7B",
+            7.24, "mistral", "apache-2.0", parent="mistralai/Mistral-7B-v0.1"),
+    Release("microsoft/phi-2", "2023-12-12", "Microsoft", "Phi-2", 2.78, "phi", "mit"),  # ~
+    Release("mistralai/Mixtral-8x7B-v0.1", "2023-12-11", "Mistral AI", "Mixtral", 46.7,
+            "mixtral", "apache-2.0"),
+    Release("Qwen/Qwen1.5-0.5B", "2024-02-05", "Qwen", "Qwen1.5", 0.5, "qwen2", "other",
+            "tongyi-qianwen-research"),  # ~
+    Release("Qwen/Qwen1.5-1.8B", "2024-02-05", "Qwen", "Qwen1.5", 1.8, "qwen2", "other",
+            "tongyi-qianwen-research"),  # ~
+    Release("Qwen/Qwen1.5-7B", "2024-02-05", "Qwen", "Qwen1.5", 7, "qwen2", "other",
+            "tongyi-qianwen", weight=2),  # ~
+    Release("Qwen/Qwen1.5-14B", "2024-02-05", "Qwen", "Qwen1.5", 14, "qwen2", "other",
+            "tongyi-qianwen"),  # ~
+    Release("Qwen/Qwen1.5-72B", "2024-02-05", "Qwen", "Qwen1.5", 72, "qwen2", "other",
+            "tongyi-qianwen"),  # ~
+    Release("google/gemma-2b", "2024-02-21", "Google", "Gemma", 2.5, "gemma", "gemma", gated=_G),
+    Release("google/gemma-7b", "2024-02-21", "Google", "Gemma", 8.5, "gemma", "gemma", gated=_G,
+            weight=2),
+    Release("meta-llama/Meta-Llama-3-8B", "2024-04-18", "Meta", "Llama 3", 8, "llama", "llama3",
+            gated=_M, weight=3),
+    Release("meta-llama/Meta-Llama-3-70B", "2024-04-18", "Meta", "Llama 3", 70, "llama",
+            "llama3", gated=_M),
+    Release("microsoft/Phi-3-mini-4k-instruct", "2024-04-23", "Microsoft", "Phi-3", 3.8, "phi3",
+            "mit"),
+    Release("Qwen/Qwen2-0.5B", "2024-06-07", "Qwen", "Qwen2", 0.5, "qwen2", "apache-2.0"),  # ~
+    Release("Qwen/Qwen2-1.5B", "2024-06-07", "Qwen", "Qwen2", 1.5, "qwen2", "apache-2.0"),  # ~
+    Release("Qwen/Qwen2-7B", "2024-06-07", "Qwen", "Qwen2", 7.6, "qwen2", "apache-2.0",
+            weight=2),  # ~
+    Release("Qwen/Qwen2-72B", "2024-06-07", "Qwen", "Qwen2", 72.7, "qwen2", "other",
+            "tongyi-qianwen"),  # ~
+    Release("google/gemma-2-9b", "2024-06-27", "Google", "Gemma 2", 9.2, "gemma2", "gemma",
+            gated=_G, weight=3),
+    Release("google/gemma-2-27b", "2024-06-27", "Google", "Gemma 2", 27.2, "gemma2", "gemma",
+            gated=_G),
+    Release("google/gemma-2-9b-it", "2024-06-27", "Google", "Gemma 2", 9.2, "gemma2", "gemma",
+            gated=_G, parent="google/gemma-2-9b"),
+    Release("mistralai/Mistral-Nemo-Base-2407", "2024-07-18", "Mistral AI", "Mistral Nemo",
+            12.2, "mistral", "apache-2.0", weight=2),
+    Release("meta-llama/Llama-3.1-8B", "2024-07-23", "Meta", "Llama 3.1", 8.03, "llama",
+            "llama3.1", gated=_M, weight=4),
+    Release("meta-llama/Llama-3.1-70B", "2024-07-23", "Meta", "Llama 3.1", 70.6, "llama",
+            "llama3.1", gated=_M),
+    Release("meta-llama/Llama-3.1-405B", "2024-07-23", "Meta", "Llama 3.1", 405.9, "llama",
+            "llama3.1", gated=_M),
+    Release("meta-llama/Llama-3.1-8B-Instruct", "2024-07-23", "Meta", "Llama 3.1", 8.03,
+            "llama", "llama3.1", gated=_M, parent="meta-llama/Llama-3.1-8B"),
+    Release("google/gemma-2-2b", "2024-07-31", "Google", "Gemma 2", 2.6, "gemma2", "gemma",
+            gated=_G),
+    Release("microsoft/Phi-3.5-mini-instruct", "2024-08-20", "Microsoft", "Phi-3.5", 3.8,
+            "phi3", "mit"),  # ~
+    Release("Qwen/Qwen2.5-0.5B", "2024-09-19", "Qwen", "Qwen2.5", 0.49, "qwen2", "apache-2.0"),
+    Release("Qwen/Qwen2.5-1.5B", "2024-09-19", "Qwen", "Qwen2.5", 1.5, "qwen2", "apache-2.0"),
+    Release("Qwen/Qwen2.5-3B", "2024-09-19", "Qwen", "Qwen2.5", 3.1, "qwen2", "other",
+            "qwen-research"),
+    Release("Qwen/Qwen2.5-7B", "2024-09-19", "Qwen", "Qwen2.5", 7.6, "qwen2", "apache-2.0",
+            weight=4),
+    Release("Qwen/Qwen2.5-14B", "2024-09-19", "Qwen", "Qwen2.5", 14.8, "qwen2", "apache-2.0",
+            weight=2),
+    Release("Qwen/Qwen2.5-32B", "2024-09-19", "Qwen", "Qwen2.5", 32.8, "qwen2", "apache-2.0",
+            weight=2),
+    Release("Qwen/Qwen2.5-72B", "2024-09-19", "Qwen", "Qwen2.5", 72.7, "qwen2", "other", "qwen"),
+    Release("Qwen/Qwen2.5-7B-Instruct", "2024-09-19", "Qwen", "Qwen2.5", 7.6, "qwen2",
+            "apache-2.0", parent="Qwen/Qwen2.5-7B"),
+    Release("meta-llama/Llama-3.2-1B", "2024-09-25", "Meta", "Llama 3.2", 1.24, "llama",
+            "llama3.2", gated=_M, weight=2),
+    Release("meta-llama/Llama-3.2-3B", "2024-09-25", "Meta", "Llama 3.2", 3.21, "llama",
+            "llama3.2", gated=_M, weight=2),
+    Release("meta-llama/Llama-3.2-11B-Vision", "2024-09-25", "Meta", "Llama 3.2", 10.7,
+            "mllama", "llama3.2", gated=_M),
+    Release("meta-llama/Llama-3.2-90B-Vision", "2024-09-25", "Meta", "Llama 3.2", 88.6,
+            "mllama", "llama3.2", gated=_M),
+    Release("HuggingFaceTB/SmolLM2-135M", "2024-10-31", "Hugging Face", "SmolLM2", 0.135,
+            "llama", "apache-2.0"),
+    Release("HuggingFaceTB/SmolLM2-360M", "2024-10-31", "Hugging Face", "SmolLM2", 0.36, "llama",
+            "apache-2.0"),
+    Release("HuggingFaceTB/SmolLM2-1.7B", "2024-10-31", "Hugging Face", "SmolLM2", 1.7, "llama",
+            "apache-2.0"),
+    Release("meta-llama/Llama-3.3-70B-Instruct", "2024-12-06", "Meta", "Llama 3.3", 70.6,
+            "llama", "llama3.3", gated=_M, parent="meta-llama/Llama-3.1-70B"),
+    Release("microsoft/phi-4", "2024-12-12", "Microsoft", "Phi-4", 14.7, "phi3", "mit"),  # ~
+    Release("deepseek-ai/DeepSeek-R1", "2025-01-20", "DeepSeek", "DeepSeek-R1", 671,
+            "deepseek_v3", "mit"),
+    Release("deepseek-ai/DeepSeek-R1-Distill-Llama-8B", "2025-01-20", "DeepSeek", "DeepSeek-R1",
+            8.03, "llama", "mit", parent="meta-llama/Llama-3.1-8B"),
+    Release("deepseek-ai/DeepSeek-R1-Distill-Qwen-14B", "2025-01-20", "DeepSeek", "DeepSeek-R1",
+            14.8, "qwen2", "mit", parent="Qwen/Qwen2.5-14B"),
+    Release("deepseek-ai/DeepSeek-R1-Distill-Qwen-32B", "2025-01-20", "DeepSeek", "DeepSeek-R1",
+            32.8, "qwen2", "mit", parent="Qwen/Qwen2.5-32B"),
+    Release("deepseek-ai/DeepSeek-R1-Distill-Llama-70B", "2025-01-20", "DeepSeek",
+            "DeepSeek-R1", 70.6, "llama", "mit", parent="meta-llama/Llama-3.3-70B-Instruct"),
+    Release("mistralai/Mistral-Small-24B-Base-2501", "2025-01-30", "Mistral AI", "Mistral Small",
+            23.6, "mistral", "apache-2.0", gated="auto", weight=2),
+    Release("google/gemma-3-1b-pt", "2025-03-12", "Google", "Gemma 3", 1.0, "gemma3_text",
+            "gemma", gated=_G),
+    Release("google/gemma-3-4b-pt", "2025-03-12", "Google", "Gemma 3", 4.3, "gemma3", "gemma",
+            gated=_G),
+    Release("google/gemma-3-12b-pt", "2025-03-12", "Google", "Gemma 3", 12.2, "gemma3", "gemma",
+            gated=_G, weight=2),
+    Release("google/gemma-3-27b-pt", "2025-03-12", "Google", "Gemma 3", 27.4, "gemma3", "gemma",
+            gated=_G, weight=2),
+    Release("Qwen/Qwen3-0.6B-Base", "2025-04-29", "Qwen", "Qwen3", 0.6, "qwen3", "apache-2.0"),
+    Release("Qwen/Qwen3-1.7B-Base", "2025-04-29", "Qwen", "Qwen3", 1.7, "qwen3", "apache-2.0"),
+    Release("Qwen/Qwen3-4B-Base", "2025-04-29", "Qwen", "Qwen3", 4.0, "qwen3", "apache-2.0",
+            weight=2),
+    Release("Qwen/Qwen3-8B-Base", "2025-04-29", "Qwen", "Qwen3", 8.2, "qwen3", "apache-2.0",
+            weight=4),
+    Release("Qwen/Qwen3-14B-Base", "2025-04-29", "Qwen", "Qwen3", 14.8, "qwen3", "apache-2.0",
+            weight=2),
+    Release("Qwen/Qwen3-32B", "2025-04-29", "Qwen", "Qwen3", 32.8, "qwen3", "apache-2.0",
+            weight=2),
+    Release("Qwen/Qwen3-8B", "2025-04-29", "Qwen", "Qwen3", 8.2, "qwen3", "apache-2.0",
+            parent="Qwen/Qwen3-8B-Base"),
+    # not LLMs: they grow families through fitness, like any other root
+    Release("stabilityai/stable-diffusion-xl-base-1.0", "2023-07-26", "Stability AI", "SDXL",
+            3.5, "sdxl", "openrail++"),
+    Release("openai/whisper-large-v3", "2023-11-07", "OpenAI", "Whisper", 1.55, "whisper",
+            "apache-2.0"),
+    Release("black-forest-labs/FLUX.1-dev", "2024-08-01", "Black Forest Labs", "FLUX.1", 12,
+            "flux", "other", "flux-1-dev-non-commercial-license", gated="auto"),
 )
+#: Older famous models (on the Hub before its 2022 migration): given to the largest other roots.
+LEGACY: tuple[tuple[str, str, str], ...] = (
+    ("google-bert/bert-base-uncased", "bert", "apache-2.0"),
+    ("FacebookAI/xlm-roberta-base", "xlm-roberta", "mit"),
+    ("openai-community/gpt2", "gpt2", "mit"),
+    ("google/t5-v1_1-base", "t5", "apache-2.0"),
+)
+#: Every named model: (id, arch, licence, licence_name, gated); rows map into it via ``famous``.
+FAMOUS: tuple[tuple[str, str, str, str, str], ...] = tuple(
+    (r.id, r.arch, r.licence, r.licence_name, r.gated) for r in RELEASES
+) + tuple((mid, arch, lic, "", "") for mid, arch, lic in LEGACY)
 
 # arch -> (pipeline_tag, library_name of full models, is an LLM)
 ARCHS: dict[str, tuple[str, str, bool]] = {
@@ -144,6 +366,11 @@ ARCHS: dict[str, tuple[str, str, bool]] = {
     "falcon": ("text-generation", "transformers", True),
     "gpt2": ("text-generation", "transformers", True),
     "deepseek_v3": ("text-generation", "transformers", True),
+    "qwen3": ("text-generation", "transformers", True),
+    "gemma": ("text-generation", "transformers", True),
+    "gemma3_text": ("text-generation", "transformers", True),
+    "gemma3": ("image-text-to-text", "transformers", True),
+    "mllama": ("image-text-to-text", "transformers", True),
     "bert": ("fill-mask", "transformers", False),
     "xlm-roberta": ("fill-mask", "transformers", False),
     "t5": ("text2text-generation", "transformers", False),
@@ -155,9 +382,16 @@ ARCHS: dict[str, tuple[str, str, bool]] = {
 }
 _ARCH_LIST = tuple(ARCHS)
 # share of other (non-famous) root families per arch, in _ARCH_LIST order
-_ARCH_P = np.array([22, 16, 10, 5, 4, 2, 1, 1, 5, 1, 10, 3, 4, 3, 4, 3, 2, 4], dtype=float)
+_ARCH_P = np.array(
+    [22, 16, 10, 5, 4, 2, 1, 1, 5, 1, 0, 0, 0, 0, 0, 10, 3, 4, 3, 4, 3, 2, 4], dtype=float
+)
 _LICENSES = ("apache-2.0", "mit", "other", "cc-by-nc-4.0", "cc-by-4.0", "openrail", "gpl-3.0")
 _LICENSE_P = np.array([45, 22, 17, 7, 4, 3, 2], dtype=float)
+#: (licence, licence_name) pairs a model can carry: the drawn ones, then the releases' ones.
+_LICENCE_TABLE: tuple[tuple[str, str], ...] = tuple(
+    dict.fromkeys([(x, "") for x in _LICENSES] + [(r.licence, r.licence_name) for r in RELEASES]
+                  + [(lic, "") for _, _, lic in LEGACY])
+)
 
 _WORDS = (
     "Nova Aurora Atlas Orion Zephyr Falcon Phoenix Titan Vega Lyra Nimbus Sage Echo Onyx Iris "
@@ -241,7 +475,7 @@ class SynthHub:
     author_rank: np.ndarray  # int64 (negative: a prolific quantizer/adapter author)
     downloads: np.ndarray  # int64
     arch: np.ndarray  # int16 index into _ARCH_LIST, per row (inherited from the root)
-    license: np.ndarray  # int16 index into _LICENSES (-1: use the famous root's licence)
+    license: np.ndarray  # int16 index into _LICENCE_TABLE (-1: none declared)
     famous: dict[int, int]  # row -> index into FAMOUS
     self_loops: np.ndarray  # rows whose tags also name themselves
     cycles: list[tuple[int, int]]  # (a, b): b is a's first parent and a is b's extra parent
@@ -291,6 +525,172 @@ def _weighted_draw(
     return np.where(ok, idx, -1)
 
 
+def _resolve(pointer: np.ndarray) -> np.ndarray:
+    """Follow ``pointer`` (row -> row, a fixed point at the end of each chain) to its end."""
+    out = pointer
+    while True:
+        nxt = out[out]
+        if np.array_equal(nxt, out):
+            return out
+        out = nxt
+
+
+def _place_releases(created: np.ndarray, n: int) -> list[tuple[int, int]]:
+    """Rows of the :data:`RELEASES` a hub of ``n`` models has room for: (row, index).
+
+    A hub gets one release per 60 models (the most demanded first, then in catalogue
+    order), each at the first row created on its release date; ``created`` is moved back to
+    the date where the row order allows it (it stays strictly increasing). Official
+    derivatives come with their foundation.
+    """
+    budget = n // 60
+    chosen: set[int] = set()
+    for k in sorted(range(len(RELEASES)), key=lambda k: (-RELEASES[k].weight, k)):
+        if len(chosen) >= budget:
+            break
+        r = RELEASES[k]
+        if r.parent and r.parent not in {RELEASES[j].id for j in chosen}:
+            continue
+        chosen.add(k)
+    out: list[tuple[int, int]] = []
+    last = -1
+    for k in sorted(chosen, key=lambda k: (RELEASES[k].date, bool(RELEASES[k].parent), k)):
+        day = int(np.datetime64(RELEASES[k].date, "ms").astype(np.int64)) + 9 * 3_600_000
+        row = max(int(np.searchsorted(created, day, side="left")), last + 1)
+        if row >= n:
+            break
+        low = created[row - 1] + 1 if row else day
+        if max(day, low) < created[row]:
+            created[row] = max(day, low)
+        out.append((row, k))
+        last = row
+    return out
+
+
+def _builders_choose(
+    rng: np.random.Generator,
+    created: np.ndarray,
+    rel: np.ndarray,
+    ranks: np.ndarray,
+    releases: list[tuple[int, int]],
+    n_authors: int,
+) -> np.ndarray:
+    """First parents that builders choose among the LLM releases (row, or -1 per row).
+
+    A share :data:`BUILDER_SHARE` of the derivatives created after the first LLM release
+    are built on a release by their author. Each community author has a home vendor, a
+    preferred size class (:data:`SIZE_DEMAND`) and a loyalty drawn from
+    ``Beta(*LOYALTY)``: at each derivative they stay on the release of their previous one
+    with that probability, else they *move*: to the newest release of their home vendor
+    (probability :data:`VENDOR_LOYALTY`) or of a vendor drawn by demand (a vendor's
+    :data:`VENDOR_DEMAND`, raised after its releases: ``× (1 + FRESH_BOOST ·
+    exp(-days since its last release / FRESH_DAYS))``), in their size class (probability
+    :data:`SIZE_FAITH`, else a class drawn by demand; the nearest class the vendor has when
+    it has none). Prolific quantizers move at every model, to one of the sizes of the newest
+    release of a vendor drawn by demand (quantizations come first). With
+    probability :data:`OFFICIAL_SHARE` a derivative is built on the release's official
+    instruct model rather than on the release itself.
+    """
+    n = created.size
+    out = np.full(n, -1, dtype=np.int64)
+    series_of = {r.id: r.series for r in RELEASES}
+    row_of = {RELEASES[k].id: row for row, k in releases}
+    targets: list[tuple[int, int]] = []
+    official = np.full(n, -1, dtype=np.int64)
+    for row, k in releases:
+        r = RELEASES[k]
+        if not ARCHS[r.arch][2]:
+            continue
+        if r.parent and series_of[r.parent] == r.series:
+            official[row_of[r.parent]] = row
+        else:
+            targets.append((row, k))
+    if not targets:
+        return out
+    vendors = sorted({RELEASES[k].vendor for _, k in targets})
+    n_v, n_c = len(vendors), len(SIZE_CLASSES)
+    t_row = np.array([row for row, _ in targets], dtype=np.int64)
+    t_vendor = np.array([vendors.index(RELEASES[k].vendor) for _, k in targets])
+    t_class = np.array([SIZE_CLASSES.index(str(size_class(RELEASES[k].params_b)))
+                        for _, k in targets])
+    t_series = np.array([sorted(series_of.values()).index(RELEASES[k].series)
+                         for _, k in targets])
+    t_weight = np.array([RELEASES[k].weight for _, k in targets])
+    t_time = created[t_row]
+    t_key = t_vendor * n_c + t_class
+    order = np.lexsort((t_row, t_time, t_key))
+    s_key, s_time, s_row = t_key[order], t_time[order], t_row[order]
+    s_series, cw = t_series[order], np.cumsum(t_weight[order])
+    same = np.r_[False, (s_key[1:] == s_key[:-1]) & (s_series[1:] == s_series[:-1])]
+    start = np.maximum.accumulate(np.where(same, 0, np.arange(s_key.size)))
+    combined = s_key * (1 << 42) + s_time
+
+    ev = np.flatnonzero((rel > 0) & (created > s_time.min()) & (ranks > -1000))
+    ev = ev[rng.random(ev.size) < BUILDER_SHARE]
+    t = created[ev]
+    author = ranks[ev]
+    community = author >= 0
+    safe = np.maximum(author, 0)
+    stay_p = rng.beta(*LOYALTY, n_authors)
+    demand_c = np.array(SIZE_DEMAND) / sum(SIZE_DEMAND)
+    pref = rng.choice(n_c, size=n_authors, p=demand_c)
+    base = np.array([VENDOR_DEMAND.get(v, 1.0) for v in vendors])
+    home = rng.choice(n_v, size=n_authors, p=base / base.sum())
+    jump = ~community | (rng.random(ev.size) >= stay_p[safe])
+    by_author = np.argsort(author, kind="stable")  # events stay in time order per author
+    first_of_author = np.r_[True, author[by_author][1:] != author[by_author][:-1]]
+    jump[by_author[first_of_author]] = True
+    faithful = community & (rng.random(ev.size) < SIZE_FAITH)
+    cls = np.where(faithful, pref[safe], rng.choice(n_c, size=ev.size, p=demand_c))
+    # each vendor's demand at each event: none before its first release, fresh ones raised
+    demand = np.zeros((ev.size, n_v))
+    for v in range(n_v):
+        times = np.sort(t_time[t_vendor == v])
+        last = np.searchsorted(times, t, side="left") - 1
+        age_days = (t - times[np.maximum(last, 0)]) / _DAY_MS
+        demand[:, v] = np.where(
+            last >= 0, base[v] * (1.0 + FRESH_BOOST * np.exp(-age_days / FRESH_DAYS)), 0.0
+        )
+    cum_d = np.cumsum(demand, axis=1)
+    drawn = (cum_d < (rng.random(ev.size) * cum_d[:, -1])[:, None]).sum(axis=1)
+    at_home = community & (rng.random(ev.size) < VENDOR_LOYALTY)
+    at_home &= demand[np.arange(ev.size), home[safe]] > 0
+    vendor = np.where(at_home, home[safe], np.minimum(drawn, n_v - 1))
+    # the newest release of (vendor, class) before the event; else the nearest class
+    pick = np.full(ev.size, -1, dtype=np.int64)
+    for step in (0, -1, 1, -2, 2, -3, 3, -4, 4, -5, 5, -6, 6):
+        c2 = cls + step
+        todo = (pick < 0) & (c2 >= 0) & (c2 < n_c)
+        key = vendor * n_c + c2
+        pos = np.searchsorted(combined, key * (1 << 42) + t, side="left") - 1
+        ok = todo & (pos >= 0) & (s_key[np.maximum(pos, 0)] == key)
+        pick[ok] = pos[ok]
+    # several sizes of one series in a class: one of them, by weight
+    lo_w = np.where(start[pick] > 0, cw[np.maximum(start[pick] - 1, 0)], 0.0)
+    u = lo_w + rng.random(ev.size) * (cw[pick] - lo_w)
+    pick = np.clip(np.searchsorted(cw, u, side="right"), start[pick], pick)
+    target = s_row[pick]
+    # quantizers take one of the sizes of the vendor's newest release
+    v_order = np.lexsort((t_row, t_time, t_vendor))
+    v_vendor, v_time, v_row = t_vendor[v_order], t_time[v_order], t_row[v_order]
+    v_same = np.r_[False, (v_vendor[1:] == v_vendor[:-1]) & (v_time[1:] == v_time[:-1])]
+    v_start = np.maximum.accumulate(np.where(v_same, 0, np.arange(v_vendor.size)))
+    newest = np.searchsorted(v_vendor * (1 << 42) + v_time, vendor * (1 << 42) + t) - 1
+    newest = np.maximum(newest, 0)
+    spread = newest - v_start[newest] + 1
+    any_size = v_row[v_start[newest] + (rng.random(ev.size) * spread).astype(np.int64)]
+    target = np.where(community, target, any_size)
+    # between moves, an author stays on the release of their last move
+    pos_sorted = np.arange(ev.size)
+    last_move = np.maximum.accumulate(np.where(jump[by_author], pos_sorted, -1))
+    chosen = np.empty(ev.size, dtype=np.int64)
+    chosen[by_author] = target[by_author][last_move]
+    off = official[chosen]
+    use_off = (rng.random(ev.size) < OFFICIAL_SHARE) & (off >= 0) & (off < ev)
+    out[ev] = np.where(use_off, off, chosen)
+    return out
+
+
 def build(n_models: int, seed: int = 0) -> SynthHub:
     """Generate the columns of a synthetic hub of ``n_models`` models (deterministic)."""
     if n_models < 1:
@@ -310,6 +710,11 @@ def build(n_models: int, seed: int = 0) -> SynthHub:
         wants, rng.choice(4, size=n, p=np.array(RELATION_SHARES) / sum(RELATION_SHARES)) + 1, 0
     ).astype(np.int8)
 
+    # --- the real releases, at their dates (official derivatives are finetunes of theirs)
+    releases = _place_releases(created, n)
+    rel_rows = np.array([row for row, _ in releases], dtype=np.int64)
+    rel[rel_rows] = [FINETUNE if RELEASES[k].parent else NONE for _, k in releases]
+
     # --- fitness (attractiveness as a parent)
     fit = np.zeros(n)
     roots_ok = (rel == 0) & (rng.random(n) < _FIT["root_share"])
@@ -322,15 +727,46 @@ def build(n_models: int, seed: int = 0) -> SynthHub:
     fit[q_ok] = _FIT["q_scale"] * _pareto(rng, 1.2, int(q_ok.sum()))
     a_ok = (rel == ADAPTER) & (rng.random(n) < _FIT["a_share"])
     fit[a_ok] = _FIT["a_scale"] * _pareto(rng, 1.5, int(a_ok.sum()))
+    # LLM releases get their derivatives from their builders (below); the others by fitness
+    for row, k in releases:
+        llm = ARCHS[RELEASES[k].arch][2]
+        fit[row] = 0.0 if llm else _FIT["release_fit"]
     fit = np.minimum(fit, 2e5)
     cum = np.cumsum(fit)
 
+    # --- authors: heavy-tailed ranks; quantizations mostly by the prolific quantizers
+    n_authors = max(50, n // 6)
+    w = np.arange(1, n_authors + 1, dtype=float) ** -0.7
+    cum_a = np.cumsum(w)
+    ranks = np.searchsorted(cum_a, rng.random(n) * cum_a[-1], side="right").astype(np.int64)
+    quant = rel == QUANTIZED
+    qpick = rng.random(n) < 0.55
+    qw = np.array([q[1] for q in _QUANTIZERS], dtype=float)
+    qidx = rng.choice(len(_QUANTIZERS), size=n, p=qw / qw.sum())
+    for k, (_, _, until) in enumerate(_QUANTIZERS):
+        if until is not None:
+            late = (qidx == k) & (created > until)
+            qidx[late] = 0
+    ranks = np.where(quant & qpick, -1 - qidx, ranks)
+    apick = (rel == ADAPTER) & (rng.random(n) < 0.06)
+    ranks = np.where(apick, -100 - rng.integers(0, len(_ADAPTER_AUTHORS), n), ranks)
+    ranks[rel_rows] = -1000  # the releases' own organisations
+
     # --- first parent: weighted by fitness among older models, mostly within a window
-    child = np.flatnonzero(rel > 0)
+    # (shorter for quantizations: quantizers work on what is new)
+    parent = np.full(n, -1, dtype=np.int64)
+    row_of = {RELEASES[k].id: row for row, k in releases}
+    for row, k in releases:
+        if RELEASES[k].parent:
+            parent[row] = row_of[RELEASES[k].parent]
+    built = _builders_choose(rng, created, rel, ranks, releases, n_authors)
+    parent[built >= 0] = built[built >= 0]
+    child = np.flatnonzero((rel > 0) & (parent < 0))
+    days = np.where(rel[child] == QUANTIZED, _FIT["window_days_quantized"], _FIT["window_days"])
     window = np.where(
         rng.random(child.size) < _FIT["window_all"],
         np.inf,
-        rng.exponential(_FIT["window_days"], child.size) * _DAY_MS,
+        rng.exponential(1.0, child.size) * days * _DAY_MS,
     )
     lo = np.searchsorted(created, created[child] - np.minimum(window, 1e15), side="left")
     lo = np.where(np.isinf(window), 0, lo)
@@ -340,25 +776,21 @@ def build(n_models: int, seed: int = 0) -> SynthHub:
         first[retry] = _weighted_draw(
             rng, cum, np.zeros(int(retry.sum()), dtype=np.int64), child[retry]
         )
-    parent = np.full(n, -1, dtype=np.int64)
     parent[child] = first
     rel[parent < 0] = NONE
     has = parent >= 0
 
     # --- root of each first-parent chain (pointer jumping)
-    root = np.where(has, parent, idx)
-    while True:
-        nxt = root[root]
-        if np.array_equal(nxt, root):
-            break
-        root = nxt
+    root = _resolve(np.where(has, parent, idx))
 
-    # --- the largest families carry famous names
+    # --- the releases carry their names; the largest other families the legacy ones
+    famous = {row: k for row, k in releases}
     tree = np.bincount(root, minlength=n) - 1
     root_rows = np.flatnonzero(~has & (tree > 0))
-    n_famous = min(len(FAMOUS), root_rows.size // 20)
-    top_roots = root_rows[np.argsort(-tree[root_rows], kind="stable")[:n_famous]]
-    famous = {int(r): k for k, r in enumerate(top_roots)}
+    root_rows = root_rows[~np.isin(root_rows, rel_rows)]
+    n_legacy = min(len(LEGACY), root_rows.size // 20)
+    top_roots = root_rows[np.argsort(-tree[root_rows], kind="stable")[:n_legacy]]
+    famous.update({int(r): len(RELEASES) + k for k, r in enumerate(top_roots)})
 
     # --- merges: 2-5 parents, ~80% from the first parent's family
     extra: dict[int, list[int]] = {}
@@ -398,7 +830,7 @@ def build(n_models: int, seed: int = 0) -> SynthHub:
     # --- quirks (a handful per million; at least one of each when n >= 1000)
     scale = n / 1_000_000
     free = np.flatnonzero(has & (rel != MERGE))
-    free = free[~np.isin(free, list(extra))]
+    free = free[~np.isin(free, list(extra)) & ~np.isin(free, rel_rows)]
     n_self = max(1 if n >= 1000 else 0, round(20 * scale))
     n_cyc = max(1 if n >= 1000 else 0, round(5 * scale))
     n_miss = max(2 if n >= 1000 else 0, round(600 * scale))
@@ -420,38 +852,29 @@ def build(n_models: int, seed: int = 0) -> SynthHub:
             if len(cycles) >= n_cyc:
                 break
             b = int(parent[a])
-            if a in used or b in used or b in extra:
+            if a in used or b in used or b in extra or b in famous:
                 continue
             used.update((a, b))
             extra[b] = [a]
             rel[b] = MERGE  # the Hub infers "merge" for several parents
             cycles.append((a, b))
 
-    # --- authors: heavy-tailed ranks; quantizations mostly by the prolific quantizers
-    n_authors = max(50, n // 6)
-    w = np.arange(1, n_authors + 1, dtype=float) ** -0.7
-    cum_a = np.cumsum(w)
-    ranks = np.searchsorted(cum_a, rng.random(n) * cum_a[-1], side="right").astype(np.int64)
-    quant = rel == QUANTIZED
-    qpick = rng.random(n) < 0.55
-    qw = np.array([q[1] for q in _QUANTIZERS], dtype=float)
-    qidx = rng.choice(len(_QUANTIZERS), size=n, p=qw / qw.sum())
-    for k, (_, _, until) in enumerate(_QUANTIZERS):
-        if until is not None:
-            late = (qidx == k) & (created > until)
-            qidx[late] = 0
-    ranks = np.where(quant & qpick, -1 - qidx, ranks)
-    apick = (rel == ADAPTER) & (rng.random(n) < 0.06)
-    ranks = np.where(apick, -100 - rng.integers(0, len(_ADAPTER_AUTHORS), n), ranks)
-
     # --- family attributes, downloads
     arch_root = rng.choice(len(_ARCH_LIST), size=n, p=_ARCH_P / _ARCH_P.sum()).astype(np.int16)
-    lic_root = rng.choice(len(_LICENSES), size=n, p=_LICENSE_P / _LICENSE_P.sum()).astype(np.int16)
     for r, k in famous.items():
         arch_root[r] = _ARCH_LIST.index(FAMOUS[k][1])
-        lic_root[r] = -1
     arch = arch_root[root]
-    lic = np.where(rng.random(n) < 0.85, lic_root[root], lic_root)
+    # licences: a derivative keeps its parent's (even when it does not declare it) unless it
+    # picks its own; roots and the releases have their own; some models declare none
+    own = rng.choice(len(_LICENSES), size=n, p=_LICENSE_P / _LICENSE_P.sum()).astype(np.int16)
+    picks_own = ~has | (rng.random(n) < LICENCE_CHANGE)
+    for r, k in famous.items():
+        own[r] = _LICENCE_TABLE.index((FAMOUS[k][2], FAMOUS[k][3]))
+        picks_own[r] = True
+    lic = own[_resolve(np.where(picks_own, idx, parent))]
+    declared = np.where(has, rng.random(n) >= LICENCE_UNDECLARED, rng.random(n) < 0.9)
+    declared[list(famous)] = True
+    lic = np.where(declared, lic, -1).astype(np.int16)
     nchild = np.bincount(parent[has], minlength=n)
     for ps in extra.values():
         for p in ps:
@@ -509,6 +932,7 @@ def iter_lines(hub: SynthHub, *, chunk: int = 20_000) -> Iterator[list[str]]:
     card_rel = (rng.random(n) < 0.3).tolist()
     convers = (rng.random(n) < 0.5).tolist()
     gated_r = rng.random(n)
+    reupload = (rng.random(n) < REUPLOAD_SHARE).tolist()
     modified = hub.created_ms + (rng.exponential(40.0, n) * _DAY_MS).astype(np.int64)
     modified = np.minimum(modified, _END + 30 * _DAY_MS)
     created_s = hub.created_ms
@@ -582,7 +1006,7 @@ def iter_lines(hub: SynthHub, *, chunk: int = 20_000) -> Iterator[list[str]]:
         elif r == QUANTIZED:
             s = _QSUFFIXES[q]
             if "GGUF" in s:
-                library = None
+                library = "gguf"
                 tags = ["gguf", arch_name]
                 if s.startswith("i1"):
                     tags.append("imatrix")
@@ -611,6 +1035,11 @@ def iter_lines(hub: SynthHub, *, chunk: int = 20_000) -> Iterator[list[str]]:
         return out
 
     tail_tags = '"endpoints_compatible", "region:us"'
+    # (tag, card entry) of each licence; index -1 (none declared) is the last one
+    licence_json = [
+        (f', "license:{x}"', f'"license": "{x}"' + (f', "license_name": "{m}"' if m else ""))
+        for x, m in _LICENCE_TABLE
+    ] + [("", "")]
     created_iso_all = _iso(created_s)
     modified_iso_all = _iso(modified)
     cycle_child = {b: a for a, b in hub.cycles}  # b lists a (named early, see below)
@@ -651,6 +1080,8 @@ def iter_lines(hub: SynthHub, *, chunk: int = 20_000) -> Iterator[list[str]]:
                     base = f"mergekit-{_METHODS[method[i]]}-{_WORDS[word[i]].lower()}{i % 9973}"
                 else:
                     base = f"{stem}-{o}-{_METHODS[method[i]]}"
+            elif reupload[i] and p in famous and FAMOUS[famous[p]][4] and p == root[p]:
+                base = pname  # a re-upload of a gated foundation, ungated
             elif i in hubs:
                 base = f"{stem}-Instruct" if version[i] % 2 else f"{stem}-it"
             else:
@@ -672,7 +1103,7 @@ def iter_lines(hub: SynthHub, *, chunk: int = 20_000) -> Iterator[list[str]]:
             mid = FAMOUS[fam_k][0]
             author, name = mid.split("/", 1)
             seen.add(mid.lower())
-            gated = f'"{FAMOUS[fam_k][3]}"' if FAMOUS[fam_k][3] else "false"
+            gated = f'"{FAMOUS[fam_k][4]}"' if FAMOUS[fam_k][4] else "false"
             names[i], ids[i], stems[i] = name, mid, name
         elif ids[i]:  # named early: the child half of a 2-cycle
             mid = ids[i]
@@ -691,8 +1122,7 @@ def iter_lines(hub: SynthHub, *, chunk: int = 20_000) -> Iterator[list[str]]:
         # ---- parents
         card_extra = ""
         bm = ""
-        lic_k = lic[i]
-        lic_name = FAMOUS[famous[root[i]]][2] if lic_k < 0 else _LICENSES[lic_k]
+        lic_tag, lic_card = licence_json[lic[i]]
         conv = convers[i]
         if r != NONE:
             p = parent[i]
@@ -722,6 +1152,9 @@ def iter_lines(hub: SynthHub, *, chunk: int = 20_000) -> Iterator[list[str]]:
         tags_head, library = head(a, r, qsuf[i], conv)
         lib_json = f'"{library}"' if library else "null"
         card_lib = f'"library_name": "{library}", ' if library else ""
+        card_body = f"{card_extra}{card_lib}{lic_card}"
+        if card_body.endswith(", "):
+            card_body = card_body[:-2]
         pipe = ARCHS[_ARCH_LIST[a]][0]
         out.append(
             f'{{"id": "{mid}", "author": "{author}", "createdAt": "{created_iso_all[i]}", '
@@ -729,8 +1162,8 @@ def iter_lines(hub: SynthHub, *, chunk: int = 20_000) -> Iterator[list[str]]:
             f'"downloadsAllTime": {dl_all[i]}, "likes": {likes[i]}, '
             f'"trendingScore": {likes[i] // 40}, "library_name": {lib_json}, '
             f'"pipeline_tag": "{pipe}", "private": false, "gated": {gated}, '
-            f'"tags": [{tags_head}, "en"{bm}, "license:{lic_name}", {tail_tags}], '
-            f'"cardData": {{{card_extra}{card_lib}"license": "{lic_name}"}}}}\n'
+            f'"tags": [{tags_head}, "en"{bm}{lic_tag}, {tail_tags}], '
+            f'"cardData": {{{card_body}}}}}\n'
         )
         if len(out) >= chunk:
             yield out
