@@ -51,13 +51,8 @@ import polars as pl
 import pyarrow as pa
 
 from .errors import UnknownModelError
-from .graph import (
-    GraphIndex,
-    _suggest,
-    chain_heights,
-    expand_families,
-    foundation_counts,
-)
+from .graph import GraphIndex, chain_heights, expand_families, foundation_counts
+from .resolve import suggest
 
 __all__ = [
     "METRIC_COLUMNS",
@@ -333,7 +328,7 @@ def family_metrics(
             known = models.get_column("id").cast(pl.Utf8)
             for rid in absent.to_list():
                 if not known.is_in([rid]).any():
-                    raise UnknownModelError(rid, _suggest(known, rid))
+                    raise UnknownModelError(rid, suggest(known, rid))
             # models without any edge: leaves with an empty family
             index = GraphIndex.from_frames(models, edges, extra=absent)
             fmask = index.foundation_mask()
