@@ -1,4 +1,4 @@
-"""graph.quality: every check equals a plain-Python brute force.
+"""graph.quality: every check equals a plain-Python brute force; case-variant parents.
 
 The brute forces below are literal transcriptions of the definitions (DESIGN §1 and §5
 **data quality**), one model and one edge at a time, on random small graphs whose ids come
@@ -17,6 +17,7 @@ from hypothesis import strategies as st
 
 from ecograph.graph import (
     GraphIndex,
+    case_variant_parents,
     cycles,
     missing_parents,
     quality,
@@ -65,6 +66,16 @@ def brute_missing(models: pl.DataFrame, edges: pl.DataFrame) -> list[tuple[str, 
     return sorted(((p, len(c)) for p, c in children.items()), key=lambda t: (-t[1], t[0]))
 
 
+def brute_case_variants(models: pl.DataFrame, edges: pl.DataFrame) -> list[tuple[str, str, int]]:
+    existing = _existing(models)
+    out = []
+    for parent, n in brute_missing(models, edges):
+        same = [m for m in existing if m.lower() == parent.lower()]
+        if len(same) == 1 and same[0] != parent:
+            out.append((parent, same[0], n))
+    return sorted(out, key=lambda t: (-t[2], t[0]))
+
+
 def brute_conflicts(models: pl.DataFrame, edges: pl.DataFrame) -> list[tuple[str, str, int]]:
     parents: dict[str, set[str]] = defaultdict(set)
     for parent, child in edges.iter_rows():
@@ -89,6 +100,12 @@ def brute_quality(models: pl.DataFrame, edges: pl.DataFrame) -> list[tuple[str, 
         return f"{k} {word}" + ("" if k == 1 else ("ren" if word == "child" else "s"))
 
     rows = [("missing_parent", p, plural(k, "child")) for p, k in brute_missing(models, edges)]
+    rows += [
+        ("case_variant_parent", p,
+         f"case variant of {real}: {plural(k, 'child')} a case-sensitive BFS from {real} "
+         "misses (a scan does not)")
+        for p, real, k in brute_case_variants(models, edges)
+    ]
     rows += [("self_loop", p, f"{p} is its own parent")
              for p, c in set(edges.iter_rows()) if p == c]
     rows += [("cycle", m, f"cycle {i} of {len(c)} models")
@@ -105,9 +122,52 @@ def test_every_check_equals_its_brute_force(graph: tuple[pl.DataFrame, pl.DataFr
     index = GraphIndex.from_frames(models, edges)
     for idx in (None, index):  # built here or shared: the same answers
         assert missing_parents(models, edges, index=idx).rows() == brute_missing(models, edges)
+        assert case_variant_parents(models, edges, index=idx).rows() == brute_case_variants(
+            models, edges
+        )
         assert relation_conflicts(models, edges, index=idx).rows() == brute_conflicts(
             models, edges
         )
         assert quality(models, edges, index=idx).rows() == brute_quality(models, edges)
     assert self_loops(edges) == sorted({p for p, c in edges.iter_rows() if p == c})
     assert cycles(models, edges) == brute_cycles(edges)
+
+
+def test_case_variant_parent_rows():
+    """Children whose edge spells the parent in another case than its repo id (as Hub tags
+    do) are reported, with the real id; the spelling is also a missing parent; an exact or
+    ambiguous spelling is not a case variant."""
+    models = pl.DataFrame(
+        {
+            "id": ["Qwen/Qwen2.5-7B", "a/ft", "b/q", "c/exact", "Dup/Model", "dup/model", "d/ft"],
+            "status": "ok",
+            "relation": [None, "finetune", "quantized", "finetune", None, None, "finetune"],
+        }
+    )
+    edges = pl.DataFrame(
+        {
+            "parent": ["qwen/qwen2.5-7b", "qwen/qwen2.5-7b", "Qwen/Qwen2.5-7B", "DUP/MODEL"],
+            "child": ["a/ft", "b/q", "c/exact", "d/ft"],
+        }
+    )
+    assert case_variant_parents(models, edges).rows() == [
+        ("qwen/qwen2.5-7b", "Qwen/Qwen2.5-7B", 2)
+    ]
+    q = quality(models, edges)
+    assert q.filter(pl.col("kind") == "case_variant_parent").rows() == [
+        ("case_variant_parent", "qwen/qwen2.5-7b",
+         "case variant of Qwen/Qwen2.5-7B: 2 children a case-sensitive BFS from "
+         "Qwen/Qwen2.5-7B misses (a scan does not)")
+    ]
+    missing = q.filter(pl.col("kind") == "missing_parent").get_column("model_id").to_list()
+    assert missing == ["DUP/MODEL", "qwen/qwen2.5-7b"]
+    assert q.get_column("kind").to_list() == sorted(q.get_column("kind").to_list())
+
+
+def test_missing_status_row_is_no_real_id():
+    """A ``missing`` row spelled in another case is not an existing repo."""
+    models = pl.DataFrame({"id": ["Org/Base", "u/ft"], "status": ["missing", "ok"]})
+    edges = pl.DataFrame({"parent": ["org/base"], "child": ["u/ft"]})
+    assert case_variant_parents(models, edges).height == 0
+    models = models.with_columns(pl.lit("ok").alias("status"))
+    assert case_variant_parents(models, edges).rows() == [("org/base", "Org/Base", 1)]

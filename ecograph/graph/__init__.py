@@ -25,6 +25,7 @@ from .frames import bridges, family_frames, foundations, to_networkx
 from .index import GraphIndex
 from .quality import (
     QUALITY_SCHEMA,
+    case_variant_parents,
     cycles,
     missing_parents,
     quality,
@@ -42,6 +43,7 @@ __all__ = [
     "self_loops",
     "cycles",
     "missing_parents",
+    "case_variant_parents",
     "relation_conflicts",
     "quality",
     "QUALITY_SCHEMA",

@@ -1,7 +1,8 @@
 """Data quality of the fork graph: one implementation per check (pure).
 
 DESIGN §5 **data quality**: missing parents, self-loops, cycles, nodes whose declared
-relation conflicts with their number of parents. Each check is one public
+relation conflicts with their number of parents; and (DESIGN §1) case-variant parent
+references, parents spelled in another case than the repo id. Each check is one public
 function over the integer engine (:class:`~ecograph.graph.GraphIndex`, built once and
 shared through ``index=``); :func:`quality` calls them all and lists every problem, one row
 each, as ``ecograph quality`` prints it.
@@ -20,6 +21,7 @@ __all__ = [
     "self_loops",
     "cycles",
     "missing_parents",
+    "case_variant_parents",
     "relation_conflicts",
     "quality",
 ]
@@ -92,6 +94,61 @@ def missing_parents(
     ).sort(["n_children", "id"], descending=[True, False])
 
 
+def case_variant_parents(
+    models: pl.DataFrame, edges: pl.DataFrame, *, index: GraphIndex | None = None
+) -> pl.DataFrame:
+    """Parent references spelled in another case than an existing repo id.
+
+    A parent id with no (non-missing) model row whose lower-cased spelling equals the
+    lower-cased id of exactly one existing model: the children's tags spell the parent
+    ``org/Name`` while the repo is ``Org/name``. A breadth-first crawl down from the real
+    id, on a Hub whose tag filter is case-sensitive, does not list these children; a scan
+    of the whole Hub does.
+
+    Returns ``id`` (the spelling used), ``real_id`` (the existing model) and
+    ``n_children`` (distinct children using that spelling), sorted by ``n_children``
+    descending, then id.
+
+    Examples
+    --------
+    >>> m = pl.DataFrame({"id": ["Org/Base", "u/ft", "x/A", "X/a"], "status": "ok"})
+    >>> e = pl.DataFrame({"parent": ["org/base", "x/a", "gone/x"],
+    ...                   "child": ["u/ft", "u/ft", "u/ft"]})
+    >>> case_variant_parents(m, e).rows()   # x/a is ambiguous, gone/x has no repo
+    [('org/base', 'Org/Base', 1)]
+    """
+    index = _index(models, edges, index)
+    return _case_variants(models, missing_parents(models, edges, index=index))
+
+
+def _case_variants(models: pl.DataFrame, gone: pl.DataFrame) -> pl.DataFrame:
+    """:func:`case_variant_parents` given the :func:`missing_parents` frame ``gone``."""
+    schema = {"id": pl.Utf8, "real_id": pl.Utf8, "n_children": pl.Int64}
+    if not gone.height:
+        return pl.DataFrame(schema=schema)
+    gone = gone.with_columns(pl.col("id").str.to_lowercase().alias("key"))
+    existing = models
+    if "status" in models.columns:
+        existing = existing.filter(pl.col("status").fill_null("ok") != "missing")
+    keys = gone.get_column("key").implode()
+    real = (
+        existing.select(pl.col("id").cast(pl.Utf8).alias("real_id"))
+        .filter(pl.col("real_id").str.to_lowercase().is_in(keys))
+        .unique()
+        .with_columns(pl.col("real_id").str.to_lowercase().alias("key"))
+        .group_by("key")
+        .agg(pl.col("real_id").first(), pl.len().alias("n_spellings"))
+        .filter(pl.col("n_spellings") == 1)
+    )
+    return (
+        gone.join(real, on="key", how="inner")
+        .filter(pl.col("real_id") != pl.col("id"))
+        .select(list(schema))
+        .cast(pl.Schema(schema))
+        .sort(["n_children", "id"], descending=[True, False])
+    )
+
+
 def relation_conflicts(
     models: pl.DataFrame, edges: pl.DataFrame, *, index: GraphIndex | None = None
 ) -> pl.DataFrame:
@@ -139,6 +196,10 @@ def quality(
     Kinds (one check function each, called here):
 
     - ``missing_parent`` (:func:`missing_parents`; detail: number of children),
+    - ``case_variant_parent`` (:func:`case_variant_parents`; ``model_id`` is the spelling
+      the children use, detail names the real id and the number of children): a
+      breadth-first crawl from the real id on a case-sensitive Hub cannot find those
+      children, a scan does. Such a parent is also a ``missing_parent``.
     - ``self_loop`` (:func:`self_loops`),
     - ``cycle`` (:func:`cycles`; one row per member; detail: the component's size and
       number),
@@ -149,24 +210,38 @@ def quality(
 
     Examples
     --------
-    >>> m = pl.DataFrame({"id": ["a", "b", "gone"], "relation": [None, "merge", None],
-    ...                   "status": ["ok", "ok", "missing"]})
-    >>> e = pl.DataFrame({"parent": ["gone", "a"], "child": ["b", "a"]})
+    >>> m = pl.DataFrame({"id": ["a", "b", "gone", "Org/Base"],
+    ...                   "relation": [None, "merge", None, None],
+    ...                   "status": ["ok", "ok", "missing", "ok"]})
+    >>> e = pl.DataFrame({"parent": ["gone", "a", "org/base"], "child": ["b", "a", "u/ft"]})
     >>> for row in quality(m, e).iter_rows():
     ...     print(row)
+    ('case_variant_parent', 'org/base', 'case variant of Org/Base: 1 child a case-sensitive BFS from Org/Base misses (a scan does not)')
     ('missing_parent', 'gone', '1 child')
+    ('missing_parent', 'org/base', '1 child')
     ('relation_conflict', 'b', 'merge with 1 parent')
     ('self_loop', 'a', 'a is its own parent')
-    """
+    """  # noqa: E501
     index = _index(models, edges, index)
     model_id, n = pl.col("model_id"), pl.col("n")
     gone = missing_parents(models, edges, index=index)
+    variants = _case_variants(models, gone)
     comps = cycles(models, edges, index=index)
     parts = [
         gone.select(
             pl.lit("missing_parent").alias("kind"),
             pl.col("id").alias("model_id"),
             _plural(pl.col("n_children"), " child", " children").alias("detail"),
+        ),
+        variants.select(
+            pl.lit("case_variant_parent").alias("kind"),
+            pl.col("id").alias("model_id"),
+            (
+                "case variant of " + pl.col("real_id") + ": "
+                + _plural(pl.col("n_children"), " child", " children")
+                + " a case-sensitive BFS from " + pl.col("real_id")
+                + " misses (a scan does not)"
+            ).alias("detail"),
         ),
         pl.DataFrame({"model_id": self_loops(edges, index=index)}, schema={"model_id": pl.Utf8})
         .select(pl.lit("self_loop").alias("kind"), model_id,
