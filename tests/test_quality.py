@@ -9,9 +9,11 @@ case-sensitive tag filter tells apart).
 from __future__ import annotations
 
 from collections import defaultdict
+from pathlib import Path
 
 import networkx as nx
 import polars as pl
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -171,3 +173,25 @@ def test_missing_status_row_is_no_real_id():
     assert case_variant_parents(models, edges).height == 0
     models = models.with_columns(pl.lit("ok").alias("status"))
     assert case_variant_parents(models, edges).rows() == [("org/base", "Org/Base", 1)]
+
+
+REAL = Path(__file__).resolve().parents[2] / "shared" / "data" / "real"
+
+
+def test_case_variant_parents_in_real_lineage_data():
+    """Real Hub tags (hf_dep_network_hakanotal: edges read from ``base_model:`` tags of
+    listed models) spell a parent in another case than its repo id; every listed model is
+    a child there, so the children are the models with a record."""
+    path = REAL / "hf_dep_network_hakanotal" / "edges.csv"
+    if not path.exists():
+        pytest.skip("real lineage data not available")
+    edges = pl.read_csv(path).select(
+        pl.col("source").alias("parent"), pl.col("target").alias("child")
+    )
+    models = edges.select(pl.col("child").alias("id")).unique().sort("id").with_columns(
+        pl.lit("ok").alias("status")
+    )
+    got = case_variant_parents(models, edges).rows()
+    assert got == brute_case_variants(models, edges)
+    assert ("erayalp/qwen2.5-0.5B-instruct-SFT-v1-tr-math-easy",
+            "erayalp/qwen2.5-0.5b-instruct-SFT-v1-tr-math-easy", 1) in got
