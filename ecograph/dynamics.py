@@ -28,10 +28,11 @@ import numpy as np
 import polars as pl
 
 from .errors import InputError, UnknownModelError
-from .graph import GraphIndex, _suggest, expand_families
+from .graph import GraphIndex, expand_families
 from .lineage import LineageTable
 from .lineage import lineages as lineage_frame
 from .metrics import RELATION_KEYS
+from .resolve import suggest
 
 __all__ = [
     "BY_CHOICES",
@@ -428,7 +429,7 @@ def response_times(
         known_ids = models.get_column("id").cast(pl.Utf8)
         for rid in absent.to_list():
             if not known_ids.is_in([rid]).any():
-                raise UnknownModelError(rid, _suggest(known_ids, rid))
+                raise UnknownModelError(rid, suggest(known_ids, rid))
         index = GraphIndex.from_frames(models, edges, extra=absent)
     root_pos = index.positions(root_ids)
     k = root_ids.len()

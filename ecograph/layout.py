@@ -27,6 +27,8 @@ from typing import Any
 
 import numpy as np
 
+from .graph.traverse import bfs_csr
+
 __all__ = ["SpanningTree", "TreeLayout", "spanning_tree", "fold_tree", "tree_layout",
            "random_family"]
 
@@ -108,32 +110,35 @@ def spanning_tree(
     [('b', 'm'), ('m', 'r')]
     """
     known = set(ids)
-    out: dict[str, list[str]] = {}
-    for p, c in edges:
-        if p != c and p in known and c in known:
-            out.setdefault(p, []).append(c)
-    for targets in out.values():
-        targets.sort()
-    index: dict[str, int] = {root: 0}
-    order = [root]
-    parent = [-1]
-    depth = [0]
-    frontier = [root]
-    d = 0
-    while frontier:
-        nxt: list[str] = []
-        for u in sorted(frontier):
-            ui = index[u]
-            for c in out.get(u, ()):
-                if c not in index:
-                    index[c] = len(order)
-                    order.append(c)
-                    parent.append(ui)
-                    depth.append(d + 1)
-                    nxt.append(c)
-        frontier = nxt
-        d += 1
-    par = np.asarray(parent, dtype=np.int64)
+    names = sorted(known | {root})  # node = rank in id order: "smallest id" = smallest node
+    rank = {name: i for i, name in enumerate(names)}
+    pairs = np.array(
+        [(rank[p], rank[c]) for p, c in edges if p != c and p in known and c in known],
+        dtype=np.int64,
+    ).reshape(-1, 2)
+    src, dst = pairs[:, 0], pairs[:, 1]
+    by_src = np.argsort(src, kind="stable")
+    indptr = np.searchsorted(src[by_src], np.arange(len(names) + 1))
+    start = rank[root]
+    _, reached, generation = bfs_csr(indptr, dst[by_src], np.array([start]))
+    depth_of = np.full(len(names), -1, dtype=np.int64)
+    depth_of[start] = 0
+    depth_of[reached] = generation
+    # tree parent: the smallest-id parent on the previous generation
+    link = (depth_of[src] >= 0) & (depth_of[dst] == depth_of[src] + 1)
+    by_child = np.lexsort((src[link], dst[link]))
+    link_src, link_dst = src[link][by_child], dst[link][by_child]
+    first = np.ones(link_dst.size, dtype=bool)
+    first[1:] = link_dst[1:] != link_dst[:-1]
+    tree_parent = np.full(len(names), -1, dtype=np.int64)
+    tree_parent[link_dst[first]] = link_src[first]
+    # BFS order: the root, then generation by generation, by (tree parent's id, id)
+    rest = reached[np.lexsort((reached, tree_parent[reached], generation))]
+    nodes = np.concatenate([[start], rest]).astype(np.int64)
+    position = np.full(len(names), -1, dtype=np.int64)
+    position[nodes] = np.arange(nodes.size)
+    par = np.concatenate([[-1], position[tree_parent[rest]]]).astype(np.int64)
+    order = [names[i] for i in nodes.tolist()]
     children: list[list[int]] = [[] for _ in order]
     for i in range(1, len(order)):
         children[par[i]].append(i)
@@ -143,13 +148,15 @@ def spanning_tree(
     else:
         for lst in children:
             lst.sort(key=lambda i: order[i])
-    extra = sorted(
-        (index[p], index[c])
-        for p, lst in out.items() if p in index
-        for c in lst
-        if c in index and par[index[c]] != index[p]
-    )
-    return SpanningTree(order, par, np.asarray(depth, dtype=np.int64), children, extra)
+    # the other links between tree nodes (back edges and second parents), drawn faintly
+    ep, ec = position[src], position[dst]
+    other = (ep >= 0) & (ec >= 0)
+    ep, ec = ep[other], ec[other]
+    other = par[ec] != ep
+    ep, ec = ep[other], ec[other]
+    by_pair = np.lexsort((ec, ep))
+    extra = list(zip(ep[by_pair].tolist(), ec[by_pair].tolist(), strict=True))
+    return SpanningTree(order, par, depth_of[nodes], children, extra)
 
 
 def fold_tree(

@@ -55,14 +55,9 @@ import polars as pl
 import pyarrow as pa
 
 from .errors import UnknownModelError
-from .graph import (
-    GraphIndex,
-    _suggest,
-    chain_heights,
-    expand_families,
-    foundation_counts,
-)
+from .graph import GraphIndex, chain_heights, expand_families, foundation_counts
 from .records import RELATION_KEYS  # keys of the by_relation structs, in display order
+from .resolve import suggest
 
 __all__ = [
     "METRIC_COLUMNS",
@@ -362,7 +357,7 @@ def _root_positions(
         known = models.get_column("id").cast(pl.Utf8)
         for rid in absent.to_list():
             if not known.is_in([rid]).any():
-                raise UnknownModelError(rid, _suggest(known, rid))
+                raise UnknownModelError(rid, suggest(known, rid))
         # models without any edge: leaves with an empty family
         index = GraphIndex.from_frames(models, edges, extra=absent)
     return index, root_ids, index.positions(root_ids)

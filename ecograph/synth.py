@@ -1229,31 +1229,21 @@ def edge_arrays(hub: SynthHub) -> tuple[np.ndarray, np.ndarray]:
 
 
 def family_sizes(hub: SynthHub, roots: list[int] | np.ndarray) -> dict[int, int]:
-    """Exact family sizes (descendants over all parent edges, root excluded) of ``roots``."""
+    """Exact family sizes (descendants over all parent edges, root excluded) of ``roots``.
+
+    One breadth-first search per root, all at once (:func:`ecograph.graph.traverse.bfs_csr`).
+    """
+    from .graph.traverse import bfs_csr  # here, so importing synth stays light
+
     n = hub.n
     src, dst = edge_arrays(hub)
     order = np.argsort(src, kind="stable")
     src, dst = src[order], dst[order]
     indptr = np.searchsorted(src, np.arange(n + 1))
-    out: dict[int, int] = {}
-    for r in np.asarray(roots).tolist():
-        seen = np.zeros(n, dtype=bool)
-        seen[r] = True
-        frontier = np.array([r], dtype=np.int64)
-        count = 0
-        while frontier.size:
-            starts, ends = indptr[frontier], indptr[frontier + 1]
-            lens = ends - starts
-            if not lens.sum():
-                break
-            offs = np.repeat(starts - np.cumsum(lens) + lens, lens) + np.arange(lens.sum())
-            nxt = np.unique(dst[offs])
-            nxt = nxt[~seen[nxt]]
-            seen[nxt] = True
-            count += nxt.size
-            frontier = nxt
-        out[int(r)] = count
-    return out
+    roots = np.asarray(roots, dtype=np.int64)
+    label, _, _ = bfs_csr(indptr, dst, roots, labels=np.arange(roots.size))
+    sizes = np.bincount(label, minlength=roots.size)
+    return dict(zip(roots.tolist(), sizes.tolist(), strict=True))
 
 
 def _top_families(hub: SynthHub, k: int = 10) -> list[tuple[int, int]]:

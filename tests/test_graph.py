@@ -185,7 +185,7 @@ def test_id_table_probes_through_collisions_and_wraps_around():
     """Hashes sharing a home slot (including the last slot) are all placed, numbered once
     each however often they repeat, and found; misses whose probe runs through the
     cluster are not."""
-    from ecograph.graph import _IdTable
+    from ecograph.graph.index import _IdTable
 
     rng = np.random.default_rng(3)
     top = np.uint64(0xFFFF_0000_0000_0000)  # the home slot is the table's last one
