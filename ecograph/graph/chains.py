@@ -7,7 +7,6 @@ cycles (a few hundred in real data), to networkx.
 
 from __future__ import annotations
 
-import networkx as nx
 import numpy as np
 
 from ._arrays import _decrement, _dedupe, _gather
@@ -66,6 +65,8 @@ def scc_labels(index: GraphIndex) -> np.ndarray:
     if core.size == 0:
         return labels
     e_alive = alive[src] & alive[dst]
+    import networkx as nx  # only the few nodes on or between cycles get here
+
     G = nx.DiGraph()
     G.add_nodes_from(core.tolist())
     G.add_edges_from(zip(src[e_alive].tolist(), dst[e_alive].tolist(), strict=True))
@@ -120,6 +121,8 @@ def chain_heights(index: GraphIndex) -> np.ndarray:
     sub_src, sub_dst = _gather(index.indptr, index.children, rest)
     sub_src = rest[sub_src]
     inner = ~done[sub_dst]
+    import networkx as nx  # only the few nodes on or between cycles get here
+
     G = nx.DiGraph()
     G.add_nodes_from(rest.tolist())
     G.add_edges_from(zip(sub_src[inner].tolist(), sub_dst[inner].tolist(), strict=True))

@@ -19,7 +19,8 @@ whole-graph answers (foundations, bridges) come from the integer engine
 
 from __future__ import annotations
 
-import networkx as nx
+from typing import TYPE_CHECKING
+
 import numpy as np
 import polars as pl
 
@@ -27,6 +28,9 @@ from ..errors import UnknownModelError
 from ..resolve import suggest
 from .index import GraphIndex
 from .traverse import bfs_frame, foundation_counts
+
+if TYPE_CHECKING:
+    import networkx as nx
 
 __all__ = ["to_networkx", "family_frames", "foundations", "bridges"]
 
@@ -64,6 +68,8 @@ def to_networkx(nodes: pl.DataFrame, edges: pl.DataFrame) -> nx.DiGraph:
     >>> G.edges["a/r", "b/c"]
     {'relation': 'finetune'}
     """
+    import networkx as nx  # loaded only when a graph object is asked for
+
     G = nx.DiGraph()
     attrs = [c for c in nodes.columns if c != "id"]
     for row in nodes.iter_rows(named=True):
