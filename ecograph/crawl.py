@@ -123,7 +123,7 @@ class StoreLike(Protocol):
 
     # one crawl at a time on a store; placeholders checked on the Hub
     def crawl_lock(self) -> AbstractContextManager[None]: ...
-    def mark_checked(self, ids: Iterable[str]) -> None: ...
+    def mark_checked(self, ids: Iterable[str]) -> int: ...
 
     # queries of the completeness checks (no whole-store load)
     def descendants(self, roots: Iterable[str]) -> list[str]: ...
@@ -641,7 +641,8 @@ def check_options(roots: Sequence[str] = (), *, direction: str = "down",
     >>> check_options(["org/a"], direction="up", strategy="scan")
     Traceback (most recent call last):
     ...
-    ecograph.errors.UsageError: strategy scan lists the whole Hub; it does not apply to direction up (which follows baseModels)
+    ecograph.errors.UsageError: strategy scan lists the whole Hub; it does not apply to \
+direction up (which follows baseModels)
     >>> check_options(["org/a"], strategy="auto", max_depth=2) is None
     True
     """
