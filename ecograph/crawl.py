@@ -28,22 +28,25 @@ import json
 import math
 import queue
 import random
+import signal
 import threading
 import time
 from collections import Counter, deque
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, wait
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from functools import partial
 from typing import Any, Protocol, TypedDict, TypeVar, Unpack
 
-from .errors import EcographError, HubError, UnknownModelError
+from .errors import EcographError, HubError, UnknownModelError, UsageError
 from .pacing import backoff_delay
 from .records import RELATIONS, ModelRecord, ParsedModel, Status, missing_record, normalize_id
 from .responses import (
     PAGE_SIZE,
     ChildrenCount,
+    CursorGuard,
     HubUnreachableError,
     ModelInfoResult,
     Page,
@@ -61,7 +64,9 @@ __all__ = [
     "PlanOptions",
     "StoreLike",
     "crawl",
+    "check_options",
     "estimate",
+    "hold_ctrl_c",
     "plan",
     "resolve_roots",
     "run",
@@ -116,10 +121,15 @@ class StoreLike(Protocol):
     def pending(self, limit: int | None = None) -> list[tuple[str, int]]: ...
     def mark_failed(self, node_id: str, error: str) -> None: ...
 
+    # one crawl at a time on a store; placeholders checked on the Hub
+    def crawl_lock(self) -> AbstractContextManager[None]: ...
+    def mark_checked(self, ids: Iterable[str]) -> int: ...
+
     # queries of the completeness checks (no whole-store load)
     def descendants(self, roots: Iterable[str]) -> list[str]: ...
     def child_counts(self, ids: Iterable[str]) -> dict[str, dict[str, int]]: ...
-    def missing_parents_of(self, children: Iterable[str] | None = None) -> list[str]: ...
+    def missing_parents_of(self, children: Iterable[str] | None = None, *,
+                           checked: bool | None = None) -> list[str]: ...
     def expected_children_of(self, ids: Iterable[str]) -> dict[str, dict[str, int] | int]: ...
     def unlisted_children(self, parent: str, listed: Iterable[str], *,
                           fresh_since: datetime | None = None) -> list[str]: ...
@@ -198,7 +208,9 @@ class Limits:
     pending); ``relations``: relations to follow (``None``: all); ``workers``: concurrent
     requests; ``attempts``: tries per request; ``max_pages``: pages a scan reads in this
     run; ``refresh``: re-list a family already crawled; ``verify_parents``: detail
-    requests spent checking parents outside the crawl (so ``missing`` means missing).
+    requests spent checking parents outside the crawl (``None``: as many as there are),
+    so that ``missing`` means missing on the Hub; parents left over are reported as not
+    checked (:attr:`CrawlResult.unchecked_parents`), never as missing.
     """
 
     max_depth: int | None = None
@@ -208,7 +220,7 @@ class Limits:
     attempts: int = 6
     max_pages: int | None = None
     refresh: bool = True
-    verify_parents: int = 20
+    verify_parents: int | None = None
 
 
 @dataclass(frozen=True)
@@ -245,7 +257,7 @@ class PlanOptions(TypedDict, total=False):
     attempts: int
     max_pages: int | None
     refresh: bool
-    verify_parents: int
+    verify_parents: int | None
     hub_size: int
 
 
@@ -264,7 +276,10 @@ class CrawlResult:
     waits: int = 0
     wait_seconds: float = 0.0
     failures: list[tuple[str, str]] = field(default_factory=list)
+    #: parents referenced by the crawled models that the Hub says do not exist
     missing_parents: list[str] = field(default_factory=list)
+    #: parents referenced by the crawled models not checked on the Hub (they may exist)
+    unchecked_parents: list[str] = field(default_factory=list)
     gaps: list[Gap] = field(default_factory=list)
     elapsed: float = 0.0
     status: str = "done"
@@ -289,6 +304,9 @@ class CrawlResult:
         self.wait_seconds += other.wait_seconds
         self.failures += [f for f in other.failures if f not in self.failures]
         self.missing_parents = sorted(set(self.missing_parents) | set(other.missing_parents))
+        self.unchecked_parents = sorted(
+            (set(self.unchecked_parents) | set(other.unchecked_parents))
+            - set(self.missing_parents))
         self.gaps += other.gaps
         self.notes += other.notes
         self.elapsed += other.elapsed
@@ -405,10 +423,29 @@ class _Run:
             rate_limited=r.rate_limited, retries=r.retries, failures=len(r.failures),
             models=r.models, edges=r.edges, elapsed_ms=int(r.elapsed * 1000),
             rate_limit_waits=r.waits, rate_limit_wait_ms=int(r.wait_seconds * 1000),
-            missing_parents=len(r.missing_parents), gaps=len(r.gaps),
+            missing_parents=len(r.missing_parents), unchecked_parents=len(r.unchecked_parents),
+            gaps=len(r.gaps),
         )
-        self.store.end_run(self.run_id, status=status, counts=counts)
+        hold_ctrl_c(partial(self.store.end_run, self.run_id, status=status, counts=counts))
         return r
+
+
+def hold_ctrl_c(fn: Callable[[], T]) -> T:
+    """``fn()`` with Ctrl-C held back until it returns (in the main thread), so that a
+    second Ctrl-C cannot cut short the recording of how a run ended."""
+    if threading.current_thread() is not threading.main_thread():
+        return fn()
+    caught: list[int] = []
+    try:
+        previous = signal.signal(signal.SIGINT, lambda signum, frame: caught.append(signum))
+    except ValueError:  # not the main interpreter
+        return fn()
+    try:
+        return fn()
+    finally:
+        signal.signal(signal.SIGINT, previous)
+        if caught and callable(previous):
+            previous(signal.SIGINT, None)  # (Python's default handler raises KeyboardInterrupt)
 
 
 def _params(hub: HubLike, **kw: Any) -> dict[str, Any]:
@@ -545,7 +582,7 @@ def plan(
     attempts: int = 6,
     max_pages: int | None = None,
     refresh: bool = True,
-    verify_parents: int = 20,
+    verify_parents: int | None = None,
     hub_size: int = HUB_SIZE,
 ) -> Plan:
     """Plan a crawl: resolve ``roots`` on the Hub and choose the strategy; writes nothing.
@@ -556,13 +593,17 @@ def plan(
     created ``since``) or ``auto`` (the cheaper by :func:`estimate`). With no ``roots``, a
     BFS resumes the store's pending frontier. The other options are :class:`Limits`.
 
-    Unknown or unreadable roots raise :class:`~ecograph.errors.UnknownModelError` /
-    :class:`~ecograph.errors.HubError` here, before any store is opened.
+    Options that contradict each other (an up crawl with a scan or ``since``, a scan
+    with BFS limits, ...) raise :class:`~ecograph.errors.UsageError` (see
+    :func:`check_options`); ``auto`` picks ``bfs`` when BFS limits are given (a scan
+    cannot honour them). Unknown or unreadable roots raise
+    :class:`~ecograph.errors.UnknownModelError` / :class:`~ecograph.errors.HubError`
+    here, before any store is opened.
     """
-    if direction not in DIRECTIONS:
-        raise ValueError(f"direction must be down, up or both, not {direction!r}")
-    if strategy not in STRATEGIES:
-        raise ValueError(f"strategy must be bfs, scan or auto, not {strategy!r}")
+    check_options(roots, direction=direction, strategy=strategy, since=since,
+                  max_depth=max_depth, max_models=max_models, relations=relations)
+    if verify_parents is not None and verify_parents < 0:
+        raise UsageError(f"verify_parents must be >= 0 or None, not {verify_parents}")
     rels = None if relations is None else frozenset(str(r) for r in relations)
     if rels is not None and rels >= set(RELATIONS):
         rels = None  # all relations, including "unknown"
@@ -572,6 +613,8 @@ def plan(
     before = Counter(hub.request_counts())
     infos = resolve_roots(hub, roots, attempts=attempts) if roots else []
     est = None
+    if strategy == "auto" and _bfs_limited(max_depth, max_models, relations):
+        strategy = "bfs"  # only a BFS honours them
     if strategy == "auto" and direction == "down":
         est = estimate(hub, infos, hub_size=hub_size, since=since, attempts=attempts)
         strategy = est.choice
@@ -583,15 +626,69 @@ def plan(
                 hub_size=hub_size, requests={k: v for k, v in spent.items() if v})
 
 
+def _bfs_limited(max_depth: int | None, max_models: int | None,
+                 relations: Iterable[str] | None) -> bool:
+    return max_depth is not None or max_models is not None or relations is not None
+
+
+def check_options(roots: Sequence[str] = (), *, direction: str = "down",
+                  strategy: str = "bfs", since: datetime | None = None,
+                  max_depth: int | None = None, max_models: int | None = None,
+                  relations: Iterable[str] | None = None) -> None:
+    """Refuse options that are unknown or contradict each other, with a
+    :class:`~ecograph.errors.UsageError` naming them (never silently ignore one).
+
+    >>> check_options(["org/a"], direction="up", strategy="scan")
+    Traceback (most recent call last):
+    ...
+    ecograph.errors.UsageError: strategy scan lists the whole Hub; it does not apply to \
+direction up (which follows baseModels)
+    >>> check_options(["org/a"], strategy="auto", max_depth=2) is None
+    True
+    """
+    if direction not in DIRECTIONS:
+        raise UsageError(f"direction must be down, up or both, not {direction!r}")
+    if strategy not in STRATEGIES:
+        raise UsageError(f"strategy must be bfs, scan or auto, not {strategy!r}")
+    if direction in ("up", "both") and not roots:
+        raise UsageError(f"direction {direction} needs at least one ROOT model id")
+    if direction == "up":
+        if strategy == "scan":
+            raise UsageError("strategy scan lists the whole Hub; it does not apply to "
+                             "direction up (which follows baseModels)")
+        given = [name for name, value in (("since", since), ("max_depth", max_depth),
+                                          ("max_models", max_models),
+                                          ("relations", relations)) if value is not None]
+        if given:
+            raise UsageError(f"{', '.join(given)} do(es) not apply to direction up "
+                             "(it follows baseModels to the foundations)")
+    if since is not None and strategy == "bfs":
+        raise UsageError("since applies to strategy scan, not bfs")
+    if strategy == "scan" and _bfs_limited(max_depth, max_models, relations):
+        given = [name for name, value in (("max_depth", max_depth), ("max_models", max_models),
+                                          ("relations", relations)) if value is not None]
+        raise UsageError(f"{', '.join(given)} limit(s) a BFS; strategy scan lists every "
+                         "model and cannot honour them")
+
+
 def run(store: StoreLike, hub: HubLike, plan: Plan,
         progress: ProgressCallback | None = None) -> CrawlResult:
     """Run a :class:`Plan` into ``store``; returns the totals (planning requests included).
 
     Each phase (up, down, scan) is one row of the store's runs table. Ctrl-C
-    (``KeyboardInterrupt``) stops at once, with everything saved so far kept.
+    (``KeyboardInterrupt``) stops at once, with everything saved so far kept and the run
+    marked ``interrupted``. One crawl at a time writes to a store: the store's crawl lock
+    is held for the whole run (a second crawl fails at once with a
+    :class:`~ecograph.errors.StoreError` naming the process that holds it).
     """
+    with store.crawl_lock():
+        return _run_locked(store, hub, plan, progress)
+
+
+def _run_locked(store: StoreLike, hub: HubLike, plan: Plan,
+                progress: ProgressCallback | None) -> CrawlResult:
     if not plan.roots and plan.strategy != "scan" and store.frontier_counts()["pending"] == 0:
-        raise EcographError("give at least one ROOT model id (or --strategy scan)")
+        raise UsageError("give at least one ROOT model id (or --strategy scan)")
     carried: Mapping[str, int] = plan.requests
     total = CrawlResult(kind="crawl")
     infos = list(plan.infos)
@@ -640,7 +737,7 @@ def crawl(store: StoreLike, hub: HubLike, roots: Sequence[str] = (), *,
 
 def _interrupted(run: _Run) -> None:
     run.stop.set()
-    run.finish("interrupted")
+    hold_ctrl_c(partial(run.finish, "interrupted"))
 
 
 # --------------------------------------------------------------------------- down
@@ -756,12 +853,14 @@ def _down(run: _Run, infos: list[ModelInfoResult], lim: Limits) -> int:
     def fetch(node: str) -> _Listing:
         children: list[ParsedModel] = []
         cursor: str | None = None
+        guard = CursorGuard(f"the children of {node} from {hub.endpoint}")
         while True:
             page = run.call(partial(hub.children_page, node, cursor))
             children.extend(page.models)
-            cursor = page.next_cursor
-            if not cursor:
+            if not page.next_cursor:
                 break
+            # a Link cycle (or an endless listing) fails the node: marked failed, not lost
+            cursor = guard.next(page.next_cursor)
         # stored children the listing lacks: their own record says whether the edge holds
         listed = [c.record.id for c in children if c.record.id]
         reread: list[ParsedModel] = []
@@ -849,17 +948,20 @@ def _down(run: _Run, infos: list[ModelInfoResult], lim: Limits) -> int:
     return len(queued)
 
 
-def _verify_parents(run: _Run, roots: Sequence[str], *, budget: int) -> None:
+def _verify_parents(run: _Run, roots: Sequence[str], *, budget: int | None) -> None:
     """Fetch the detail of placeholder parents referenced by the crawled families (and,
-    for those that exist, of their own unknown parents), at most ``budget`` requests: a
-    parent outside the families is then stored ``ok`` and ``missing`` means missing."""
+    for those that exist, of their own unknown parents), at most ``budget`` requests
+    (``None``: all of them), those never checked first: a parent outside the families is
+    then stored ``ok``, marked checked when the Hub says it does not exist, and the ones
+    left over are reported as not checked (``missing`` only ever means missing)."""
     store, hub = run.store, run.hub
     touched = sorted(set(run.models) | set(store.descendants(roots)))
-    queue_ = deque(store.missing_parents_of(touched))
+    unchecked = store.missing_parents_of(touched, checked=False)
+    queue_ = deque([*unchecked, *store.missing_parents_of(touched, checked=True)])
     seen: set[str] = set()
     found: list[str] = []
     spent = 0
-    while queue_ and spent < max(budget, 0):
+    while queue_ and (budget is None or spent < budget):
         mid = queue_.popleft()
         if mid.lower() in seen:
             continue
@@ -867,8 +969,10 @@ def _verify_parents(run: _Run, roots: Sequence[str], *, budget: int) -> None:
         spent += 1
         try:
             info = run.call(partial(hub.model_info, mid))
+        except HubUnreachableError:
+            raise
         except EcographError:
-            continue
+            continue  # stays not checked (or as last checked)
         rec = info.parsed.record
         if rec.status is Status.OK:
             # (the Hub may spell the id otherwise: the store then renames our placeholder
@@ -876,12 +980,16 @@ def _verify_parents(run: _Run, roots: Sequence[str], *, budget: int) -> None:
             store.save_models([info.parsed])
             run.saved([info.parsed])
             found.append(rec.id)
-            queue_.extend(p for p in store.missing_parents_of([rec.id])
-                          if p.lower() not in seen)
+            queue_.extendleft(p for p in store.missing_parents_of([rec.id], checked=False)
+                              if p.lower() not in seen)
         elif rec.status is Status.PRIVATE:
             store.save_models([ParsedModel(missing_record(mid, status=Status.PRIVATE))])
+        else:
+            store.mark_checked([mid])
         run.emit(phase="verify", force=False)
-    run.result.missing_parents = store.missing_parents_of([*touched, *found])
+    referenced = [*touched, *found]
+    run.result.missing_parents = store.missing_parents_of(referenced, checked=True)
+    run.result.unchecked_parents = store.missing_parents_of(referenced, checked=False)
 
 
 def _check(run: _Run, roots: Sequence[str]) -> None:
@@ -945,6 +1053,8 @@ def _up(run: _Run, infos: list[ModelInfoResult]) -> tuple[list[str], list[ModelI
         rec = info.parsed.record
         if rec.status is not Status.OK:
             store.save_models([ParsedModel(missing_record(mid, status=rec.status))])
+            if rec.status is Status.MISSING:
+                store.mark_checked([mid])
             run.emit(phase="up", done=len(seen), force=False)
             continue
         store.save_models([info.parsed])
@@ -955,8 +1065,10 @@ def _up(run: _Run, infos: list[ModelInfoResult]) -> tuple[list[str], list[ModelI
             if p.lower() not in seen:
                 queue_.append((p, None))
         run.emit(phase="up", done=len(seen), frontier=len(queue_), force=not queue_)
-    run.result.missing_parents = sorted(
-        {p for f in fetched.values() for p in f.record.parents if p.lower() not in fetched})
+    failed = {mid.lower() for mid, _ in run.failures}
+    parents = {p for f in fetched.values() for p in f.record.parents if p.lower() not in fetched}
+    run.result.missing_parents = sorted(p for p in parents if p.lower() not in failed)
+    run.result.unchecked_parents = sorted(p for p in parents if p.lower() in failed)
     roots = [f.record.id for f in fetched.values()
              if not any(p.lower() in fetched for p in f.record.parents if p != f.record.id)]
     if not roots:  # only cycles above: take the models we started from
@@ -992,6 +1104,8 @@ def _run_scan(store: StoreLike, hub: HubLike, plan: Plan, progress: ProgressCall
 
     pages = 0
     finished = False
+    # (no page cap: a scan saves and checkpoints every page, nothing piles up in memory)
+    guard = CursorGuard(f"the whole Hub from {hub.endpoint}", max_pages=None)
     try:
         checkpoint("running", cursor)
         while True:
@@ -1020,11 +1134,11 @@ def _run_scan(store: StoreLike, hub: HubLike, plan: Plan, progress: ProgressCall
             store.save_models(models)
             run.saved(models)
             pages += 1
-            cursor = page.next_cursor
-            if stop or not cursor:
+            if stop or not page.next_cursor:
                 checkpoint("done", None)
                 finished = True
                 break
+            cursor = guard.next(page.next_cursor)
             checkpoint("running", cursor)
             run.emit(phase="scan", done=pages, force=False)
             if max_pages is not None and pages >= max_pages:
@@ -1042,7 +1156,11 @@ def _run_scan(store: StoreLike, hub: HubLike, plan: Plan, progress: ProgressCall
     except BaseException:
         run.finish("failed")
         raise
-    run.result.missing_parents = store.missing_parents_of()
+    if finished and since is None:
+        # the whole Hub was listed: a parent it does not hold is missing (or private)
+        store.mark_checked(store.missing_parents_of(checked=False))
+    run.result.missing_parents = store.missing_parents_of(checked=True)
+    run.result.unchecked_parents = store.missing_parents_of(checked=False)
     return run.finish("done" if finished else "partial")
 
 

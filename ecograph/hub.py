@@ -27,12 +27,14 @@ travels in the ``Authorization`` header; it is never stored, logged or put in a 
 from __future__ import annotations
 
 import os
+import re
 import threading
+import time
 from collections import Counter
 from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit, urlunsplit
 
 import httpx2
 from huggingface_hub.utils import (
@@ -49,6 +51,7 @@ from .records import ParsedModel, Status, missing_record, normalize_id, parse_mo
 from .responses import (
     PAGE_SIZE,
     ChildrenCount,
+    CursorGuard,
     HubUnreachableError,
     ModelInfoResult,
     Page,
@@ -68,9 +71,14 @@ __all__ = [
     "default_endpoint",
     "limiter_for",
     "children_count",
+    "redact_url",
+    "DEFAULT_DEADLINE",
 ]
 
 DEFAULT_ENDPOINT = "https://huggingface.co"
+#: Seconds one request may take in all (connect, headers and the whole body): a server
+#: that trickles bytes would otherwise hold a request forever (the timeout is per read).
+DEFAULT_DEADLINE = 60.0
 
 #: Fields expanded on the list route (DESIGN §1). The Hub refuses ``baseModels``,
 #: ``childrenModelCount`` and ``usedStorage`` there (huggingface_hub PR #3182): parents and
@@ -83,6 +91,36 @@ LIST_EXPAND: tuple[str, ...] = (
 #: Fields expanded on the detail route: the above plus ``baseModels`` (canonical parent
 #: ids) and ``childrenModelCount``.
 DETAIL_EXPAND: tuple[str, ...] = (*LIST_EXPAND, "baseModels", "childrenModelCount")
+
+
+_USERINFO = re.compile(r"(?P<scheme>[A-Za-z][A-Za-z0-9+.-]*://)(?P<user>[^/@\s]*)@")
+
+
+def redact_url(text: str) -> str:
+    """``text`` with the credentials of every ``scheme://user:password@host`` URL in it
+    replaced by ``***`` (they must never reach a message, a log or the store).
+
+    >>> redact_url("http://user:pw@host:8080/api")
+    'http://***@host:8080/api'
+    >>> redact_url("cannot reach https://tok@hf.co: refused")
+    'cannot reach https://***@hf.co: refused'
+    >>> redact_url("https://huggingface.co")
+    'https://huggingface.co'
+    """
+    return _USERINFO.sub(lambda m: f"{m['scheme']}***@", text)
+
+
+def _split_credentials(url: str) -> tuple[str, tuple[str, str] | None]:
+    """``url`` without its ``user:password@`` part, and that part (for basic auth)."""
+    parts = urlsplit(url)
+    if parts.username is None and parts.password is None:
+        return url, None
+    host = parts.hostname or ""
+    if ":" in host:  # IPv6
+        host = f"[{host}]"
+    netloc = host + (f":{parts.port}" if parts.port is not None else "")
+    clean = urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
+    return clean, (unquote(parts.username or ""), unquote(parts.password or ""))
 
 
 def default_endpoint() -> str:
@@ -153,7 +191,10 @@ class HubClient:
     token
         ``None``: huggingface_hub's saved token or ``HF_TOKEN``; ``False``: anonymous.
     timeout
-        Seconds per request (connect and read).
+        Seconds per network operation (connect, each read).
+    deadline
+        Seconds per request in all (:data:`DEFAULT_DEADLINE`): a request still unanswered
+        then, e.g. from a server that trickles bytes, fails as retryable.
     limiter
         Rate limiter; default: the process-wide limiter of ``endpoint``.
     page_size
@@ -161,13 +202,23 @@ class HubClient:
     """
 
     def __init__(self, endpoint: str | None = None, token: str | bool | None = None, *,
-                 timeout: float = 30.0, limiter: RateLimiter | None = None,
-                 page_size: int = PAGE_SIZE) -> None:
-        self.endpoint = (endpoint or default_endpoint()).rstrip("/")
-        parts = urlsplit(self.endpoint)
-        if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise HubError(f"invalid endpoint {self.endpoint!r} (expected http(s)://host)")
+                 timeout: float = 30.0, deadline: float = DEFAULT_DEADLINE,
+                 limiter: RateLimiter | None = None, page_size: int = PAGE_SIZE) -> None:
+        raw = (endpoint or default_endpoint()).rstrip("/")
+        try:
+            parts = urlsplit(raw)
+            valid = parts.scheme in ("http", "https") and bool(parts.hostname)
+            parts.port  # noqa: B018 - raises ValueError for a bad port
+        except ValueError:
+            valid = False
+        if not valid:
+            raise HubError(f"invalid endpoint {redact_url(raw)!r} (expected http(s)://host)")
+        # credentials in the URL travel as basic auth, never in a message or the store
+        self.endpoint, self._credentials = _split_credentials(raw)
+        if not timeout > 0 or not deadline > 0:
+            raise HubError("timeout and deadline must be positive numbers of seconds")
         self.timeout = timeout
+        self.deadline = deadline
         if not 1 <= page_size <= PAGE_SIZE:
             raise HubError(f"page size must be in 1..{PAGE_SIZE}, not {page_size}")
         self.page_size = page_size
@@ -203,13 +254,13 @@ class HubClient:
         self.limiter.acquire()
         self._count("requests")
         try:
-            response = get_session().get(
-                url, params=list(params) if params else None, headers=self._headers,
-                timeout=httpx2.Timeout(self.timeout, connect=min(self.timeout, 10.0)),
-            )
+            response = self._fetch(url, params)
         except httpx2.ConnectError as exc:
             self._count("network_errors")
             raise HubUnreachableError(f"cannot reach {self.endpoint}: {_reason(exc)}") from None
+        except _DeadlineError as exc:
+            self._count("network_errors")
+            raise RetryableHubError(str(exc)) from None
         except (httpx2.TimeoutException, httpx2.NetworkError, httpx2.RemoteProtocolError,
                 httpx2.DecodingError) as exc:
             self._count("network_errors")
@@ -235,6 +286,37 @@ class HubClient:
             return response.json(), response
         except (ValueError, httpx2.HTTPError) as exc:  # truncated / broken body
             raise RetryableHubError(f"broken JSON from {self.endpoint}: {exc}") from None
+
+    def _fetch(self, url: str, params: Sequence[tuple[str, str]] | None) -> httpx2.Response:
+        """The complete response to one GET, within :attr:`deadline` seconds in all.
+
+        httpx's timeouts apply to each network operation, so the body is streamed and the
+        deadline checked after every chunk; no single read may outlast the deadline
+        either."""
+        deadline = time.monotonic() + self.deadline
+        per_op = min(self.timeout, self.deadline)
+        extra: dict[str, Any] = {}
+        if self._credentials is not None:
+            extra["auth"] = self._credentials
+        with get_session().stream(
+            "GET", url, params=list(params) if params else None, headers=self._headers,
+            timeout=httpx2.Timeout(per_op, connect=min(per_op, 10.0)), **extra,
+        ) as streamed:
+            body = bytearray()
+            for chunk in streamed.iter_bytes():
+                body += chunk
+                if time.monotonic() > deadline:
+                    raise _DeadlineError(self.endpoint, self.deadline)
+            if time.monotonic() > deadline:
+                raise _DeadlineError(self.endpoint, self.deadline)
+            # the decoded body in a complete response (the headers of the encoding dropped)
+            headers = [(k, v) for k, v in streamed.headers.multi_items()
+                       if k.lower() not in _BODY_HEADERS]
+            response = httpx2.Response(streamed.status_code, headers=headers,
+                                       content=bytes(body), request=streamed.request,
+                                       extensions=streamed.extensions)
+        response.read()
+        return response
 
     # ------------------------------------------------------------------ routes
 
@@ -272,19 +354,23 @@ class HubClient:
         return self._list(f"{self.endpoint}/api/models", params)
 
     def list_children(self, model_id: str) -> Iterator[Page]:
-        """All pages of the direct children of ``model_id`` (no retries)."""
+        """All pages of the direct children of ``model_id`` (no retries; a ``Link`` cycle
+        raises :class:`~ecograph.responses.ListingLoopError`)."""
+        guard = CursorGuard(f"the children of {model_id}")
         page = self.children_page(model_id)
         yield page
         while page.next_cursor:
-            page = self.children_page(model_id, page.next_cursor)
+            page = self.children_page(model_id, guard.next(page.next_cursor))
             yield page
 
     def list_all(self, cursor: str | None = None) -> Iterator[Page]:
-        """All pages of the whole Hub, newest first, from ``cursor`` (no retries)."""
+        """All pages of the whole Hub, newest first, from ``cursor`` (no retries; a
+        ``Link`` cycle raises :class:`~ecograph.responses.ListingLoopError`)."""
+        guard = CursorGuard("the whole Hub", max_pages=None)
         page = self.scan_page(cursor)
         yield page
         while page.next_cursor:
-            page = self.scan_page(page.next_cursor)
+            page = self.scan_page(guard.next(page.next_cursor))
             yield page
 
     def _list(self, url: str, query: list[tuple[str, str]] | None) -> Page:
@@ -309,9 +395,20 @@ class HubClient:
         return Page(models, str(nxt) if nxt else None)
 
 
+_BODY_HEADERS = ("content-encoding", "content-length", "transfer-encoding")
+
+
+class _DeadlineError(httpx2.TimeoutException):
+    """A response not complete within the request's overall deadline."""
+
+    def __init__(self, endpoint: str, deadline: float) -> None:
+        super().__init__(f"no complete answer from {endpoint} within {deadline:g} s "
+                         "(the request deadline: the server sends too slowly)")
+
+
 def _reason(exc: BaseException) -> str:
     text = str(exc).strip() or type(exc).__name__
-    return text.splitlines()[0]
+    return redact_url(text.splitlines()[0])
 
 
 _BAD_TOKEN = "Invalid credentials in Authorization header"

@@ -63,6 +63,7 @@ from .store import (
     Store,
     adbc_errors,
     first_line,
+    raise_if_interrupted,
     to_micros,
 )
 
@@ -1037,6 +1038,7 @@ def import_snapshot(
                 )
                 raise SnapshotError(f"{exc}; {done}") from None
             except adbc_errors() as exc:  # ADBC / SQLite errors (locked, disk full, ...)
+                raise_if_interrupted(exc)  # Ctrl-C inside ADBC: "NOT_IMPLEMENTED" (cancel)
                 done = (
                     "nothing was imported"
                     if rows == 0
@@ -1049,6 +1051,9 @@ def import_snapshot(
             store_models = _scalar(conn, "SELECT count(*) FROM models")
             store_edges = _scalar(conn, "SELECT count(*) FROM edges")
         status = "ok"
+    except KeyboardInterrupt:
+        status = "interrupted"
+        raise
     finally:
         elapsed = time.perf_counter() - started
         counts = {"models": rows, "edges": edges, "slow_rows": slow, "elapsed": round(elapsed, 3),

@@ -21,9 +21,12 @@ from .errors import HubError
 from .records import ParsedModel, Status
 
 __all__ = [
+    "MAX_LISTING_PAGES",
     "PAGE_SIZE",
     "ChildrenCount",
+    "CursorGuard",
     "HubUnreachableError",
+    "ListingLoopError",
     "ModelInfoResult",
     "Page",
     "RetryableHubError",
@@ -87,3 +90,45 @@ class ModelInfoResult:
         """Direct children by relation, when the Hub answered by relation."""
         count = self.children_count
         return dict(count) if isinstance(count, dict) else None
+
+
+#: Pages one listing of a node's children may take (10 million children at 1000 a page):
+#: a server whose ``Link: next`` never ends would otherwise pile pages in memory forever.
+MAX_LISTING_PAGES = 10_000
+
+
+class ListingLoopError(HubError):
+    """A listing's ``Link: next`` headers went round in a cycle (a cursor came back) or
+    past :data:`MAX_LISTING_PAGES`: the server lies, retrying will not help."""
+
+
+class CursorGuard:
+    """Follows the cursors of one listing and stops a cycle or an endless listing.
+
+    >>> guard = CursorGuard("the children of org/a", max_pages=3)
+    >>> guard.next("c1"), guard.next("c2")
+    ('c1', 'c2')
+    >>> guard.next("c1")
+    Traceback (most recent call last):
+    ...
+    ecograph.responses.ListingLoopError: the listing of the children of org/a went round \
+in a cycle: page 3 links back to a page already read
+    """
+
+    def __init__(self, what: str, *, max_pages: int | None = MAX_LISTING_PAGES) -> None:
+        self.what = what
+        self.max_pages = max_pages
+        self.pages = 1  # the first page (no cursor) was read
+        self._seen: set[str] = set()
+
+    def next(self, cursor: str) -> str:
+        """``cursor``, when following it reads a new page; else :class:`ListingLoopError`."""
+        if cursor in self._seen:
+            raise ListingLoopError(f"the listing of {self.what} went round in a cycle: page "
+                                   f"{self.pages} links back to a page already read")
+        if self.max_pages is not None and self.pages >= self.max_pages:
+            raise ListingLoopError(f"the listing of {self.what} goes on past "
+                                   f"{self.max_pages:,} pages; stopped")
+        self._seen.add(cursor)
+        self.pages += 1
+        return cursor

@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import socket
 import sqlite3
 import threading
@@ -190,12 +191,22 @@ def _record_row(r: ModelRecord) -> tuple[Any, ...]:
     )
 
 
+_URL_CREDENTIALS = re.compile(r"([A-Za-z][A-Za-z0-9+.-]*://)[^/@\s]*@")
+
+
 def _scrub(params: Any) -> Any:
-    """Drop every key that names a token, at any depth (tokens are never stored)."""
+    """Drop every key that names a token, at any depth, and the ``user:password@`` of
+    every URL (secrets are never stored).
+
+    >>> _scrub({"endpoint": "http://me:pw@host", "token": "hf_x", "n": [1]})
+    {'endpoint': 'http://***@host', 'n': [1]}
+    """
     if isinstance(params, Mapping):
         return {str(k): _scrub(v) for k, v in params.items() if "token" not in str(k).lower()}
     if isinstance(params, list | tuple):
         return [_scrub(v) for v in params]
+    if isinstance(params, str):
+        return _URL_CREDENTIALS.sub(r"\1***@", params)
     return params
 
 
@@ -233,6 +244,23 @@ def first_line(exc: BaseException) -> str:
         if line.strip():
             return line.strip()
     return type(exc).__name__
+
+
+def raise_if_interrupted(exc: BaseException) -> None:
+    """Raise ``KeyboardInterrupt`` when ``exc`` stands for a Ctrl-C.
+
+    ADBC runs its blocking calls under its own SIGINT handler, which asks the driver to
+    cancel; the SQLite driver cannot (``NOT_IMPLEMENTED``), and that error comes back
+    with the ``KeyboardInterrupt`` as its cause. Callers mapping ADBC errors to a message
+    call this first, so Ctrl-C still ends as an interruption.
+    """
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        if isinstance(current, KeyboardInterrupt):
+            raise KeyboardInterrupt from None
+        seen.add(id(current))
+        current = current.__cause__ or current.__context__
 
 
 def _pid_alive(pid: int) -> bool:
@@ -457,6 +485,8 @@ class Store:
             if self._closed:
                 raise StoreError(f"store {self.path} is closed")
             conn = self._conn
+            if conn.in_transaction:  # left open by a write cut short (Ctrl-C): drop it
+                self._rollback()
             try:
                 conn.execute("BEGIN IMMEDIATE")
             except sqlite3.Error as exc:
@@ -705,6 +735,7 @@ class Store:
                 edges = pl.from_arrow(cur.fetch_arrow_table()).slice(1)
                 cur.execute("COMMIT")
             except adbc_errors() as exc:  # ADBC's SQLite errors
+                raise_if_interrupted(exc)
                 raise StoreError(f"{self.path}: cannot load ({first_line(exc)})") from None
             finally:
                 cur.close()
@@ -1057,19 +1088,24 @@ class Store:
             out.setdefault(parent, {})[relation] = n
         return out
 
-    def missing_parents_of(self, children: Iterable[str] | None = None) -> list[str]:
+    def missing_parents_of(self, children: Iterable[str] | None = None, *,
+                           checked: bool | None = None) -> list[str]:
         """Placeholder (``missing``) parents declared by ``children`` (by any stored model
-        when ``None``), sorted."""
+        when ``None``), sorted. ``checked``: only those the Hub said do not exist
+        (``True``, see :meth:`mark_checked`), only those never checked (``False``), or
+        both (``None``)."""
+        cond = {None: "", True: " AND m.fetched_at IS NOT NULL",
+                False: " AND m.fetched_at IS NULL"}[checked]
         if children is None:
             rows = self._query(
-                "SELECT id FROM models m WHERE status = 'missing' "
-                "AND EXISTS (SELECT 1 FROM edges e WHERE e.parent = m.id) ORDER BY id"
+                "SELECT id FROM models m WHERE status = 'missing'" + cond
+                + " AND EXISTS (SELECT 1 FROM edges e WHERE e.parent = m.id) ORDER BY id"
             )
         else:
             rows = self._query(
                 "SELECT DISTINCT m.id FROM edges e JOIN models m ON m.id = e.parent "
-                "WHERE m.status = 'missing' AND e.child IN (SELECT value FROM json_each(?)) "
-                "ORDER BY m.id",
+                "WHERE m.status = 'missing' AND e.child IN (SELECT value FROM json_each(?))"
+                + cond + " ORDER BY m.id",
                 (json.dumps(list(children), ensure_ascii=False),),
             )
         return [i for (i,) in rows]
@@ -1106,3 +1142,100 @@ class Store:
             (parent, json.dumps(list(listed), ensure_ascii=False), to_micros(fresh_since)),
         )
         return [c for (c,) in rows]
+
+    # ------------------------------------------------------------------ checked placeholders
+
+    def mark_checked(self, ids: Iterable[str], at: datetime | None = None) -> int:
+        """Record that the Hub said the placeholders ``ids`` do not exist: their
+        ``fetched_at`` is set (``at``, default now), which tells a parent known to be
+        missing from one never checked (``fetched_at`` null). Rows that are not
+        placeholders are left alone; returns how many were marked."""
+        payload = json.dumps(list(ids), ensure_ascii=False)
+        with self._tx() as conn:
+            before = conn.total_changes
+            conn.execute(
+                "UPDATE models SET fetched_at = ? WHERE status = 'missing' "
+                "AND id IN (SELECT value FROM json_each(?))",
+                (to_micros(at or datetime.now(UTC)), payload),
+            )
+            return conn.total_changes - before
+
+    # ------------------------------------------------------------------ crawl lock
+
+    _LOCK_KEY = "crawl_lock"
+
+    @contextmanager
+    def crawl_lock(self) -> Iterator[None]:
+        """Hold the store's crawl lock: one crawl at a time writes to a store, so two
+        identical crawls never spend the request quota twice.
+
+        The lock is a row of ``state`` naming the holder (pid, host, start). Taking it
+        while another live process (or another crawl of this process) holds it raises
+        :class:`~ecograph.errors.StoreError` at once, naming that process; the lock of a
+        process that is gone (killed) is taken over.
+        """
+        token = uuid.uuid4().hex
+        mine = {"pid": os.getpid(), "host": _HOST, "started": _now_iso(), "token": token}
+        with self._tx() as conn:
+            row = conn.execute("SELECT value FROM state WHERE key = ?",
+                               (self._LOCK_KEY,)).fetchone()
+            holder = _lock_holder(row[0] if row else None)
+            if holder is not None:
+                pid, host, started = holder.get("pid"), holder.get("host"), holder.get("started")
+                where = "" if host == _HOST else f" on {host}"
+                raise StoreError(
+                    f"{self.path} is in use by another crawl (pid {pid}{where}, started "
+                    f"{started}); wait for it to finish or stop it, then run this again")
+            conn.execute(
+                "INSERT INTO state (key, value) VALUES (?, ?) "
+                "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+                (self._LOCK_KEY, json.dumps(mine)),
+            )
+        _HELD_LOCKS.add(token)
+        try:
+            yield
+        finally:
+            _HELD_LOCKS.discard(token)
+            if not self._closed:
+                with self._tx() as conn:
+                    conn.execute("DELETE FROM state WHERE key = ? AND json_extract(value, "
+                                 "'$.token') = ?", (self._LOCK_KEY, token))
+
+    def interrupt_runs(self) -> int:
+        """Mark the runs this process left ``running`` as ``interrupted`` (after Ctrl-C,
+        whatever the moment it came); returns how many."""
+        with self._tx() as conn:
+            before = conn.total_changes
+            conn.execute(
+                "UPDATE runs SET status = 'interrupted', finished_at = ? "
+                "WHERE status = 'running' AND json_extract(counts, '$.pid') = ? "
+                "AND json_extract(counts, '$.host') = ?",
+                (_now_iso(), os.getpid(), _HOST),
+            )
+            return conn.total_changes - before
+
+
+#: Tokens of the crawl locks this process holds.
+_HELD_LOCKS: set[str] = set()
+
+
+def _lock_holder(raw: str | None) -> dict[str, Any] | None:
+    """The holder of a crawl lock (its JSON), or ``None`` when the lock is free or stale:
+    its process is gone, or it is this process and no crawl of it holds the lock (a pid
+    reused after a kill)."""
+    if not raw:
+        return None
+    try:
+        info = json.loads(raw)
+    except ValueError:
+        return None
+    if not isinstance(info, dict):
+        return None
+    pid = info.get("pid")
+    if info.get("host") != _HOST:
+        return info  # another machine's crawl: cannot tell, respect it
+    if not isinstance(pid, int) or not _pid_alive(pid):
+        return None
+    if pid == os.getpid() and info.get("token") not in _HELD_LOCKS:
+        return None
+    return info

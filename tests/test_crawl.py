@@ -428,12 +428,16 @@ def test_plan_then_run(tmp_path: Path, fakehub: FakeHub) -> None:
     """A plan resolves and decides without a store; its requests count in the run."""
     hub = client(fakehub)
     fakehub.reset_counters()
-    crawl_plan = plan(hub, [LLAMA.lower()], strategy="auto", hub_size=300,
-                      relations=["finetune", "merge"], max_depth=3)
+    # (a scan cannot honour BFS limits: with them, auto plans a BFS without estimating)
+    limited = plan(hub, [LLAMA], strategy="auto", hub_size=300,
+                   relations=["finetune", "merge"], max_depth=3)
+    assert limited.strategy == "bfs" and limited.estimate is None
+    assert limited.limits.relations == frozenset({"finetune", "merge"})
+    assert limited.limits.max_depth == 3
+    fakehub.reset_counters()
+    crawl_plan = plan(hub, [LLAMA.lower()], strategy="auto", hub_size=300)
     assert crawl_plan.roots == (LLAMA,)  # as the Hub spells it
     assert crawl_plan.strategy == "scan" and crawl_plan.estimate is not None
-    assert crawl_plan.limits.relations == frozenset({"finetune", "merge"})
-    assert crawl_plan.limits.max_depth == 3
     assert crawl_plan.requests["requests"] == fakehub.requests > 1  # detail + sample
     with Store.open(tmp_path / "s.db") as store:
         res = run(store, hub, crawl_plan)

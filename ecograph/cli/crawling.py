@@ -3,29 +3,65 @@
 
 from __future__ import annotations
 
+import signal
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import click
 
+from ..errors import UsageError
+from ..records import RELATIONS
 from ._common import db_option, progress_bar, quiet_option
 
 COMMANDS: list[click.Command] = []
 
-_RELATIONS = ("finetune", "quantized", "adapter", "merge")
+#: Exit status of ``ecograph crawl`` when it finished but some nodes failed (listed in
+#: the summary; running the same command again retries them).
+EXIT_FAILURES = 3
+#: Exit status after Ctrl-C (128 + SIGINT, as shells report it).
+EXIT_INTERRUPTED = 130
+
+
+def honour_ctrl_c() -> None:
+    """Make SIGINT raise ``KeyboardInterrupt`` even when this process started with it
+    ignored (a shell starts background jobs so: ``ecograph crawl ... &`` then
+    ``kill -INT``), so that Ctrl-C always ends a write cleanly."""
+    try:
+        if signal.getsignal(signal.SIGINT) in (signal.SIG_IGN, signal.SIG_DFL, None):
+            signal.signal(signal.SIGINT, signal.default_int_handler)
+    except ValueError:  # not the main thread (e.g. a test runner's worker)
+        pass
+
+
+@contextmanager
+def _marking_interrupts(store: Any) -> Iterator[None]:
+    """On Ctrl-C at any moment, mark the runs this process left ``running`` as
+    ``interrupted`` before the CLI reports it (exit 130)."""
+    try:
+        yield
+    except KeyboardInterrupt:
+        from ..crawl import hold_ctrl_c
+
+        try:
+            hold_ctrl_c(store.interrupt_runs)
+        except KeyboardInterrupt:
+            pass
+        raise
 
 
 def _parse_relations(ctx: click.Context, param: click.Parameter, value: str | None) -> Any:
     if value is None:
         return None
     rels = [v.strip().lower() for v in value.split(",") if v.strip()]
-    bad = [r for r in rels if r not in _RELATIONS]
+    bad = [r for r in rels if r not in RELATIONS]
     if bad or not rels:
         raise click.BadParameter(
             f"{', '.join(bad) or repr(value)} is not a relation; use a comma-separated list "
-            f"of {', '.join(_RELATIONS)}"
+            f"of {', '.join(RELATIONS)}"
         )
     return rels
 
@@ -130,6 +166,16 @@ def _summary(result: Any, db: str, *, estimate: bool = True) -> list[str]:
     lines += [f"    {m}" for m in result.missing_parents[:20]]
     if len(result.missing_parents) > 20:
         lines.append(f"    ... and {len(result.missing_parents) - 20} more")
+    unchecked = result.unchecked_parents
+    if unchecked:
+        how = ("a crawl of their families, or a scan without --since, checks them"
+               if result.strategy == "scan" else
+               "run the same command again (with a larger --verify-parents) to check them")
+        lines.append(f"  parents not checked: {len(unchecked)} (they may exist on the Hub; "
+                     f"{how})")
+        lines += [f"    {m}" for m in unchecked[:20]]
+        if len(unchecked) > 20:
+            lines.append(f"    ... and {len(unchecked) - 20} more")
     lines.append(f"  gaps: {len(result.gaps)}")
     lines += [f"    {g.node}: {g.found} children found, the Hub counts {g.expected}"
               for g in result.gaps[:20]]
@@ -162,18 +208,26 @@ def _summary(result: Any, db: str, *, estimate: bool = True) -> list[str]:
               help="Concurrent requests.")
 @click.option("--since", callback=_parse_since, default=None, metavar="DATE",
               help="Scan only the models created since DATE (YYYY-MM-DD).")
+@click.option("--verify-parents", type=click.IntRange(min=0), default=None, metavar="N",
+              help="Detail requests spent checking parents outside the crawled families "
+                   "(default: all of them; those left over are reported as not checked).")
+@click.option("--deadline", type=click.FloatRange(min=0.1), default=60.0, show_default=True,
+              metavar="SECONDS", help="Longest time one request may take in all (a server "
+                                      "that trickles bytes fails it, then it is retried).")
 @click.option("--timeout", type=click.FloatRange(min=0.1), default=30.0, hidden=True,
-              help="Seconds per request.")
+              help="Seconds per network operation (connect, each read).")
 @quiet_option
 def crawl_command(roots: tuple[str, ...], db: str, endpoint: str | None, token: str | None,
                   direction: str, strategy: str | None, max_depth: int | None,
                   max_models: int | None, relations: list[str] | None, workers: int,
-                  since: Any, timeout: float, quiet: bool) -> None:
+                  since: Any, verify_parents: int | None, deadline: float, timeout: float,
+                  quiet: bool) -> None:
     """Crawl the derivatives of ROOT models from the Hub into a local store.
 
     Lists the children of every family member (fine-tunes, quantizations, adapters,
     merges), paced by the Hub's rate-limit headers. Running the same command again resumes
-    an interrupted crawl, or refreshes a finished one. Nothing is lost on Ctrl-C.
+    an interrupted crawl, or refreshes a finished one. Nothing is lost on Ctrl-C. One
+    crawl at a time writes to a store: a second one stops at once, naming the first.
 
     \b
     Examples:
@@ -181,26 +235,34 @@ def crawl_command(roots: tuple[str, ...], db: str, endpoint: str | None, token: 
       ecograph crawl bartowski/Llama-3.2-1B-Instruct-GGUF --direction both --db llama.db
       ecograph crawl Qwen/Qwen2.5-7B --relations finetune,merge --max-depth 2
       ecograph crawl --strategy scan --since 2025-01-01 --db hub.db
+
+    \b
+    Exit status:
+      0    done (or stopped early by --max-models: run it again to continue)
+      1    error (Hub unreachable, bad store, store in use by another crawl)
+      2    usage error (bad or conflicting options)
+      3    finished, but some nodes failed (listed; run it again to retry them)
+      130  interrupted (Ctrl-C): everything saved; run it again to resume
     """
     from ..crawl import plan, run
     from ..hub import HubClient
     from ..records import normalize_id
     from ..store import Store
 
+    honour_ctrl_c()
+    _check_flags(roots, direction=direction, strategy=strategy, since=since,
+                 max_depth=max_depth, max_models=max_models, relations=relations)
     ids = [normalize_id(r) for r in roots]
-    chosen = strategy or ("scan" if since is not None else "bfs")
-    if since is not None and chosen == "bfs":
-        raise click.UsageError("--since applies to --strategy scan, not bfs")
-    if since is not None:
-        chosen = "scan"  # only a scan can honour --since (a BFS would ignore the date)
-    hub = HubClient(endpoint, token, timeout=timeout)
+    # only a scan can honour --since (a BFS would ignore the date)
+    chosen = "scan" if since is not None else (strategy or "bfs")
+    hub = HubClient(endpoint, token, timeout=timeout, deadline=deadline)
     if not ids and chosen != "scan" and not Path(db).exists():
-        raise click.UsageError("give at least one ROOT model id (or --strategy scan)")
+        raise UsageError("give at least one ROOT model id (or --strategy scan)")
     # unknown roots fail here, before the store is touched
     crawl_plan = plan(hub, ids, direction=direction, strategy=chosen, since=since,
                       max_depth=max_depth, max_models=max_models, relations=relations,
-                      workers=workers)
-    with Store.open(db) as store:
+                      workers=workers, verify_parents=verify_parents)
+    with Store.open(db) as store, _marking_interrupts(store):
         for line in plan_lines(crawl_plan):
             click.echo(line)
         bar = _Bar(quiet)
@@ -210,6 +272,36 @@ def crawl_command(roots: tuple[str, ...], db: str, endpoint: str | None, token: 
             bar.close()
     for line in _summary(result, db, estimate=crawl_plan.estimate is None):
         click.echo(line)
+    if result.failures:
+        n = len(result.failures)
+        click.echo(f"Error: the crawl finished with {n} failed node{'s' if n != 1 else ''} "
+                   "(listed above); run the same command again to retry "
+                   f"{'them' if n != 1 else 'it'}", err=True)
+        sys.exit(EXIT_FAILURES)
+
+
+def _check_flags(roots: tuple[str, ...], *, direction: str, strategy: str | None,
+                 since: Any, max_depth: int | None, max_models: int | None,
+                 relations: list[str] | None) -> None:
+    """Refuse ``crawl`` flags that contradict each other (a usage error, exit 2), naming
+    them as the user typed them: none is ever silently ignored."""
+    if direction in ("up", "both") and not roots:
+        raise UsageError(f"--direction {direction} needs at least one ROOT model id")
+    bfs_limits = [flag for flag, value in (("--max-depth", max_depth),
+                                           ("--max-models", max_models),
+                                           ("--relations", relations)) if value is not None]
+    if direction == "up":
+        given = [flag for flag, value in (("--strategy", strategy), ("--since", since))
+                 if value is not None] + bfs_limits
+        if given:
+            raise UsageError(f"{', '.join(given)} cannot be used with --direction up (it "
+                             "follows baseModels from each ROOT to its foundations)")
+    if since is not None and strategy == "bfs":
+        raise UsageError("--since applies to --strategy scan, not bfs")
+    if (strategy == "scan" or since is not None) and bfs_limits:
+        what = "--strategy scan" if strategy == "scan" else "--since (a scan)"
+        raise UsageError(f"{', '.join(bfs_limits)} cannot be used with {what}: a scan lists "
+                         "every model and cannot honour them")
 
 
 COMMANDS.append(crawl_command)
@@ -239,10 +331,11 @@ def import_command(file: str, db: str, quiet: bool) -> None:
     from ..importer import count_rows, import_snapshot, snapshot_format
     from ..store import Store
 
+    honour_ctrl_c()
     snapshot_format(file)  # a missing file fails before any store is created
     bar = progress_bar(count_rows(file), "importing", quiet=quiet, unit="model")
     try:
-        with Store.open(db) as store:
+        with Store.open(db) as store, _marking_interrupts(store):
             result = import_snapshot(store, file, progress=bar.update)
     finally:
         bar.close()

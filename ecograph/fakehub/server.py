@@ -460,7 +460,39 @@ class FakeHub:
         body: bytes | None = None,
     ) -> None:
         self._count("status", status)
+        if self.trickle_seconds > 0:
+            self._send_trickling(h, status, payload, headers, body)
+            return
         h.send_json(status, payload, headers, body=body)
+
+    # ------------------------------------------------------------------ hostile knobs
+    # Opt-in faults of a server that lies, off by default (plain attributes, changeable
+    # while serving): ``trickle_seconds`` sends every response body a few bytes at a
+    # time with that pause between writes (each read is quick, the whole never ends);
+    # ``loop_links`` makes the last page of every listing announce its first page as the
+    # next one (a one-page listing then links to itself): a ``Link: next`` cycle.
+
+    trickle_seconds: float = 0.0
+    loop_links: bool = False
+
+    def _looping_next(self) -> int | None:
+        return 0 if self.loop_links else None
+
+    def _send_trickling(self, h: _Handler, status: int, payload: Any,
+                        headers: list[tuple[str, str]], body: bytes | None) -> None:
+        if body is None:
+            body = json.dumps(payload, separators=(",", ":"), ensure_ascii=False).encode()
+        head = [f"HTTP/1.1 {status} {HTTPStatus(status).phrase}",
+                "Content-Type: application/json; charset=utf-8",
+                f"Content-Length: {len(body)}", *(f"{k}: {v}" for k, v in headers)]
+        try:
+            h.wfile.write(("\r\n".join(head) + "\r\n\r\n").encode("latin-1"))
+            for start in range(0, len(body), 4):
+                if self._stopping.wait(self.trickle_seconds):
+                    return
+                h.wfile.write(body[start:start + 4])
+        except OSError:  # the client gave up: what a deadline is for
+            h.close_connection = True
 
     # ------------------------------------------------------------------ routes
 
@@ -516,9 +548,10 @@ class FakeHub:
         items = [self.index.render(i, fields) for i in page]
 
         headers: list[tuple[str, str]] = []
-        if offset + limit < len(positions):
+        nxt = offset + limit if offset + limit < len(positions) else self._looping_next()
+        if nxt is not None:
             kept = [(k, v) for k, v in params if k != "cursor"]
-            kept.append(("cursor", _encode_cursor(offset + limit, query.key)))
+            kept.append(("cursor", _encode_cursor(nxt, query.key)))
             host = h.headers.get("Host") or f"{self.host}:{self.port}"
             headers.append(("Link", f'<http://{host}{raw_path}?{urlencode(kept)}>; rel="next"'))
         return 200, items, headers
