@@ -80,11 +80,10 @@ def _load_store(
 def _export_targets(path: str | os.PathLike[str], fmt: str | None) -> list[Path]:
     """The files an export of ``fmt`` to ``path`` writes (CSV / Parquet: two tables)."""
     from .export import FORMATS, table_paths
-    from .formats import format_for as _format_for
 
-    name = _format_for(path, FORMATS, default="json") if fmt is None else fmt.lower()
+    name = format_for(path, FORMATS, default="json") if fmt is None else fmt.lower()
     if name in ("csv", "parquet"):
-        return list(table_paths(path, FORMATS[name]))
+        return list(table_paths(Path(path), FORMATS[name]))
     return [Path(path)]
 
 

@@ -101,6 +101,14 @@ def atomic_paths(*paths: str | os.PathLike[str]) -> Iterator[list[Path]]:
             _sync(tmp)
         for tmp, target in zip(temps, targets, strict=True):
             os.replace(tmp, target)
+    except OSError as exc:
+        # name the file the user asked for, not a temporary one (or none: polars,
+        # matplotlib and a full disk often say only "No space left on device")
+        named = {str(tmp): k for k, tmp in enumerate(temps)}
+        if exc.filename is None or str(exc.filename) in named:
+            k = named.get(str(exc.filename), 0)
+            raise OSError(exc.errno, exc.strerror or str(exc), os.fspath(paths[k])) from exc
+        raise
     finally:
         for tmp in temps:
             with contextlib.suppress(FileNotFoundError):

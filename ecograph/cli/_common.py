@@ -95,7 +95,7 @@ def _error_line(exc: EcographError) -> click.ClickException:
 def _oserror_line(exc: OSError) -> str:
     if exc.filename:
         return f"{exc.strerror or exc}: {exc.filename}"
-    return str(exc)
+    return exc.strerror or str(exc)
 
 
 def db_option(f: F) -> F:
