@@ -25,6 +25,7 @@ import polars as pl
 
 from . import graph as _graph
 from . import metrics as _metrics
+from .atomic import check_output
 from .errors import InputError, StoreError, UsageError
 from .formats import PICTURE_FORMATS, format_for, is_snapshot
 
@@ -63,7 +64,9 @@ def open(path: str | os.PathLike[str]) -> Ecosystem:
                          "`ecograph import`)")
     if is_snapshot(p):
         return Ecosystem.from_snapshot(p)
-    return Ecosystem(_loader=lambda columns=None: _load_store(p, columns), _source=str(p))
+    eco = Ecosystem(_loader=lambda columns=None: _load_store(p, columns), _source=str(p))
+    eco._inputs = (p,)
+    return eco
 
 
 def _load_store(
@@ -73,6 +76,16 @@ def _load_store(
 
     with Store.open(path, create=False) as store:
         return store.load(columns)
+
+
+def _export_targets(path: str | os.PathLike[str], fmt: str | None) -> list[Path]:
+    """The files an export of ``fmt`` to ``path`` writes (CSV / Parquet: two tables)."""
+    from .export import FORMATS, table_paths
+
+    name = format_for(path, FORMATS, default="json") if fmt is None else fmt.lower()
+    if name in ("csv", "parquet"):
+        return list(table_paths(Path(path), FORMATS[name]))
+    return [Path(path)]
 
 
 def _html_table(frame: pl.DataFrame, title: str, max_rows: int = 10) -> str:
@@ -138,6 +151,8 @@ class Ecosystem:
         self._index: _graph.GraphIndex | None = None
         self._all_stats: pl.DataFrame | None = None
         self._lean: pl.DataFrame | None = None  # the analysis columns only (store-backed)
+        # the files this ecosystem reads (store or snapshot): outputs never overwrite them
+        self._inputs: tuple[Path, ...] = ()
 
     # ---------------------------------------------------------------- constructors
     @classmethod
@@ -153,6 +168,7 @@ class Ecosystem:
         models, edges = read_snapshot(path)
         eco = cls(models, edges)
         eco._source = str(path)
+        eco._inputs = (Path(path),)
         return eco
 
     # ---------------------------------------------------------------- frames
@@ -281,19 +297,27 @@ class Ecosystem:
                   dpi: float = 200,
                   **kw: Any) -> Path:
         """Draw :meth:`plot` and write it to ``path`` (``.png``, ``.svg`` or ``.pdf``; the
-        suffix is checked before anything is drawn). Returns the path written."""
+        suffix, and that ``path`` is not the store or snapshot being read, are checked
+        before anything is drawn; written atomically). Returns the path written."""
         from .render import save_figure
 
         format_for(path, PICTURE_FORMATS)
+        check_output(path, self._inputs)
         return save_figure(self.plot(kind, roots, top=top, **kw), path, dpi=dpi)
 
-    def export(self, path: str | os.PathLike[str], fmt: str | None = None) -> list[Path]:
+    def export(self, path: str | os.PathLike[str], fmt: str | None = None, *,
+               csv_safe: bool = False) -> list[Path]:
         """Write the whole graph (every model, no ``depth``) to ``path`` as ``fmt`` (default
-        from the suffix, ``json`` without one; :func:`ecograph.export.write_export`).
-        Returns the files written (CSV and Parquet: a node and an edge table)."""
+        from the suffix, ``json`` without one; :func:`ecograph.export.write_export`:
+        atomically, never over the store or snapshot being read; ``csv_safe`` guards CSV
+        cells against spreadsheet formulas). Returns the files written (CSV and Parquet:
+        a node and an edge table)."""
         from .export import write_export
 
-        return write_export(self.models, self.edges, path, fmt, depth=False)
+        for target in _export_targets(path, fmt):  # refused before the store is loaded
+            check_output(target, self._inputs)
+        return write_export(self.models, self.edges, path, fmt, depth=False,
+                            csv_safe=csv_safe, protected=self._inputs)
 
     def to_networkx(self) -> nx.DiGraph:
         """The whole graph as a networkx DiGraph (small hubs only)."""
@@ -512,19 +536,24 @@ class Family:
         suffix is checked before anything is drawn): ``ecograph render``. Keywords as
         :meth:`fork_tree`; returns the drawn :class:`~ecograph.render.ForkTree`."""
         format_for(path, PICTURE_FORMATS)
+        check_output(path, self.ecosystem._inputs)
         tree = self.fork_tree(dpi=dpi, **kw)
         tree.save(path, dpi=dpi)
         return tree
 
-    def export(self, path: str | os.PathLike[str], fmt: str | None = None) -> list[Path]:
+    def export(self, path: str | os.PathLike[str], fmt: str | None = None, *,
+               csv_safe: bool = False) -> list[Path]:
         """Write the family (root included, each node with its ``depth``) to ``path`` as
         ``fmt``: graphml, gexf, json, csv, parquet or dot; default from the suffix, ``json``
-        without one (:func:`ecograph.export.write_export`). The graph is named after the
-        root. Returns the files written (CSV and Parquet: a node and an edge table)."""
+        without one (:func:`ecograph.export.write_export`: atomically, never over the store
+        or snapshot being read; ``csv_safe`` guards CSV cells against spreadsheet
+        formulas). The graph is named after the root. Returns the files written (CSV and
+        Parquet: a node and an edge table)."""
         from .export import write_export
 
         return write_export(self.nodes, self.edges, path, fmt, depth=True,
-                            graph_name=self.root)
+                            graph_name=self.root, csv_safe=csv_safe,
+                            protected=self.ecosystem._inputs)
 
     def report(self, out_dir: str | os.PathLike[str], *, layout: str = "radial",
                dpi: int = 200) -> dict[str, Path]:
@@ -534,7 +563,8 @@ class Family:
         from .report import write_report
 
         return write_report(self.ecosystem.models, self.ecosystem.edges, self.root,
-                            Path(out_dir), layout=layout, dpi=dpi)
+                            Path(out_dir), layout=layout, dpi=dpi,
+                            protected=self.ecosystem._inputs)
 
     def quality(self) -> pl.DataFrame:
         """Data-quality problems of this family's models (root included), judged on the

@@ -18,8 +18,20 @@ Encodings, chosen so that every file reads back to the same values:
 - Integers are declared ``long`` in GraphML and GEXF, so ``networkx`` reads them as
   ``int``. Strings are XML-escaped (``&``, ``<``, ``>``, quotes); characters XML 1.0
   cannot carry at all (C0 control characters other than tab/newline) are dropped there.
-- DOT strings are always double-quoted with ``\\`` and ``"`` escaped and newlines
-  written as ``\\n``.
+- DOT strings are always double-quoted with ``\\`` and ``"`` escaped, newlines
+  written as ``\\n`` and other control characters dropped.
+
+CSV and formulas: a cell that starts with ``=``, ``+``, ``-``, ``@``, a tab or a carriage
+return is a formula to a spreadsheet (Excel, LibreOffice, Google Sheets), and model ids
+and authors come from strangers. By default the CSV tables hold the values exactly as
+they are (what data pipelines, polars, pandas and DuckDB need); ``csv_safe=True``
+(``--csv-safe`` on the command line) prefixes such cells with ``'`` for files meant to be
+opened in a spreadsheet (:func:`ecograph.escape.csv_safe_text`, :func:`csv_safe_frame`).
+
+Every file is written atomically (:mod:`ecograph.atomic`): a failed or interrupted export
+leaves the previous file as it was and no partial file; the two CSV / Parquet tables are
+published together. A path that would overwrite the store or snapshot being read is
+refused (``protected``).
 
 Writers build the text straight from polars columns (no per-node ``networkx`` calls), so
 a 50,000-model family is written in well under a second per format.
@@ -36,7 +48,9 @@ from typing import Any
 
 import polars as pl
 
+from .atomic import atomic_paths, atomic_write, check_output
 from .errors import UsageError
+from .escape import csv_safe_frame
 from .formats import EXPORT_FORMATS, format_for
 
 __all__ = [
@@ -45,6 +59,7 @@ __all__ = [
     "EDGE_COLUMNS",
     "ISO_FORMAT",
     "export_tables",
+    "csv_safe_frame",
     "write_export",
     "table_paths",
     "read_tables",
@@ -144,33 +159,51 @@ def write_export(
     *,
     depth: bool | None = None,
     graph_name: str = "ecograph",
+    csv_safe: bool = False,
+    protected: Iterable[str | os.PathLike[str]] = (),
 ) -> list[Path]:
     """Write ``nodes``/``edges`` (a family or a whole store) as ``fmt``; return the files.
 
     ``fmt=None`` takes the format from the suffix of ``path`` (``json`` without one; see
     :func:`ecograph.formats.format_for`). CSV and Parquet write two tables next to
-    ``path`` (see :func:`table_paths`).
+    ``path`` (see :func:`table_paths`). Files are written atomically, parent directories
+    created.
+
+    Parameters
+    ----------
+    csv_safe
+        CSV only: prefix cells a spreadsheet would run as a formula with ``'`` (see
+        :func:`csv_safe_frame`). Off by default: the values stay exactly as they are.
+    protected
+        Files being read (the store, a snapshot): a path that would overwrite one of them
+        (see :func:`ecograph.atomic.check_output`) is refused before anything is written.
 
     Raises
     ------
     UsageError
-        For an unknown ``fmt``, or a suffix that names no format.
+        For an unknown ``fmt``, a suffix that names no format, or a path that would
+        overwrite a ``protected`` file.
     """
     fmt = format_for(path, FORMATS, default="json") if fmt is None else fmt.lower()
     if fmt not in FORMATS:
         raise UsageError(f"unknown export format {fmt!r}; choose one of {', '.join(FORMATS)}")
-    table, etable = export_tables(nodes, edges, depth=depth)
     p = Path(path)
-    if p.parent and not p.parent.exists():
-        p.parent.mkdir(parents=True, exist_ok=True)
+    protected = tuple(protected)
+    targets = list(table_paths(p, FORMATS[fmt])) if fmt in ("csv", "parquet") else [p]
+    for target in targets:
+        check_output(target, protected)
+    table, etable = export_tables(nodes, edges, depth=depth)
     if fmt in ("csv", "parquet"):
-        npath, epath = table_paths(p, FORMATS[fmt])
-        if fmt == "csv":
-            table.write_csv(npath)
-            etable.write_csv(epath)
-        else:
-            table.write_parquet(npath)
-            etable.write_parquet(epath)
+        npath, epath = targets
+        with atomic_paths(npath, epath) as (ntmp, etmp):
+            if fmt == "csv":
+                if csv_safe:
+                    table, etable = csv_safe_frame(table), csv_safe_frame(etable)
+                table.write_csv(ntmp)
+                etable.write_csv(etmp)
+            else:
+                table.write_parquet(ntmp)
+                etable.write_parquet(etmp)
         return [npath, epath]
     writer = {"json": write_json, "graphml": write_graphml, "gexf": write_gexf,
               "dot": write_dot}[fmt]
@@ -220,7 +253,7 @@ def write_json(table: pl.DataFrame, etable: pl.DataFrame, path: Path, *,
         {"directed": True, "multigraph": False, "graph": {"name": graph_name}},
         ensure_ascii=False,
     )[:-1]
-    with Path(path).open("w", encoding="utf-8") as fh:
+    with atomic_write(path) as fh:
         fh.write(head)
         fh.write(', "nodes": ')
         fh.write(nodes_json)
@@ -278,7 +311,8 @@ def write_graphml(table: pl.DataFrame, etable: pl.DataFrame, path: Path, *,
         data = "" if r is None else f'<data key="e0">{_xml(r)}</data>'
         out.append(f'    <edge source="{_xml(p)}" target="{_xml(c)}">{data}</edge>\n')
     out.append("  </graph>\n</graphml>\n")
-    Path(path).write_text("".join(out), encoding="utf-8")
+    with atomic_write(path) as fh:
+        fh.write("".join(out))
 
 
 def write_gexf(table: pl.DataFrame, etable: pl.DataFrame, path: Path, *,
@@ -321,16 +355,20 @@ def write_gexf(table: pl.DataFrame, etable: pl.DataFrame, path: Path, *,
         data = "" if r is None else f'<attvalues><attvalue for="0" value="{_xml(r)}"/></attvalues>'
         out.append(f'      <edge id="{k}" source="{_xml(p)}" target="{_xml(c)}">{data}</edge>\n')
     out.append("    </edges>\n  </graph>\n</gexf>\n")
-    Path(path).write_text("".join(out), encoding="utf-8")
+    with atomic_write(path) as fh:
+        fh.write("".join(out))
 
 
 def dot_quote(value: Any) -> str:
-    r"""A DOT double-quoted string: ``\`` and ``"`` escaped, newlines as ``\n``.
+    r"""A DOT double-quoted string: ``\`` and ``"`` escaped, newlines as ``\n``, other
+    control characters (NUL, escape sequences...) dropped.
 
     >>> print(dot_quote('say "hi" <b> & \\ bye'))
     "say \"hi\" <b> & \\ bye"
+    >>> print(dot_quote("a\x00\x1b[31mb"))
+    "a[31mb"
     """
-    s = str(value).replace("\\", "\\\\").replace('"', '\\"')
+    s = _XML_BAD.sub("", str(value)).replace("\\", "\\\\").replace('"', '\\"')
     s = s.replace("\r\n", "\\n").replace("\n", "\\n").replace("\r", "\\n")
     return f'"{s}"'
 
@@ -355,4 +393,5 @@ def write_dot(table: pl.DataFrame, etable: pl.DataFrame, path: Path, *,
         attr = "" if r is None else f" [relation={dot_quote(r)}]"
         out.append(f"  {dot_quote(p)} -> {dot_quote(c)}{attr};\n")
     out.append("}\n")
-    Path(path).write_text("".join(out), encoding="utf-8")
+    with atomic_write(path) as fh:
+        fh.write("".join(out))

@@ -6,6 +6,9 @@ as a ``(root, nodes, edges)`` tuple — ``nodes`` with ``id``, ``created_at``, `
 and a ``depth`` column (root at 0), as :func:`ecograph.graph.family_frames` returns —, or
 any object with ``.root``, ``.nodes`` and ``.edges`` (an :class:`ecograph.api.Family`).
 :func:`families_from_frames` builds the tuples from a store's frames.
+
+Ids and titles are drawn as literal text (:func:`ecograph.render.figure_text`) and
+matplotlib's warnings are silenced while drawing (:func:`ecograph.render.quiet_warnings`).
 """
 
 from __future__ import annotations
@@ -21,7 +24,7 @@ from matplotlib.figure import Figure
 
 from .errors import UsageError
 from .records import RELATION_KEYS
-from .render import RELATION_COLORS, FamilyLike
+from .render import RELATION_COLORS, FamilyLike, figure_text, quiet_warnings
 
 __all__ = [
     "FamilyFrames",
@@ -115,6 +118,7 @@ def adoption_days(nodes: pl.DataFrame, root: str) -> np.ndarray:
     return np.sort(days.astype(np.float64))
 
 
+@quiet_warnings
 def adoption_curves(
     families: Families, *, ax: Axes | None = None, log: bool = False, title: str | None = None
 ) -> Figure:
@@ -135,7 +139,8 @@ def adoption_curves(
         y = np.arange(len(x), dtype=np.float64)
         if log:
             x, y = x[1:], y[1:]
-        ax.step(x, y, where="post", lw=1.8, label=f"{root} ({len(days):,})", **_style(k))
+        ax.step(x, y, where="post", lw=1.8, label=f"{figure_text(root)} ({len(days):,})",
+                **_style(k))
     if log:
         ax.set_yscale("log")
     ax.set_xlabel("days since the foundation's release")
@@ -144,9 +149,10 @@ def adoption_curves(
     ax.set_axisbelow(True)
     for side in ("top", "right"):
         ax.spines[side].set_visible(False)
-    text = title or "Adoption race: derivatives since release"
+    text = (figure_text(title, keep_newlines=True) if title
+            else "Adoption race: derivatives since release")
     if skipped:
-        text += f"\n(no release date: {', '.join(skipped)})"
+        text += f"\n(no release date: {', '.join(map(figure_text, skipped))})"
     ax.set_title(text, fontsize=11)
     if ax.get_lines():
         ax.legend(frameon=False, fontsize=8, loc="best")
@@ -169,6 +175,7 @@ def fanout_values(nodes: pl.DataFrame, edges: pl.DataFrame) -> np.ndarray:
     return counts["len"].to_numpy().astype(np.int64)
 
 
+@quiet_warnings
 def fanout_distribution(
     families: Families, *, ax: Axes | None = None, title: str | None = None
 ) -> Figure:
@@ -181,12 +188,12 @@ def fanout_distribution(
             raise UsageError("fanout_distribution needs each family's edges")
         vals = np.sort(fanout_values(nodes, edges))
         if len(vals) == 0:
-            ax.plot([], [], label=f"{root} (no parents)", **_style(k))
+            ax.plot([], [], label=f"{figure_text(root)} (no parents)", **_style(k))
             continue
         uniq = np.unique(vals)
         ccdf = np.array([(vals >= u).mean() for u in uniq])
         ax.plot(uniq, ccdf, marker="o", ms=3.5, lw=1.4,
-                label=f"{root} (max {int(vals.max()):,})", **_style(k))
+                label=f"{figure_text(root)} (max {int(vals.max()):,})", **_style(k))
     ax.set_xscale("log")
     ax.set_yscale("log")
     ax.set_xlabel("fan-out k (children of a model)")
@@ -194,7 +201,8 @@ def fanout_distribution(
     ax.grid(True, which="major", color="#e5e5e5", lw=0.6)
     for side in ("top", "right"):
         ax.spines[side].set_visible(False)
-    ax.set_title(title or "Fan-out distribution (log-log)", fontsize=11)
+    ax.set_title(figure_text(title, keep_newlines=True) if title
+                 else "Fan-out distribution (log-log)", fontsize=11)
     ax.legend(frameon=False, fontsize=8, loc="lower left")
     return fig
 
@@ -211,6 +219,7 @@ def relation_counts(nodes: pl.DataFrame, root: str) -> dict[str, int]:
     return {r: sum(1 for x in rel if x == r) for r in _RELS}
 
 
+@quiet_warnings
 def relation_mix(
     families: Families, *, ax: Axes | None = None, share: bool = True, title: str | None = None
 ) -> Figure:
@@ -220,7 +229,8 @@ def relation_mix(
     fig, ax = _figure(ax, (8.0, 1.4 + 0.55 * max(len(fams), 1)))
     counts = [relation_counts(n, r) for r, n, _ in fams]
     present = [r for r in _RELS if any(c[r] for c in counts)]
-    labels = [f"{r} ({sum(c.values()):,})" for (r, _, _), c in zip(fams, counts, strict=True)]
+    labels = [f"{figure_text(r)} ({sum(c.values()):,})"
+              for (r, _, _), c in zip(fams, counts, strict=True)]
     ypos = np.arange(len(fams))[::-1]
     left = np.zeros(len(fams))
     for rel in present:
@@ -242,7 +252,8 @@ def relation_mix(
         ax.set_xlim(0, 100)
     for side in ("top", "right"):
         ax.spines[side].set_visible(False)
-    ax.set_title(title or "Relation mix per family", fontsize=11, pad=22)
+    ax.set_title(figure_text(title, keep_newlines=True) if title
+                 else "Relation mix per family", fontsize=11, pad=22)
     if present:
         ax.legend(ncol=len(present), frameon=False, fontsize=8, loc="lower center",
                   bbox_to_anchor=(0.5, 1.0), borderaxespad=0.2, handlelength=1.2)

@@ -10,7 +10,14 @@ two collide, a legend of the relations present and a title with the family's cou
 the command line tells about the picture); :func:`draw_fork_tree` returns the Figure only.
 
 :func:`save_figure` writes PNG / SVG / PDF deterministically (no dates, fixed SVG ids): the
-same input gives the same bytes.
+same input gives the same bytes. It writes atomically (:mod:`ecograph.atomic`): a failed
+save leaves the previous picture as it was.
+
+Text from the data (ids, titles) goes through :func:`ecograph.escape.plain_text` before it
+reaches matplotlib: control characters would make the SVG ill-formed and a byte-order mark
+(U+FEFF) crashes matplotlib's PDF backend. Drawing and saving run with matplotlib's
+warnings (missing glyphs, layout notes) silenced: a picture is drawn with a fallback glyph
+and the command line stays clean (:func:`quiet_warnings`).
 
 Everything is built from one :class:`~matplotlib.collections.LineCollection` per edge kind
 and a single scatter, which keeps a 5,000-node family well under a second to draw.
@@ -18,11 +25,15 @@ and a single scatter, which keeps a 5,000-node family well under a second to dra
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import math
 import os
+import warnings
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 import numpy as np
 import polars as pl
@@ -33,7 +44,9 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.transforms import Bbox, ScaledTranslation
 
+from .atomic import atomic_paths
 from .errors import UnknownModelError, UsageError
+from .escape import plain_text
 from .formats import PICTURE_FORMATS, format_for
 from .layout import SpanningTree, TreeLayout, spanning_tree, tree_layout
 from .records import RELATION_KEYS
@@ -52,6 +65,8 @@ __all__ = [
     "family_counts",
     "LABEL_GID",
     "BADGE_GID",
+    "quiet_warnings",
+    "figure_text",
 ]
 
 #: Okabe-Ito colours (colour-blind safe), one per relation.
@@ -71,6 +86,47 @@ BADGE_GID = "ecograph-badge"
 _REL_NAMES = RELATION_KEYS
 _REL_ORDER = {r: i for i, r in enumerate(_REL_NAMES)}
 
+_F = TypeVar("_F", bound=Callable[..., Any])
+
+
+@contextlib.contextmanager
+def _silenced() -> Iterator[None]:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # glyphs missing from the font, layout
+        warnings.simplefilter("ignore", RuntimeWarning)  # numpy on empty / log-scale data
+        yield
+
+
+def figure_text(value: object, *, keep_newlines: bool = False) -> str:
+    r"""``value`` as literal text for a matplotlib label or title: cleaned with
+    :func:`ecograph.escape.plain_text` and ``$`` escaped (matplotlib reads ``$...$`` as
+    math, and a malformed formula in a title or an id stops the drawing).
+
+    >>> figure_text("org/\ufeffcosts $5 and $\\frac{$")
+    'org/costs \\$5 and \\$\\frac{\\$'
+    """
+    return plain_text(value, keep_newlines=keep_newlines).replace("$", r"\$")
+
+
+def quiet_warnings(func: _F) -> _F:
+    """Run ``func`` (a drawing or saving function) with matplotlib's and numpy's
+    ``UserWarning`` / ``RuntimeWarning`` silenced, so none reaches the user's terminal.
+
+    >>> @quiet_warnings
+    ... def draw():
+    ...     warnings.warn("Glyph 20013 missing from font(s) DejaVu Sans.")
+    ...     return "drawn"
+    >>> draw()
+    'drawn'
+    """
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        with _silenced():
+            return func(*args, **kwargs)
+
+    return wrapper  # type: ignore[return-value]
+
 
 @dataclass(frozen=True)
 class FamilyCounts:
@@ -83,7 +139,7 @@ class FamilyCounts:
     def line(self) -> str:
         """``1,234 derivatives · finetune 800 · quantized 400 · ... · 3 generations``."""
         parts = [f"{self.size:,} derivative{'s' if self.size != 1 else ''}"]
-        parts += [f"{r} {n:,}" for r, n in self.by_relation.items()]
+        parts += [f"{figure_text(r)} {n:,}" for r, n in self.by_relation.items()]
         parts.append(f"{self.max_depth} generation{'s' if self.max_depth != 1 else ''}")
         return " · ".join(parts)
 
@@ -164,7 +220,9 @@ def _counts(tree: SpanningTree, rel: dict[str, str | None]) -> FamilyCounts:
 
 
 def _short(mid: str, width: int = 34) -> str:
-    return mid if len(mid) <= width else mid[: width - 1] + "…"
+    mid = plain_text(mid)
+    mid = mid if len(mid) <= width else mid[: width - 1] + "…"
+    return mid.replace("$", r"\$")
 
 
 def draw_fork_tree(
@@ -188,6 +246,7 @@ def draw_fork_tree(
                      labels=labels, title=title, figsize=figsize, dpi=dpi).figure
 
 
+@quiet_warnings
 def fork_tree(
     nodes: pl.DataFrame | FamilyLike,
     edges: pl.DataFrame | None = None,
@@ -346,11 +405,12 @@ def fork_tree(
     placer.draw_leaders()
 
     # ---- title, legend, caption
-    heading = title or f"Fork tree of {root}"
+    heading = (figure_text(title, keep_newlines=True) if title
+               else f"Fork tree of {_short(root, 80)}")
     present = [r for r in counts.by_relation]
     handles = [
         Line2D([], [], ls="", marker="o", ms=7, mfc=RELATION_COLORS.get(r, "#999999"),
-               mec="white", label=f"{r} ({counts.by_relation[r]:,})")
+               mec="white", label=f"{figure_text(r)} ({counts.by_relation[r]:,})")
         for r in present
     ]
     caption = _caption(lay, max_nodes, keyed)
@@ -711,10 +771,13 @@ class _LabelPlacer:
             self.ax.add_collection(lc)
 
 
+@quiet_warnings
 def save_figure(
     fig: Figure, path: str | os.PathLike[str], *, dpi: float | None = None
 ) -> Path:
-    """Save ``fig`` as PNG, SVG or PDF (from the suffix), byte-for-byte reproducibly.
+    """Save ``fig`` as PNG, SVG or PDF (from the suffix), byte-for-byte reproducibly and
+    atomically (a failed save leaves no partial file and keeps the previous one), parent
+    directories created.
 
     Raises
     ------
@@ -734,9 +797,8 @@ def save_figure(
     meta = metas[fmt]
     if fig.canvas is None or not hasattr(fig.canvas, "print_figure"):
         FigureCanvasAgg(fig)
-    if p.parent and not p.parent.exists():
-        p.parent.mkdir(parents=True, exist_ok=True)
-    with matplotlib.rc_context({"svg.hashsalt": "ecograph", "pdf.compression": 6}):
-        fig.savefig(p, format=fmt, dpi=dpi or fig.dpi, metadata=meta,
+    with (matplotlib.rc_context({"svg.hashsalt": "ecograph", "pdf.compression": 6}),
+          atomic_paths(p) as (tmp,)):
+        fig.savefig(tmp, format=fmt, dpi=dpi or fig.dpi, metadata=meta,
                     facecolor="white")
     return p

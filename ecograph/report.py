@@ -9,6 +9,12 @@
     fanout.png     fan-out distribution (log-log)
     report.html    all of the above on one page, images embedded (base64), every model
                    id and author HTML-escaped
+
+Text from the data is cleaned of control and invisible characters
+(:func:`ecograph.escape.plain_text`) and escaped for its file: HTML-escaped in
+report.html, backslash-escaped Markdown in metrics.md (no link, image, HTML or table
+cell can be smuggled in through an id or an author: the file is meant to be pasted into
+pages). Every file is written atomically (:mod:`ecograph.atomic`).
 """
 
 from __future__ import annotations
@@ -16,11 +22,15 @@ from __future__ import annotations
 import base64
 import html
 import json
+import os
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
 import polars as pl
 
+from .atomic import atomic_write, check_output
+from .escape import markdown_literal, plain_text
 from .render import fork_tree, save_figure
 
 __all__ = ["write_report", "metrics_markdown", "metrics_record"]
@@ -69,32 +79,38 @@ def _fmt(key: str, v: Any) -> str:
     return str(v)
 
 
-def _md_cell(s: str) -> str:
-    return s.replace("|", "\\|")
-
-
 def metrics_markdown(rec: dict[str, Any]) -> str:
     """Markdown tables of a metrics record (headline numbers, relations, authors, months).
 
+    Ids, authors and relations are literal text: code spans, or backslash-escaped when
+    they hold anything but id characters (:func:`ecograph.escape.markdown_literal`).
+
     >>> print(metrics_markdown({"root": "a/r", "size": 2}).splitlines()[0])
     # Family of `a/r`
+    >>> md = metrics_markdown({"root": "a/r", "top_authors": [
+    ...     {"author": "[x](http://e.vil)", "count": 1, "downloads": 0}]})
+    >>> print(md.splitlines()[-1])
+    | \\[x\\]\\(http\\://e\\.vil\\) | 1 | 0 |
     """
-    lines = [f"# Family of `{rec['root']}`", "", "| metric | value |", "|---|---|"]
+    md = markdown_literal
+    lines = [f"# Family of {md(rec['root'])}", "", "| metric | value |", "|---|---|"]
     for key, label in _SCALARS:
         if key in rec:
-            lines.append(f"| {label} | {_md_cell(_fmt(key, rec[key]))} |")
+            value = rec[key]
+            cell = md(value) if isinstance(value, str) else _fmt(key, value)
+            lines.append(f"| {label} | {cell} |")
     for key, title in (("by_relation", "By relation"), ("direct_by_relation",
                                                           "Direct children by relation")):
         if rec.get(key):
             lines += ["", f"## {title}", "", "| relation | models |", "|---|---|"]
-            lines += [f"| {r} | {n:,} |" for r, n in rec[key].items()]
+            lines += [f"| {md(r)} | {n:,} |" for r, n in rec[key].items()]
     if rec.get("depth_counts"):
         lines += ["", "## Generations", "", "| depth | models |", "|---|---|"]
         lines += [f"| {i} | {n:,} |" for i, n in enumerate(rec["depth_counts"], 1)]
     if rec.get("top_authors"):
         lines += ["", "## Top authors", "", "| author | models | downloads (30 d) |",
                   "|---|---|---|"]
-        lines += [f"| {_md_cell(str(a['author']))} | {a['count']:,} | "
+        lines += [f"| {md(a['author'])} | {a['count']:,} | "
                   f"{(a['downloads'] or 0):,} |" for a in rec["top_authors"]]
     if rec.get("monthly"):
         lines += ["", "## Derivatives per month", "", "| month | models |", "|---|---|"]
@@ -104,13 +120,18 @@ def metrics_markdown(rec: dict[str, Any]) -> str:
 
 def _img(path: Path, alt: str) -> str:
     data = base64.b64encode(path.read_bytes()).decode("ascii")
-    return (f'<figure><img alt="{html.escape(alt)}" src="data:image/png;base64,{data}">'
+    return (f'<figure><img alt="{_escape(alt)}" src="data:image/png;base64,{data}">'
             f"</figure>")
+
+
+def _escape(value: object, *, keep_newlines: bool = False) -> str:
+    """HTML-escaped clean text (quotes too: safe in attributes)."""
+    return html.escape(plain_text(value, keep_newlines=keep_newlines), quote=True)
 
 
 def _html(rec: dict[str, Any], nodes: pl.DataFrame, images: dict[str, Path],
           caption: str) -> str:
-    e = html.escape
+    e = _escape
     root = rec["root"]
     rows = "".join(f"<tr><th>{e(label)}</th><td>{e(_fmt(k, rec.get(k)))}</td></tr>"
                    for k, label in _SCALARS if k in rec)
@@ -145,7 +166,7 @@ def _html(rec: dict[str, Any], nodes: pl.DataFrame, images: dict[str, Path],
 <h1>Family of <code>{e(root)}</code></h1>
 <h2>Fork tree</h2>
 {_img(images['fork_tree'], f'fork tree of {root}')}
-<p class="cap">{e(caption)}</p>
+<p class="cap">{e(caption, keep_newlines=True)}</p>
 <h2>Metrics</h2>
 <div class="grid">
 <table>{rows}</table>
@@ -174,28 +195,38 @@ def write_report(
     layout: str = "radial",
     max_nodes: int = 1500,
     dpi: int = 200,
+    protected: Iterable[str | os.PathLike[str]] = (),
 ) -> dict[str, Path]:
-    """Write the report on ``root``'s family (an exact id) into ``out_dir``; return the
-    paths by name (``metrics_json``, ``metrics_md``, ``fork_tree``, ``adoption``,
-    ``fanout``, ``html``)."""
+    """Write the report on ``root``'s family (an exact id) into ``out_dir`` (created if
+    needed); return the paths by name (``metrics_json``, ``metrics_md``, ``fork_tree``,
+    ``adoption``, ``fanout``, ``html``).
+
+    Each file is written atomically. A file that would overwrite one of ``protected``
+    (the store or snapshot being read; :func:`ecograph.atomic.check_output`) is refused
+    before anything is written.
+    """
     from .graph import family_frames
     from .plots import adoption_curves, fanout_distribution
 
     out = Path(out_dir)
+    names = {"metrics_json": "metrics.json", "metrics_md": "metrics.md",
+             "fork_tree": "fork_tree.png", "adoption": "adoption.png",
+             "fanout": "fanout.png", "html": "report.html"}
+    protected = tuple(protected)
+    check_output(out, protected)
+    paths = {key: check_output(out / name, protected) for key, name in names.items()}
     out.mkdir(parents=True, exist_ok=True)
     rec = metrics_record(models, edges, root)
     nodes, fam_edges = family_frames(models, edges, root)
-    paths: dict[str, Path] = {}
-    paths["metrics_json"] = out / "metrics.json"
-    paths["metrics_json"].write_text(json.dumps(rec, indent=2, ensure_ascii=False) + "\n",
-                                     encoding="utf-8")
-    paths["metrics_md"] = out / "metrics.md"
-    paths["metrics_md"].write_text(metrics_markdown(rec), encoding="utf-8")
+    with atomic_write(paths["metrics_json"]) as fh:
+        fh.write(json.dumps(rec, indent=2, ensure_ascii=False) + "\n")
+    with atomic_write(paths["metrics_md"]) as fh:
+        fh.write(metrics_markdown(rec))
     tree = fork_tree(nodes, fam_edges, root, layout=layout, max_nodes=max_nodes, dpi=dpi)
-    paths["fork_tree"] = tree.save(out / "fork_tree.png", dpi=dpi)
+    tree.save(paths["fork_tree"], dpi=dpi)
     fam = [(root, nodes, fam_edges)]
-    paths["adoption"] = save_figure(adoption_curves(fam), out / "adoption.png", dpi=dpi)
-    paths["fanout"] = save_figure(fanout_distribution(fam), out / "fanout.png", dpi=dpi)
-    paths["html"] = out / "report.html"
-    paths["html"].write_text(_html(rec, nodes, paths, tree.caption), encoding="utf-8")
+    save_figure(adoption_curves(fam), paths["adoption"], dpi=dpi)
+    save_figure(fanout_distribution(fam), paths["fanout"], dpi=dpi)
+    with atomic_write(paths["html"]) as fh:
+        fh.write(_html(rec, nodes, paths, tree.caption))
     return paths

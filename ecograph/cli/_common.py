@@ -1,7 +1,14 @@
-"""Shared CLI plumbing: error translation, common options, progress bars."""
+"""Shared CLI plumbing: error translation, common options, progress bars.
+
+Every numeric option has a range with a sane maximum (:data:`MAX_COUNT` and friends), so a
+typo such as ``--top 100000000000000000000`` is a usage error, not a crash. Every command
+that writes a file refuses a path that would overwrite its input (:func:`guard_output`)
+before any work; the library writes the file atomically (:mod:`ecograph.atomic`).
+"""
 
 from __future__ import annotations
 
+import math
 import os
 import sys
 from collections.abc import Callable, Iterable
@@ -9,12 +16,33 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
+from ..atomic import check_output
 from ..errors import EcographError
 
 if TYPE_CHECKING:  # the analysis side (polars) loads when a command needs it
     from ..api import Ecosystem
 
 F = TypeVar("F", bound=Callable[..., Any])
+
+#: Largest count an option accepts (models, roots, rows): 50x the Hub's ~2M models.
+MAX_COUNT = 100_000_000
+#: Largest node budget of a picture and most labels on it.
+MAX_NODES = 1_000_000
+MAX_LABELS = 10_000
+#: Seeds: what numpy's and Python's generators take without surprise.
+MAX_SEED = 2**32 - 1
+
+
+class FiniteFloatRange(click.FloatRange):
+    """A :class:`click.FloatRange` that also refuses ``nan`` and ``inf`` (click lets
+    ``nan`` through every bound)."""
+
+    def convert(self, value: Any, param: click.Parameter | None,
+                ctx: click.Context | None) -> Any:
+        number = super().convert(value, param, ctx)
+        if not math.isfinite(number):
+            self.fail(f"{value!r} is not a finite number.", param, ctx)
+        return number
 
 
 def _debug() -> bool:
@@ -67,7 +95,7 @@ def _error_line(exc: EcographError) -> click.ClickException:
 def _oserror_line(exc: OSError) -> str:
     if exc.filename:
         return f"{exc.strerror or exc}: {exc.filename}"
-    return str(exc)
+    return exc.strerror or str(exc)
 
 
 def db_option(f: F) -> F:
@@ -80,6 +108,24 @@ def db_option(f: F) -> F:
         show_default=True,
         envvar="ECOGRAPH_DB",
         help="The SQLite store (env ECOGRAPH_DB).",
+    )(f)
+
+
+def guard_output(output: str | os.PathLike[str] | None, *inputs: str | None) -> None:
+    """Refuse (one ``Error:`` line, exit 2) an ``-o``/``--out`` path that would overwrite
+    one of ``inputs`` (the ``--db`` store, a ``--snapshot``), its SQLite ``-wal``/``-shm``
+    files or its cache: checked before any work (:func:`ecograph.atomic.check_output`)."""
+    if output is not None:
+        check_output(output, [i for i in inputs if i is not None])
+
+
+def csv_safe_option(f: F) -> F:
+    """``--csv-safe``: guard CSV cells against spreadsheet formulas (off by default)."""
+    return click.option(
+        "--csv-safe", "csv_safe", is_flag=True,
+        help="CSV: prefix cells that start with = + - @ (or a tab / carriage return) with ' "
+             "so spreadsheets show them as text instead of running them as formulas. Off "
+             "by default: the values stay exact for data pipelines.",
     )(f)
 
 

@@ -1,17 +1,26 @@
 """CLI commands: analysis — ``stats``, ``families``, ``quality``.
 
 Thin wrappers over :mod:`ecograph.api`; heavy modules are imported inside the commands.
+``-o FILE`` is written atomically (parent directories created, never over the store).
 """
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import click
 
+from ..atomic import atomic_paths, atomic_write
 from ..formats import TABLE_FORMATS
-from ._common import db_option, format_option, open_ecosystem, output_option
+from ._common import (
+    MAX_COUNT,
+    csv_safe_option,
+    db_option,
+    format_option,
+    guard_output,
+    open_ecosystem,
+    output_option,
+)
 
 FORMATS = TABLE_FORMATS
 #: Most roots shown side by side in ``stats --format table``.
@@ -28,7 +37,9 @@ def _snapshot_option(f: Any) -> Any:
 
 
 def _format_options(f: Any) -> Any:
-    f = output_option("Write to this file instead of stdout (required for parquet).")(f)
+    f = csv_safe_option(f)
+    f = output_option("Write to this file instead of stdout (required for parquet; "
+                      "parent directories are created).")(f)
     return format_option(FORMATS, "Output format.", default="table")(f)
 
 
@@ -141,14 +152,16 @@ def _flat_frame(stats: Any, keys: tuple[str, ...]) -> Any:
     return stats.select(cols)
 
 
-def _emit(text: str, output: str | None) -> None:
+def _emit(text: str, output: str | None, *, nl: bool = True) -> None:
     if output is None:
-        click.echo(text)
+        click.echo(text, nl=nl)
     else:
-        Path(output).write_text(text + "\n", encoding="utf-8")
+        with atomic_write(output) as fh:
+            fh.write(text + ("\n" if nl else ""))
 
 
-def _write(frame: Any, fmt: str, output: str | None, *, table: str, json_keys: Any) -> None:
+def _write(frame: Any, fmt: str, output: str | None, *, table: str, json_keys: Any,
+           csv_safe: bool = False) -> None:
     """Write ``frame`` in ``fmt``; ``table`` is the text for the table format."""
 
     from ..metrics import to_json
@@ -159,16 +172,28 @@ def _write(frame: Any, fmt: str, output: str | None, *, table: str, json_keys: A
         # pretty for a few rows; compact (and fast) for every foundation of a big hub
         _emit(to_json(frame, json_keys, indent=2 if frame.height <= 1000 else None), output)
     elif fmt == "csv":
+        from ..escape import csv_safe_frame
+
         flat = _flat_frame(frame, json_keys)
-        text = flat.write_csv() if flat.width else ""
-        if output is None:
-            click.echo(text, nl=False)
-        else:
-            Path(output).write_text(text, encoding="utf-8")
+        if csv_safe:
+            flat = csv_safe_frame(flat)
+        _emit(flat.write_csv() if flat.width else "", output, nl=False)
     else:  # parquet
         if output is None:
             raise click.UsageError("--format parquet needs -o FILE")
-        frame.write_parquet(output)
+        with atomic_paths(output) as (tmp,):
+            frame.write_parquet(tmp)
+
+
+def _check_args(fmt: str, output: str | None, csv_safe: bool, db: str,
+                snapshot: str | None) -> None:
+    """Usage errors before any work: parquet to stdout, ``--csv-safe`` without CSV, an
+    output that would overwrite the store or snapshot."""
+    if fmt == "parquet" and output is None:
+        raise click.UsageError("--format parquet needs -o FILE")
+    if csv_safe and fmt != "csv":
+        raise click.UsageError("--csv-safe applies to --format csv only")
+    guard_output(output, db, snapshot)
 
 
 # --------------------------------------------------------------------------- commands
@@ -187,6 +212,7 @@ def stats_command(
     all_: bool,
     fmt: str,
     output: str | None,
+    csv_safe: bool,
 ) -> None:
     """Family metrics (DESIGN §5) of one or more roots, side by side.
 
@@ -204,6 +230,7 @@ def stats_command(
 
     if not roots and not all_:
         raise click.UsageError("give at least one ROOT, or --all")
+    _check_args(fmt, output, csv_safe, db, snapshot)
     stats = open_ecosystem(db, snapshot).stats(roots, with_foundations=all_)
     table = ""
     if fmt == "table":
@@ -216,7 +243,7 @@ def stats_command(
                 "json, csv or parquet for all",
                 err=True,
             )
-    _write(stats, fmt, output, table=table, json_keys=JSON_KEYS)
+    _write(stats, fmt, output, table=table, json_keys=JSON_KEYS, csv_safe=csv_safe)
 
 
 def families_text(frame: Any) -> str:
@@ -249,10 +276,12 @@ def families_text(frame: Any) -> str:
 @click.command("families")
 @db_option
 @_snapshot_option
-@click.option("--top", type=click.IntRange(min=1), default=None, help="Only the N largest.")
+@click.option("--top", type=click.IntRange(min=1, max=MAX_COUNT), default=None,
+              help="Only the N largest.")
 @_format_options
 def families_command(
-    db: str, snapshot: str | None, top: int | None, fmt: str, output: str | None
+    db: str, snapshot: str | None, top: int | None, fmt: str, output: str | None,
+    csv_safe: bool,
 ) -> None:
     """Foundations by family size, with their headline metrics.
 
@@ -262,19 +291,22 @@ def families_command(
     Examples:
       ecograph families --db hub.db --top 20
       ecograph families --db hub.db --format csv -o families.csv
+      ecograph families --db hub.db --format csv --csv-safe -o for-excel.csv
     """
     from ..metrics import HEADLINE_COLUMNS
 
+    _check_args(fmt, output, csv_safe, db, snapshot)
     frame = open_ecosystem(db, snapshot).foundations(top)
     table = families_text(frame) if fmt == "table" else ""
-    _write(frame, fmt, output, table=table, json_keys=HEADLINE_COLUMNS)
+    _write(frame, fmt, output, table=table, json_keys=HEADLINE_COLUMNS, csv_safe=csv_safe)
 
 
 @click.command("quality")
 @db_option
 @_snapshot_option
 @_format_options
-def quality_command(db: str, snapshot: str | None, fmt: str, output: str | None) -> None:
+def quality_command(db: str, snapshot: str | None, fmt: str, output: str | None,
+                    csv_safe: bool) -> None:
     """Data-quality problems: missing parents, self-loops, cycles, relation conflicts.
 
     A relation conflict is a ``merge`` with one parent, or a finetune / quantized /
@@ -287,6 +319,7 @@ def quality_command(db: str, snapshot: str | None, fmt: str, output: str | None)
     """
     from collections import Counter
 
+    _check_args(fmt, output, csv_safe, db, snapshot)
     frame = open_ecosystem(db, snapshot).quality()
     table = ""
     if fmt == "table":
@@ -300,7 +333,8 @@ def quality_command(db: str, snapshot: str | None, fmt: str, output: str | None)
                 f"{frame.height:,} problems: {summary}\n\n"
                 + _text_table(["kind", "model", "detail"], rows, right=set())
             )
-    _write(frame, fmt, output, table=table, json_keys=tuple(frame.columns))
+    _write(frame, fmt, output, table=table, json_keys=tuple(frame.columns),
+           csv_safe=csv_safe)
 
 
 COMMANDS: list[click.Command] = [stats_command, families_command, quality_command]

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import click
 
+from ._common import MAX_COUNT, MAX_SEED, FiniteFloatRange
+
 COMMANDS: list[click.Command] = []
 
 
@@ -17,27 +19,33 @@ COMMANDS: list[click.Command] = []
 @click.argument("snapshot", type=click.Path(dir_okay=False))
 @click.option("--host", default="127.0.0.1", show_default=True, help="Interface to listen on.")
 @click.option("--port", type=click.IntRange(0, 65535), default=0, help="Port (0: any free port).")
-@click.option("--latency-ms", type=click.FloatRange(0), default=0, help="Delay per request.")
-@click.option("--quota", type=click.IntRange(0), default=None, help="Requests per window.")
+@click.option("--latency-ms", type=FiniteFloatRange(0, 60_000), default=0,
+              help="Delay per request.")
+@click.option("--quota", type=click.IntRange(0, MAX_COUNT), default=None,
+              help="Requests per window.")
 @click.option(
-    "--window", type=click.IntRange(1), default=300, show_default=True, help="Window (seconds)."
+    "--window", type=click.IntRange(1, 86_400), default=300, show_default=True,
+    help="Window (seconds)."
 )
-@click.option("--fail-rate", type=click.FloatRange(0, 1), default=0.0, help="Share of 5xx.")
-@click.option("--stall-rate", type=click.FloatRange(0, 1), default=0.0, help="Share of stalls.")
+@click.option("--fail-rate", type=FiniteFloatRange(0, 1), default=0.0, help="Share of 5xx.")
+@click.option("--stall-rate", type=FiniteFloatRange(0, 1), default=0.0, help="Share of stalls.")
 @click.option(
     "--stall-seconds",
-    type=click.FloatRange(0),
+    type=FiniteFloatRange(0, 3600),
     default=30.0,
     show_default=True,
     help="How long a stall lasts.",
 )
 @click.option(
-    "--truncate-rate", type=click.FloatRange(0, 1), default=0.0, help="Share of cut JSON bodies."
+    "--truncate-rate", type=FiniteFloatRange(0, 1), default=0.0,
+    help="Share of cut JSON bodies."
 )
 @click.option(
-    "--drop-rate", type=click.FloatRange(0, 1), default=0.0, help="Share of dropped connections."
+    "--drop-rate", type=FiniteFloatRange(0, 1), default=0.0,
+    help="Share of dropped connections."
 )
-@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the fault sequence.")
+@click.option("--seed", type=click.IntRange(0, MAX_SEED), default=0, show_default=True,
+              help="Seed of the fault sequence.")
 @click.option("--verbose", "-v", is_flag=True, help="Log every request on stderr.")
 def fakehub(
     snapshot: str,
@@ -133,18 +141,19 @@ COMMANDS.append(fakehub)
     "--models",
     "-n",
     "n_models",
-    type=click.IntRange(1),
+    type=click.IntRange(1, MAX_COUNT),
     default=100_000,
     show_default=True,
     help="Number of models to generate.",
 )
-@click.option("--seed", type=int, default=0, show_default=True, help="Random seed.")
+@click.option("--seed", type=click.IntRange(0, MAX_SEED), default=0, show_default=True,
+              help="Random seed.")
 @click.option(
     "--output",
     "-o",
     type=click.Path(dir_okay=False, writable=True),
     required=True,
-    help="Snapshot to write (.jsonl, or .jsonl.gz for gzip).",
+    help="Snapshot to write (.jsonl, or .jsonl.gz for gzip); written atomically.",
 )
 @click.option("--quiet", "-q", is_flag=True, help="Do not show progress.")
 def synth(n_models: int, seed: int, output: str, quiet: bool) -> None:
@@ -160,11 +169,14 @@ def synth(n_models: int, seed: int, output: str, quiet: bool) -> None:
       ecograph synth --models 2000000 --seed 1 -o hub.jsonl.gz
       ecograph synth -n 20000 -o small.jsonl && ecograph fakehub small.jsonl
     """
+    from ..atomic import atomic_paths
     from ..synth import write_snapshot
     from ._common import progress_bar
 
-    with progress_bar(n_models, "synth", quiet=quiet, unit="models") as bar:
-        summary = write_snapshot(output, n_models, seed, progress=bar.update)
+    # the temporary file ends with the target's name, so .gz still means gzip
+    with (progress_bar(n_models, "synth", quiet=quiet, unit="models") as bar,
+          atomic_paths(output) as (tmp,)):
+        summary = write_snapshot(tmp, n_models, seed, progress=bar.update)
     top_id, top_size = summary.top_families[0] if summary.top_families else ("-", 0)
     click.echo(
         f"Wrote {summary.models:,} models to {output} ({summary.bytes / 1e6:,.1f} MB): "

@@ -1,7 +1,9 @@
 """CLI commands: outputs (export, render, compare, plot, report).
 
 Each parses, makes one call on :mod:`ecograph.api` (which checks the file suffix with
-:func:`ecograph.formats.format_for` before any work) and says what it wrote.
+:func:`ecograph.formats.format_for` before any work) and says what it wrote. An output
+that would overwrite the ``--db`` store (or its ``-wal``/``-shm`` files, or its cache) is
+refused before any work; every file is written atomically, parent directories created.
 """
 
 from __future__ import annotations
@@ -10,9 +12,13 @@ import click
 
 from ..formats import EXPORT_FORMATS
 from ._common import (
+    MAX_LABELS,
+    MAX_NODES,
+    csv_safe_option,
     db_option,
     dpi_option,
     format_option,
+    guard_output,
     open_ecosystem,
     output_option,
     picture_option,
@@ -33,28 +39,42 @@ _LAYOUT_HELP = "Root at the centre (radial) or at the top (layered)."
                required=True)
 @click.option("--all", "everything", is_flag=True,
               help="Export the whole store instead of one family (no depth attribute).")
+@csv_safe_option
 def export_command(root: str | None, db: str, fmt: str | None, output: str,
-                   everything: bool) -> None:
+                   everything: bool, csv_safe: bool) -> None:
     """Write the family of ROOT (ROOT included, with each node's depth) to a file.
 
     Formats: GraphML and GEXF (Gephi, Cytoscape), node-link JSON (networkx), CSV and
     Parquet node + edge tables (polars, pandas), DOT (Graphviz).
 
+    CSV cells hold the values exactly as they are (for data pipelines); an id or author
+    starting with = + - @ is a formula to a spreadsheet: use --csv-safe for files meant
+    to be opened in Excel, LibreOffice or Google Sheets.
+
     \b
     Examples:
       ecograph export meta-llama/Llama-3.1-8B --db llama.db --format graphml -o llama.graphml
       ecograph export meta-llama/Llama-3.1-8B --db llama.db -o llama.csv
+      ecograph export meta-llama/Llama-3.1-8B --db llama.db -o llama.csv --csv-safe
       ecograph export --all --db llama.db --format parquet -o hub.parquet
     """
+    from ..formats import format_for
+
+    if everything and root:
+        raise click.UsageError("give a ROOT model id or --all, not both")
     if not everything and not root:
         raise click.UsageError("give a ROOT model id, or --all for the whole store")
+    chosen = fmt or format_for(output, EXPORT_FORMATS, default="json")
+    if csv_safe and chosen != "csv":
+        raise click.UsageError("--csv-safe applies to CSV exports only")
+    guard_output(output, db)
     eco = open_ecosystem(db)
     if everything:
-        paths = eco.export(output, fmt)
+        paths = eco.export(output, fmt, csv_safe=csv_safe)
         label, count = "the store", eco.models.height
     else:
         fam = eco.family(root or "")
-        paths = fam.export(output, fmt)
+        paths = fam.export(output, fmt, csv_safe=csv_safe)
         label, count = f"the family of {fam.root}", fam.nodes.height
     click.echo(f"Wrote {count} models of {label} to {', '.join(map(str, paths))}", err=True)
 
@@ -65,10 +85,11 @@ def export_command(root: str | None, db: str, fmt: str | None, output: str,
 @picture_option
 @click.option("--layout", type=click.Choice(["radial", "layered"]), default="radial",
               show_default=True, help=_LAYOUT_HELP)
-@click.option("--max-nodes", type=click.IntRange(min=10), default=1500, show_default=True,
-              help="Node budget; beyond it leaves are folded into '+N' badges.")
-@click.option("--labels", type=click.IntRange(min=0), default=12, show_default=True,
-              help="Label the N most downloaded models.")
+@click.option("--max-nodes", type=click.IntRange(min=10, max=MAX_NODES), default=1500,
+              show_default=True, help="Node budget; beyond it leaves are folded into '+N' "
+              "badges.")
+@click.option("--labels", type=click.IntRange(min=0, max=MAX_LABELS), default=12,
+              show_default=True, help="Label the N most downloaded models.")
 @dpi_option
 @click.option("--title", default=None, help="Title (the counts line is always added).")
 def render_command(root: str, db: str, output: str, layout: str, max_nodes: int,
@@ -80,6 +101,7 @@ def render_command(root: str, db: str, output: str, layout: str, max_nodes: int,
       ecograph render meta-llama/Llama-3.1-8B --db llama.db -o llama.png
       ecograph render meta-llama/Llama-3.1-8B --db llama.db -o llama.svg --layout layered
     """
+    guard_output(output, db)
     fam = open_ecosystem(db).family(root)
     tree = fam.render(output, layout=layout, max_nodes=max_nodes, labels=labels, title=title,
                       dpi=dpi)
@@ -103,6 +125,7 @@ def compare_command(roots: tuple[str, ...], db: str, output: str, log: bool,
     Example:
       ecograph compare meta-llama/Llama-3.1-8B Qwen/Qwen2.5-7B --db hub.db -o race.png --log
     """
+    guard_output(output, db)
     open_ecosystem(db).save_plot("adoption", output, roots, log=log, dpi=dpi)
     click.echo(f"Wrote the adoption race of {len(roots)} families to {output}", err=True)
 
@@ -144,6 +167,7 @@ def plot_command(kind: str, roots: tuple[str, ...], db: str, output: str, log: b
     if not roots:
         raise click.UsageError(f"plot {kind} needs at least one ROOT")
     options = {"log": log} if kind == "adoption" else {}
+    guard_output(output, db)
     open_ecosystem(db).save_plot(kind, output, roots, dpi=dpi, **options)
     click.echo(f"Wrote the {kind} plot of {len(roots)} families to {output}", err=True)
 
@@ -164,6 +188,7 @@ def report_command(root: str, db: str, out: str, layout: str, dpi: int) -> None:
     Example:
       ecograph report meta-llama/Llama-3.1-8B --db llama.db --out llama-report
     """
+    guard_output(out, db)
     fam = open_ecosystem(db).family(root)
     paths = fam.report(out, layout=layout, dpi=dpi)
     click.echo(f"Wrote the report on {fam.root} to {out}/:", err=True)
