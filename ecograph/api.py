@@ -137,6 +137,7 @@ class Ecosystem:
         self._index: _graph.GraphIndex | None = None
         self._all_stats: pl.DataFrame | None = None
         self._lean: pl.DataFrame | None = None  # the analysis columns only (store-backed)
+        self._traits: tuple[pl.DataFrame, pl.DataFrame] | None = None  # trait columns
 
     # ---------------------------------------------------------------- constructors
     @classmethod
@@ -303,6 +304,57 @@ class Ecosystem:
         )
         return _html_table(self.foundations(), title)
 
+    # ---------------------------------------------------------------- trait drift
+    #: ``models`` columns the traits are read from (DESIGN §9).
+    TRAIT_COLUMNS: tuple[str, ...] = ("id", "status", "license", "license_tags", "gated",
+                                      "pipeline_tag", "library_name")
+
+    def _trait_frames(self) -> tuple[pl.DataFrame, pl.DataFrame, _graph.GraphIndex | None]:
+        """``models`` with the trait columns, the edges, and the index when it fits them.
+
+        A store-backed ecosystem loads only :data:`TRAIT_COLUMNS` (once); the index built
+        for the metrics is reused when the rows are the same."""
+        if self._models is not None:
+            return self._models, self.edges, self.index
+        if self._traits is None:
+            assert self._loader is not None
+            self._traits = self._loader(self.TRAIT_COLUMNS)
+        traits, edges = self._traits
+        lean = self._analysis
+        if lean.get_column("id").equals(traits.get_column("id")):
+            return traits, self.edges, self.index
+        return traits, edges, None  # the store changed in between: index the new rows
+
+    def drift(self, roots: Iterable[str] | str | None = None, *,
+              trait: str = "license") -> pl.DataFrame:
+        """What the forks of each root changed (DESIGN §9; :func:`ecograph.drift.drift`):
+        ``license_known``, ``license_changed``, ``relicensed_permissive``,
+        ``ungated_copies``, the top ``transitions`` of ``trait`` and the change counts of
+        the other traits, one row per root.
+
+        ``roots=None`` = every foundation, sorted by id; roots are resolved like user
+        input (case-insensitive, URLs).
+
+        >>> from ecograph.snapshot import bundled_snapshot
+        >>> eco = Ecosystem.from_snapshot(bundled_snapshot())
+        >>> eco.drift("google/gemma-2-9b").select("root", "license_known").row(0)
+        ('google/gemma-2-9b', 29)
+        """
+        from .drift import drift as _drift
+
+        ids = None if roots is None else [
+            self.resolve(r) for r in ([roots] if isinstance(roots, str) else roots)]
+        models, edges, index = self._trait_frames()
+        return _drift(models, edges, ids, trait=trait, index=index)
+
+    def changed_members(self, root: str, trait: str = "license") -> pl.DataFrame:
+        """The members of ``root``'s family that change ``trait``, each with a path from
+        the root (:func:`ecograph.drift.changed_members`): ``ecograph drift ROOT --list``."""
+        from .drift import changed_members as _changed
+
+        models, edges, index = self._trait_frames()
+        return _changed(models, edges, self.resolve(root), trait, index=index)
+
 
 class Family:
     """The family of one root: every node reachable from it (DESIGN §5).
@@ -434,6 +486,20 @@ class Family:
             f"<div><b>Family of {html.escape(self.root)}</b>"
             f"<table><tbody>{body}</tbody></table></div>"
         )
+
+    def drift(self, trait: str = "license", *,
+              as_frame: bool = False) -> dict[str, Any] | pl.DataFrame:
+        """What this family's forks changed (DESIGN §9): a dict with ``license_known``,
+        ``license_changed``, ``relicensed_permissive``, ``ungated_copies``, the top
+        ``transitions`` of ``trait`` (``[{from, to, count}, ...]``) and the change counts
+        of the other traits (or a one-row frame)."""
+        frame = self.ecosystem.drift([self.root], trait=trait)
+        return frame if as_frame else frame.row(0, named=True)
+
+    def changed_members(self, trait: str = "license") -> pl.DataFrame:
+        """The members that change ``trait``: ``id``, ``depth``, ``from``, ``to`` and a
+        ``path`` of ids from the root, so each claim can be checked on the Hub."""
+        return self.ecosystem.changed_members(self.root, trait)
 
 
 
