@@ -259,7 +259,8 @@ class Ecosystem:
     def plot(self, kind: str, roots: Iterable[str] | None = None, *, top: int = 5,
              **kw: Any) -> Figure:
         """A comparison plot of several families: ``adoption``, ``fanout`` or ``relations``
-        (:mod:`ecograph.plots`). Returns the matplotlib Figure."""
+        (:mod:`ecograph.plots`), or ``drift`` (licence transitions,
+        :func:`ecograph.drift_plot.drift_transitions`). Returns the matplotlib Figure."""
         from .plots import families_from_frames
         from .plots import plot as _plot
 
@@ -267,6 +268,10 @@ class Ecosystem:
             ids = self.foundations(top)["root"].to_list()
         else:
             ids = [self.resolve(r) for r in ([roots] if isinstance(roots, str) else roots)]
+        if kind == "drift":  # licence transitions (ecograph.drift_plot)
+            from .drift_plot import drift_transitions
+
+            return drift_transitions(self.drift(ids), **kw)
         return _plot(kind, families_from_frames(self._analysis, self.edges, ids), **kw)
 
     def save_plot(self, kind: str, path: str | os.PathLike[str],

@@ -107,7 +107,7 @@ def compare_command(roots: tuple[str, ...], db: str, output: str, log: bool,
 
 
 @click.command("plot")
-@click.argument("kind", type=click.Choice(["adoption", "fanout", "relations"]))
+@click.argument("kind", type=click.Choice(["adoption", "fanout", "relations", "drift"]))
 @click.argument("roots", nargs=-1, required=True)
 @db_option
 @picture_option
@@ -116,12 +116,14 @@ def compare_command(roots: tuple[str, ...], db: str, output: str, log: bool,
 def plot_command(kind: str, roots: tuple[str, ...], db: str, output: str, log: bool,
                  dpi: int) -> None:
     """Plot KIND for the families of ROOTS: adoption (cumulative derivatives since
-    release), fanout (fan-out distribution, log-log) or relations (relation mix).
+    release), fanout (fan-out distribution, log-log), relations (relation mix) or drift
+    (top licence transitions, coloured by the class of the new licence).
 
     \b
     Examples:
       ecograph plot fanout meta-llama/Llama-3.1-8B Qwen/Qwen2.5-7B --db hub.db -o fanout.png
       ecograph plot relations meta-llama/Llama-3.1-8B google/gemma-2-9b --db hub.db -o mix.svg
+      ecograph plot drift meta-llama/Llama-3.1-8B Qwen/Qwen2.5-7B --db hub.db -o drift.png
     """
     options = {"log": log} if kind == "adoption" else {}
     open_ecosystem(db).save_plot(kind, output, roots, dpi=dpi, **options)
