@@ -245,8 +245,12 @@ class Ecosystem:
         return Family(self, self.resolve(root))
 
     def quality(self) -> pl.DataFrame:
-        """Data-quality problems (:func:`ecograph.graph.quality`)."""
-        return _graph.quality(self._analysis, self.edges, index=self.index)
+        """Data-quality problems (:func:`ecograph.graph.quality`, plus the
+        ``license_conflict`` rows of :func:`ecograph.trait_quality.license_conflicts`)."""
+        from .trait_quality import with_trait_problems
+
+        report = _graph.quality(self._analysis, self.edges, index=self.index)
+        return with_trait_problems(report, self._trait_frames()[0])
 
     def compare(self, roots: Iterable[str] | None = None, *, top: int = 5,
                 log: bool = False, ax: Axes | None = None) -> Figure:

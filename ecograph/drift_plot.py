@@ -51,8 +51,9 @@ def headline(rows: Iterable[Mapping[str, Any]]) -> str:
     """The key number of the chart, over all ``rows`` (one per family; a model in two
     families counts in both).
 
-    >>> print(headline([{"license_known": 50, "license_changed": 19,
-    ...                  "relicensed_permissive": 4}]).replace("; ", "\n"))
+    >>> for part in headline([{"license_known": 50, "license_changed": 19,
+    ...                        "relicensed_permissive": 4}]).split("; "):
+    ...     print(part)
     38% of members with a known licence changed it (19 of 50)
     4 went from a restricted or non-commercial licence to a permissive one
     >>> headline([{"license_known": 0, "license_changed": 0, "relicensed_permissive": 0}])

@@ -249,3 +249,45 @@ def test_an_old_store_that_cannot_be_written_is_one_clear_error(tmp_path: Path) 
             Store.open(path, create=False)
     finally:
         path.chmod(0o644)
+
+
+# --------------------------------------------------------------------------- quality
+
+
+def _conflicts_by_hand() -> dict[str, str]:
+    """Card and tags licences that differ, computed in plain Python from CASES."""
+    out = {}
+    for mid, (obj, _lic, lic_tags) in CASES.items():
+        card = normalize_license(obj.get("cardData", {}).get("license"), ())
+        if card is not None and lic_tags is not None and card != lic_tags:
+            out[mid] = f"card {card}, tags {lic_tags}"
+    return out
+
+
+def test_quality_reports_licence_conflicts(tmp_path: Path, snapshot_file: Path) -> None:
+    from click.testing import CliRunner
+
+    from ecograph.cli import main
+
+    want = _conflicts_by_hand()
+    assert set(want) == {"b/conflict", "g/pipe", "k/nested"}
+    db = tmp_path / "q.db"
+    with Store.open(db) as store:
+        import_snapshot(store, snapshot_file)
+    for source in (["--db", str(db)], ["--snapshot", str(snapshot_file)]):
+        res = CliRunner().invoke(main, ["quality", *source, "--format", "json"])
+        assert res.exit_code == 0, res.output
+        got = {r["model_id"]: r["detail"] for r in json.loads(res.output)
+               if r["kind"] == "license_conflict"}
+        assert got == want
+    res = CliRunner().invoke(main, ["quality", "--db", str(db)])
+    assert "3 license_conflict" in res.output
+    assert "license_conflict  b/conflict  card apache-2.0, tags mit" in res.output
+
+
+def test_an_upgraded_store_reports_no_conflict_it_cannot_know(tmp_path: Path) -> None:
+    from ecograph.api import open as open_store
+
+    path = tmp_path / "old.db"
+    _old_store(path)
+    assert "license_conflict" not in open_store(path).quality().get_column("kind").to_list()
