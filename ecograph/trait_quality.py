@@ -83,4 +83,4 @@ def with_trait_problems(report: pl.DataFrame, models: pl.DataFrame) -> pl.DataFr
     extra = license_conflicts(models)
     if extra.height == 0:
         return report
-    return pl.concat([report, extra.cast(dict(report.schema))]).sort(["kind", "model_id"])
+    return pl.concat([report, extra.cast(report.schema)]).sort(["kind", "model_id"])
