@@ -361,8 +361,19 @@ def parse_batch(
         .with_columns(pl.int_range(pl.len(), dtype=pl.UInt32).alias("_pos"))
         .filter(pl.col("tags").is_not_null())
     )
-    # licence (DESIGN §9): the card's, else the ``license:`` tags; both kept
-    license_tags = license_column(df.select("tags"))
+    # licence (DESIGN §9): the card's, else the ``license:`` tags; both kept. The tags'
+    # values are joined per row (only rows with such a tag), then normalised per distinct
+    # text (ecograph.licenses.license_column)
+    tag_text = (
+        tags.select("_row", pl.col("tags").str.extract(_LICENSE_TAG, 1).alias("_value"))
+        .drop_nulls("_value")
+        .group_by("_row")
+        .agg(pl.col("_value").str.join("|"))
+    )
+    license_tags = license_column(
+        df.select("_row").join(tag_text, on="_row", how="left", maintain_order="left")
+        .select(pl.col("_value").alias("license"))
+    )
     card_value = (
         card_license_value.cast(pl.Utf8)
         if card_license_value is not None
@@ -600,6 +611,7 @@ def _card_flags(text: pl.Series) -> tuple[pl.Series, pl.Series]:
     )
 
 
+_LICENSE_TAG = r"(?is)^[ \t\n\r\x0b\x0c]*license:(.*)$"
 _LICENSE_KEY = r'"license"\s*:'
 _LICENSE_STRING = r'"license"\s*:\s*"([^"\\]*)"'
 _LICENSE_NULL = r'"license"\s*:\s*null\b'
