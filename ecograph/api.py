@@ -153,6 +153,7 @@ class Ecosystem:
         self._lean: pl.DataFrame | None = None  # the analysis columns only (store-backed)
         # the files this ecosystem reads (store or snapshot): outputs never overwrite them
         self._inputs: tuple[Path, ...] = ()
+        self._traits: tuple[pl.DataFrame, pl.DataFrame] | None = None  # trait columns
 
     # ---------------------------------------------------------------- constructors
     @classmethod
@@ -261,8 +262,12 @@ class Ecosystem:
         return Family(self, self.resolve(root))
 
     def quality(self) -> pl.DataFrame:
-        """Data-quality problems (:func:`ecograph.graph.quality`)."""
-        return _graph.quality(self._analysis, self.edges, index=self.index)
+        """Data-quality problems (:func:`ecograph.graph.quality`, plus the
+        ``license_conflict`` rows of :func:`ecograph.trait_quality.license_conflicts`)."""
+        from .trait_quality import with_trait_problems
+
+        report = _graph.quality(self._analysis, self.edges, index=self.index)
+        return with_trait_problems(report, self._trait_frames()[0])
 
     def compare(self, roots: Iterable[str] | None = None, *, top: int = 5,
                 log: bool = False, ax: Axes | None = None) -> Figure:
@@ -276,7 +281,8 @@ class Ecosystem:
              top: int | None = None, **kw: Any) -> Figure:
         """A comparison plot of several families: ``adoption``, ``fanout`` or ``relations``
         (:mod:`ecograph.plots`; ``roots=None``: the ``top`` largest, default 5); or who
-        leads: ``share`` / ``new`` (:meth:`plot_trends`: ``top`` groups, default 8).
+        leads: ``share`` / ``new`` (:meth:`plot_trends`: ``top`` groups, default 8); or
+        ``drift`` (licence transitions, :func:`ecograph.drift_plot.drift_transitions`).
         Returns the matplotlib Figure."""
         from .plots import families_from_frames
         from .plots import plot as _plot
@@ -290,6 +296,10 @@ class Ecosystem:
             ids = self.foundations(5 if top is None else top)["root"].to_list()
         else:
             ids = [self.resolve(r) for r in ([roots] if isinstance(roots, str) else roots)]
+        if kind == "drift":  # licence transitions (ecograph.drift_plot)
+            from .drift_plot import drift_transitions
+
+            return drift_transitions(self.drift(ids), **kw)
         return _plot(kind, families_from_frames(self._analysis, self.edges, ids), **kw)
 
     def save_plot(self, kind: str, path: str | os.PathLike[str],
@@ -457,6 +467,56 @@ class Ecosystem:
 
         frame = self.trends(by, period, relation, since, until, overrides)
         return trend_plot(kind, frame, by=by, period=period, top=top, **kw)
+    # ---------------------------------------------------------------- trait drift
+    #: ``models`` columns the traits are read from (DESIGN §9).
+    TRAIT_COLUMNS: tuple[str, ...] = ("id", "status", "license", "license_tags", "gated",
+                                      "pipeline_tag", "library_name")
+
+    def _trait_frames(self) -> tuple[pl.DataFrame, pl.DataFrame, _graph.GraphIndex | None]:
+        """``models`` with the trait columns, the edges, and the index when it fits them.
+
+        A store-backed ecosystem loads only :data:`TRAIT_COLUMNS` (once); the index built
+        for the metrics is reused when the rows are the same."""
+        if self._models is not None:
+            return self._models, self.edges, self.index
+        if self._traits is None:
+            assert self._loader is not None
+            self._traits = self._loader(self.TRAIT_COLUMNS)
+        traits, edges = self._traits
+        lean = self._analysis
+        if lean.get_column("id").equals(traits.get_column("id")):
+            return traits, self.edges, self.index
+        return traits, edges, None  # the store changed in between: index the new rows
+
+    def drift(self, roots: Iterable[str] | str | None = None, *,
+              trait: str = "license") -> pl.DataFrame:
+        """What the forks of each root changed (DESIGN §9; :func:`ecograph.drift.drift`):
+        ``license_known``, ``license_changed``, ``relicensed_permissive``,
+        ``ungated_copies``, the top ``transitions`` of ``trait`` and the change counts of
+        the other traits, one row per root.
+
+        ``roots=None`` = every foundation, sorted by id; roots are resolved like user
+        input (case-insensitive, URLs).
+
+        >>> from ecograph.snapshot import bundled_snapshot
+        >>> eco = Ecosystem.from_snapshot(bundled_snapshot())
+        >>> eco.drift("google/gemma-2-9b").select("root", "license_known").row(0)
+        ('google/gemma-2-9b', 29)
+        """
+        from .drift import drift as _drift
+
+        ids = None if roots is None else [
+            self.resolve(r) for r in ([roots] if isinstance(roots, str) else roots)]
+        models, edges, index = self._trait_frames()
+        return _drift(models, edges, ids, trait=trait, index=index)
+
+    def changed_members(self, root: str, trait: str = "license") -> pl.DataFrame:
+        """The members of ``root``'s family that change ``trait``, each with a path from
+        the root (:func:`ecograph.drift.changed_members`): ``ecograph drift ROOT --list``."""
+        from .drift import changed_members as _changed
+
+        models, edges, index = self._trait_frames()
+        return _changed(models, edges, self.resolve(root), trait, index=index)
 
 
 class Family:
@@ -595,6 +655,20 @@ class Family:
             f"<div><b>Family of {html.escape(self.root)}</b>"
             f"<table><tbody>{body}</tbody></table></div>"
         )
+
+    def drift(self, trait: str = "license", *,
+              as_frame: bool = False) -> dict[str, Any] | pl.DataFrame:
+        """What this family's forks changed (DESIGN §9): a dict with ``license_known``,
+        ``license_changed``, ``relicensed_permissive``, ``ungated_copies``, the top
+        ``transitions`` of ``trait`` (``[{from, to, count}, ...]``) and the change counts
+        of the other traits (or a one-row frame)."""
+        frame = self.ecosystem.drift([self.root], trait=trait)
+        return frame if as_frame else frame.row(0, named=True)
+
+    def changed_members(self, trait: str = "license") -> pl.DataFrame:
+        """The members that change ``trait``: ``id``, ``depth``, ``from``, ``to`` and a
+        ``path`` of ids from the root, so each claim can be checked on the Hub."""
+        return self.ecosystem.changed_members(self.root, trait)
 
 
 

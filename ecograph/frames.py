@@ -36,6 +36,7 @@ MODEL_SCHEMA: dict[str, pl.DataType] = {
     "library_name": pl.Utf8(),
     "pipeline_tag": pl.Utf8(),
     "license": pl.Utf8(),
+    "license_tags": pl.Utf8(),
     "gated": pl.Utf8(),
     "relation": pl.Utf8(),
     "status": pl.Utf8(),

@@ -11,18 +11,20 @@ Two input layouts:
   a JSON string).
 
 The import streams in batches (100,000 rows by default): each batch is parsed column-wise
-with polars (ids, dates, ``license:`` tag, parents and relation from ``base_model:`` tags
-or ``baseModels``), written through Arrow (ADBC) into temporary staging tables, and merged
+with polars (ids, dates, the licence (DESIGN §9: the card's ``license``, else the
+``license:`` tags; see :func:`card_license`), parents and relation from ``base_model:``
+tags or ``baseModels``), written through Arrow (ADBC) into temporary staging tables, and merged
 into the store with set-based upserts, in one transaction per batch. Rows the vectorised
 path cannot reproduce exactly (card-only parents, odd ids or dates, a relation only in the
 card, ...) go through :func:`ecograph.records.parse_model`, so the store loads the same
 frames as :func:`ecograph.snapshot.read_snapshot` on the same data (two differences by
 design: the store treats ids that differ only in case as one node, as the Hub does, and
 imported records carry their observation time in ``fetched_at``, see
-:func:`ecograph.snapshot.observed_at`). The card is read only for the few rows whose text
-mentions a ``base_model``, a ``base_model_relation`` or a ``license`` the tags lack (a
-vectorised substring test picks them). A parent reference that is not a model id makes no
-edge and is reported in :attr:`ImportResult.problems`, with its line (or row).
+:func:`ecograph.snapshot.observed_at`). The card is parsed as JSON only for the few rows
+whose text mentions a ``base_model`` or a ``base_model_relation`` the tags lack, or a
+``license`` that is not one plain string (a vectorised substring test picks them). A
+parent reference that is not a model id makes no edge and is reported in
+:attr:`ImportResult.problems`, with its line (or row).
 
 A parser thread prepares the next batch while the current one is written. Measured with
 ``benchmarks/bench_import.py`` on two shared cores: 2,000,000 synthetic models (572,751
@@ -47,6 +49,7 @@ import polars as pl
 
 from .errors import SnapshotError, StoreError
 from .frames import MODEL_SCHEMA
+from .licenses import license_column
 from .records import (
     ID_PATTERN,
     REJECTED_PARENT_KINDS,
@@ -74,6 +77,7 @@ __all__ = [
     "snapshot_format",
     "count_rows",
     "parse_batch",
+    "card_license",
 ]
 
 #: Rows per batch (one transaction each).
@@ -297,6 +301,7 @@ def parse_batch(
     card_base_model: pl.Series | None = None,
     card_relation: pl.Series | None = None,
     card_license: pl.Series | None = None,
+    card_license_value: pl.Series | None = None,
     odd_rows: pl.Series | None = None,
     fetched_at: int | None = None,
 ) -> tuple[pl.DataFrame, pl.DataFrame, pl.Series]:
@@ -304,9 +309,10 @@ def parse_batch(
 
     ``df`` holds the raw Hub fields (``id``, ``author``, ``createdAt``, ..., ``tags`` as a
     list of strings, optionally ``baseModels`` as a struct). The ``card_*`` masks say which
-    rows have a card ``base_model`` / ``base_model_relation`` / ``license``; ``odd_rows``
-    forces rows to the slow path; ``fetched_at`` (epoch microseconds) is every row's
-    observation time.
+    rows have a card ``base_model`` / ``base_model_relation`` / a ``license`` this path
+    cannot read (see :func:`card_license`); ``card_license_value`` is the card's licence
+    text where it could be read (null: none); ``odd_rows`` forces rows to the slow path;
+    ``fetched_at`` (epoch microseconds) is every row's observation time.
 
     Returns the staging ``models`` frame (store columns; timestamps as epoch microseconds;
     tags and parents as JSON; plus ``_row``, the row of ``df``), the staging ``edges``
@@ -357,10 +363,31 @@ def parse_batch(
         .with_columns(pl.int_range(pl.len(), dtype=pl.UInt32).alias("_pos"))
         .filter(pl.col("tags").is_not_null())
     )
-    lic = (
-        tags.filter(pl.col("tags").str.starts_with("license:"))
+    # licence (DESIGN §9): the card's, else the ``license:`` tags; both kept. The tags'
+    # values are joined per row (only rows with such a tag), then normalised per distinct
+    # text (ecograph.licenses.license_column)
+    tag_text = (
+        tags.select("_row", pl.col("tags").str.extract(_LICENSE_TAG, 1).alias("_value"))
+        .drop_nulls("_value")
         .group_by("_row")
-        .agg(pl.col("tags").first().str.slice(len("license:")).alias("_license"))
+        .agg(pl.col("_value").str.join("|"))
+    )
+    license_tags = license_column(
+        df.select("_row").join(tag_text, on="_row", how="left", maintain_order="left")
+        .select(pl.col("_value").alias("license"))
+    )
+    card_value = (
+        card_license_value.cast(pl.Utf8)
+        if card_license_value is not None
+        else pl.Series([None] * n, dtype=pl.Utf8)
+    )
+    license_card = license_column(pl.DataFrame({"card_license": card_value}))
+    lic = pl.DataFrame(
+        {
+            "_row": df.get_column("_row"),
+            "_license": license_card.fill_null(license_tags),
+            "_license_tags": license_tags,
+        }
     )
     bm = (
         tags.filter(pl.col("tags").str.starts_with("base_model:"))
@@ -450,9 +477,9 @@ def parse_batch(
     # No parents from tags / baseModels: card-only parents need the card parser.
     if card_base_model is not None:
         slow = slow | ((n_parents == 0) & card_base_model)
-    # No license tag: the card's license decides.
+    # A card licence this path cannot read (a list, a number, escapes): Python decides.
     if card_license is not None:
-        slow = slow | (df.get_column("_license").is_null() & card_license)
+        slow = slow | card_license.fill_null(False)
 
     gated = pl.col("gated")
     models = df.with_columns(
@@ -472,7 +499,8 @@ def parse_batch(
         pl.col("likes").cast(pl.Int64, strict=False),
         _nonempty("library_name").alias("library_name"),
         _nonempty("pipeline_tag").alias("pipeline_tag"),
-        pl.when(pl.col("_license").str.len_bytes() > 0).then(pl.col("_license")).alias("license"),
+        pl.col("_license").alias("license"),
+        pl.col("_license_tags").alias("license_tags"),
         pl.when(gated.is_null() | (gated.str.to_lowercase() == "false"))
         .then(None)
         .otherwise(gated)
@@ -568,22 +596,72 @@ def _problems(where: str, parsed: ParsedModel) -> list[ImportProblem]:
     ]
 
 
-def _card_flags(text: pl.Series) -> tuple[pl.Series, pl.Series, pl.Series]:
+def _card_flags(text: pl.Series) -> tuple[pl.Series, pl.Series]:
     """Which rows' text (a JSONL line, or a ``cardData`` JSON string) may hold a card
-    ``base_model`` (not null), ``base_model_relation`` or ``license``: a vectorised
-    substring prefilter, so only those few rows are parsed as JSON. Null text is ``False``.
+    ``base_model`` (not null) or ``base_model_relation``: a vectorised substring
+    prefilter, so only those few rows are parsed as JSON. Null text is ``False``.
 
     >>> [s.to_list() for s in _card_flags(pl.Series(['{"base_model": "a/b"}',
     ...                                              '{"base_model": null}', None]))]
-    [[True, False, False], [False, False, False], [False, False, False]]
+    [[True, False, False], [False, False, False]]
     """
     n_bm = text.str.count_matches('"base_model"', literal=True)
     n_bm_null = text.str.count_matches(r'"base_model"\s*:\s*null')
     return (
         (n_bm > n_bm_null).fill_null(False),
         text.str.contains('"base_model_relation"', literal=True).fill_null(False),
-        text.str.contains('"license"', literal=True).fill_null(False),
     )
+
+
+_LICENSE_TAG = r"(?is)^[ \t\n\r\x0b\x0c]*license:(.*)$"
+_LICENSE_KEY = r'"license"\s*:'
+_LICENSE_STRING = r'"license"\s*:\s*"([^"\\]*)"'
+_LICENSE_NULL = r'"license"\s*:\s*null\b'
+
+
+def card_license(text: pl.Series) -> tuple[pl.Series, pl.Series]:
+    """The card's ``license`` text of every row, read without a JSON parser, and the rows
+    whose value needs one.
+
+    ``text`` is a JSONL line or a ``cardData`` JSON string. A row with one ``"license"``
+    key whose value is a plain JSON string (no escapes) yields that string; ``null`` or
+    no key yields null; anything else (a list, a number, escapes, the key twice) is
+    flagged, for :func:`~ecograph.records.parse_model`. Hub model objects carry a
+    ``license`` key only in their card, so one key is the card's. A substring test picks
+    the rows worth a regular expression (a JSON path reader parses the whole object and
+    is ~8x slower on whole lines).
+
+    Returns
+    -------
+    (polars.Series, polars.Series)
+        The licence text (Utf8, raw: :func:`ecograph.licenses.license_column` normalises
+        it) and the flag (Boolean) of the rows to parse in Python.
+
+    Examples
+    --------
+    >>> value, odd = card_license(pl.Series(['{"cardData": {"license": "MIT"}}',
+    ...     '{"license": ["mit", "gpl-3.0"]}', '{"license": null}', '{"id": "a/b"}', None]))
+    >>> value.to_list(), odd.to_list()
+    (['MIT', None, None, None, None], [False, True, False, False, False])
+    """
+    mentions = text.str.contains('"license"', literal=True).fill_null(False)
+    frame = pl.DataFrame({"text": text, "mentions": mentions})
+    picked = frame.filter(pl.col("mentions")).select(
+        pl.col("text").str.count_matches(_LICENSE_KEY).alias("keys"),
+        pl.col("text").str.extract(_LICENSE_STRING, 1).alias("value"),
+        pl.col("text").str.contains(_LICENSE_NULL).alias("null"),
+    )
+    one = picked.get_column("keys") == 1
+    readable = one & (picked.get_column("value").is_not_null() | picked.get_column("null"))
+    value = picked.get_column("value").zip_with(one, pl.Series([None], dtype=pl.Utf8))
+    odd = (picked.get_column("keys") > 0) & ~readable
+    rows = mentions.arg_true()
+    full_value = pl.Series("card_license", [None] * text.len(), dtype=pl.Utf8)
+    full_odd = pl.Series("card_license_odd", [False] * text.len(), dtype=pl.Boolean)
+    if rows.len():
+        full_value = full_value.scatter(rows, value)
+        full_odd = full_odd.scatter(rows, odd)
+    return full_value, full_odd
 
 
 def _open_binary(path: Path, fmt: str) -> BinaryIO:
@@ -694,12 +772,14 @@ def _jsonl_batch(
             return _python_batch(path, numbered, fetched_at)
         gated, gated_odd = _gated_from_text(text)
         # A card ``base_model`` matters only when the tags declare no parent; null is none.
-        card_base_model, card_relation, card_license = _card_flags(text)
+        card_base_model, card_relation = _card_flags(text)
+        license_value, license_odd = card_license(text)
         models, edges, slow = parse_batch(
             df.with_columns(gated),
             card_base_model=card_base_model,
             card_relation=card_relation,
-            card_license=card_license,
+            card_license=license_odd,
+            card_license_value=license_value,
             odd_rows=text.str.contains('"baseModels"', literal=True) | gated_odd,
             fetched_at=to_micros(fetched_at),
         )
@@ -858,8 +938,10 @@ def _parquet_batches(
         card_text = _card_text(df)
         if card_text is not None:
             # the card's parents, relation and licence count where the tags lack them
-            bm, rel, lic = _card_flags(card_text)
-            flags = {"card_base_model": bm, "card_relation": rel, "card_license": lic}
+            bm, rel = _card_flags(card_text)
+            lic, lic_odd = card_license(card_text)
+            flags = {"card_base_model": bm, "card_relation": rel, "card_license": lic_odd,
+                     "card_license_value": lic}
         models, edges, slow = parse_batch(
             df.drop("cardData", strict=False), fetched_at=to_micros(fetched_at), **flags
         )

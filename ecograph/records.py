@@ -25,6 +25,7 @@ from enum import StrEnum
 from typing import Any
 
 from .errors import InvalidModelIdError
+from .licenses import normalize_license
 
 __all__ = [
     "Relation",
@@ -106,6 +107,9 @@ class ModelRecord:
     parents: tuple[str, ...] = ()
     status: Status = Status.OK
     fetched_at: datetime | None = None
+    #: the normalised ``license:`` tags alone (``license`` prefers the card, DESIGN §9);
+    #: kept so that a card and tags that disagree can be reported
+    license_tags: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -425,14 +429,17 @@ def _gated(value: Any) -> str | None:
     return str(value) if str(value).lower() != "false" else None
 
 
-def _license(tags: Iterable[str], card: Mapping[str, Any]) -> str | None:
-    for t in tags:
-        if t.startswith("license:"):
-            return t[len("license:") :] or None
-    lic = card.get("license")
-    if isinstance(lic, str):
-        return lic
-    return None
+def _licenses(tags: Iterable[str], card: Mapping[str, Any]) -> tuple[str | None, str | None]:
+    """``(licence, licence of the tags)``: the model's licence (DESIGN §9:
+    ``cardData.license``, else its ``license:`` tags, normalised by
+    :func:`ecograph.licenses.normalize_license`) and what its ``license:`` tags alone say.
+
+    >>> _licenses(["license:MIT"], {"license": ["Apache-2.0", "mit"]})
+    ('apache-2.0|mit', 'mit')
+    """
+    from_tags = normalize_license(None, tags)
+    from_card = normalize_license(card.get("license"), ())
+    return (from_card if from_card is not None else from_tags), from_tags
 
 
 def _relation_from_card(value: Any) -> Relation | None:
@@ -504,6 +511,7 @@ def parse_model(obj: Mapping[str, Any], *, fetched_at: datetime | None = None) -
         detail = f"{relation} with {len(parents)} parents"
         problems.append(Problem(mid, "relation_conflict", detail))
 
+    license_value, license_tags = _licenses(tags, card)
     author = _str(obj.get("author"))
     if author is None and "/" in mid:
         author = mid.split("/", 1)[0]
@@ -517,13 +525,14 @@ def parse_model(obj: Mapping[str, Any], *, fetched_at: datetime | None = None) -
         likes=_int(obj.get("likes")),
         library_name=_str(obj.get("library_name")),
         pipeline_tag=_str(obj.get("pipeline_tag")),
-        license=_license(tags, card),
+        license=license_value,
         gated=_gated(obj.get("gated")),
         tags=tags,
         relation=relation,
         parents=tuple(parents),
         status=Status.OK,
         fetched_at=fetched_at,
+        license_tags=license_tags,
     )
     edges = tuple(
         ForkEdge(parent=p, child=mid, relation=relation or Relation.UNKNOWN, source=source)

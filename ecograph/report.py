@@ -7,6 +7,8 @@
     fork_tree.png  the fork tree (ecograph.render)
     adoption.png   cumulative derivatives since the root's release
     fanout.png     fan-out distribution (log-log)
+    drift.png      what its forks changed: the top licence transitions (only when a
+                   member changed its licence; ecograph.drift_plot)
     report.html    all of the above on one page, images embedded (base64), every model
                    id and author HTML-escaped
 
@@ -15,6 +17,10 @@ Text from the data is cleaned of control and invisible characters
 report.html, backslash-escaped Markdown in metrics.md (no link, image, HTML or table
 cell can be smuggled in through an id or an author: the file is meant to be pasted into
 pages). Every file is written atomically (:mod:`ecograph.atomic`).
+
+``metrics.md`` and ``report.html`` end with the section "What its forks changed"
+(DESIGN §9, :func:`ecograph.drift.drift`): licence changes, relicensing to a permissive
+licence, ungated copies, gating / task / library changes and the top licence transitions.
 """
 
 from __future__ import annotations
@@ -33,7 +39,8 @@ from .atomic import atomic_write, check_output
 from .escape import markdown_literal, plain_text
 from .render import fork_tree, save_figure
 
-__all__ = ["write_report", "metrics_markdown", "metrics_record"]
+__all__ = ["write_report", "metrics_markdown", "metrics_record", "drift_record",
+           "drift_markdown"]
 
 _SCALARS = [
     ("size", "family size (derivatives)"),
@@ -220,13 +227,98 @@ def write_report(
     nodes, fam_edges = family_frames(models, edges, root)
     with atomic_write(paths["metrics_json"]) as fh:
         fh.write(json.dumps(rec, indent=2, ensure_ascii=False) + "\n")
+    drift_row = drift_record(models, edges, root)
     with atomic_write(paths["metrics_md"]) as fh:
-        fh.write(metrics_markdown(rec))
+        fh.write(metrics_markdown(rec) + "\n" + drift_markdown(drift_row))
     tree = fork_tree(nodes, fam_edges, root, layout=layout, max_nodes=max_nodes, dpi=dpi)
     tree.save(paths["fork_tree"], dpi=dpi)
     fam = [(root, nodes, fam_edges)]
     save_figure(adoption_curves(fam), paths["adoption"], dpi=dpi)
     save_figure(fanout_distribution(fam), paths["fanout"], dpi=dpi)
+    if drift_row["transitions"]:
+        from .drift_plot import drift_transitions
+
+        paths["drift"] = check_output(out / "drift.png", protected)
+        save_figure(drift_transitions([drift_row]), paths["drift"], dpi=dpi)
+    page = _html(rec, nodes, paths, tree.caption)
+    section = _drift_html(drift_row, paths.get("drift"))
+    if _DRIFT_SLOT in page:  # before the closing caption
+        page = page.replace(_DRIFT_SLOT, section + _DRIFT_SLOT, 1)
+    else:
+        page = page.replace("</body>", section + "</body>", 1)
     with atomic_write(paths["html"]) as fh:
-        fh.write(_html(rec, nodes, paths, tree.caption))
+        fh.write(page)
     return paths
+
+
+# --------------------------------------------------------------------------- trait drift
+
+_DRIFT_TITLE = "What its forks changed"
+_DRIFT_SLOT = '<p class="cap">Written by ecograph.'
+
+
+def drift_record(models: pl.DataFrame, edges: pl.DataFrame, root: str) -> dict[str, Any]:
+    """The trait drift of ``root``'s family (:func:`ecograph.drift.drift`) as a dict."""
+    from .drift import drift
+
+    return drift(models, edges, [root]).row(0, named=True)
+
+
+def _drift_sentences(row: dict[str, Any]) -> list[str]:
+    known, changed = row["license_known"], row["license_changed"]
+    if known:
+        out = [f"{changed:,} of the {known:,} members with a known licence "
+               f"({changed / known:.0%}) declare a licence different from that of every parent "
+               "that declares one."]
+    else:
+        out = ["No member declares a licence."]
+    if row["relicensed_permissive"]:
+        out.append(f"{row['relicensed_permissive']:,} of them went from a restricted or "
+                   "non-commercial licence to a permissive one.")
+    if row["ungated_copies"]:
+        out.append(f"The foundation is gated; {row['ungated_copies']:,} members are "
+                   "ungated copies.")
+    others = ", ".join(f"{label} {row[f'{trait}_changed']:,} of {row[f'{trait}_known']:,}"
+                       for trait, label in (("gated", "gating"), ("pipeline", "task"),
+                                            ("library", "library")))
+    out.append(f"Other changes (members / members with a known value): {others}.")
+    return out
+
+
+def drift_markdown(row: dict[str, Any]) -> str:
+    """The "What its forks changed" section as Markdown (numbers, then transitions).
+
+    >>> row = {"license_known": 4, "license_changed": 1, "relicensed_permissive": 1,
+    ...        "ungated_copies": 0, "gated_known": 4, "gated_changed": 0,
+    ...        "pipeline_known": 4, "pipeline_changed": 0, "library_known": 2,
+    ...        "library_changed": 1,
+    ...        "transitions": [{"from": "llama3", "to": "mit", "count": 1}]}
+    >>> print(drift_markdown(row).splitlines()[0])
+    ## What its forks changed
+    """
+    lines = [f"## {_DRIFT_TITLE}", "", *(" ".join(_drift_sentences(row)).splitlines()), "",
+             "| trait | members with a known value | changed |", "|---|---|---|"]
+    lines += [f"| {t} | {row[f'{t}_known']:,} | {row[f'{t}_changed']:,} |"
+              for t in ("license", "gated", "pipeline", "library")]
+    lines += ["", f"relicensed permissive: {row['relicensed_permissive']:,}; "
+              f"ungated copies: {_fmt('', row['ungated_copies'])}"]
+    if row["transitions"]:
+        lines += ["", "### Top licence transitions", "", "| from | to | members |",
+                  "|---|---|---|"]
+        lines += [f"| {markdown_literal(t['from'])} | {markdown_literal(t['to'])} "
+                  f"| {t['count']:,} |" for t in row["transitions"]]
+    return "\n".join(lines) + "\n"
+
+
+def _drift_html(row: dict[str, Any], image: Path | None) -> str:
+    e = html.escape
+    parts = [f"<h2>{_DRIFT_TITLE}</h2>",
+             f"<p>{e(' '.join(_drift_sentences(row)))}</p>"]
+    if image is not None:
+        parts.append(_img(image, "top licence transitions"))
+    if row["transitions"]:
+        body = "".join(f"<tr><td>{e(t['from'])}</td><td>{e(t['to'])}</td>"
+                       f"<td>{t['count']:,}</td></tr>" for t in row["transitions"])
+        parts.append("<table><tr><th>from</th><th>to</th><th>members</th></tr>"
+                     f"{body}</table>")
+    return "\n".join(parts) + "\n"

@@ -98,7 +98,8 @@ CREATE TABLE IF NOT EXISTS models (
     status TEXT NOT NULL DEFAULT 'ok',
     fetched_at INTEGER,
     tags TEXT,
-    parents TEXT
+    parents TEXT,
+    license_tags TEXT
 );
 CREATE TABLE IF NOT EXISTS edges (
     parent TEXT NOT NULL COLLATE NOCASE,
@@ -182,6 +183,7 @@ def _record_row(r: ModelRecord) -> tuple[Any, ...]:
         r.library_name,
         r.pipeline_tag,
         r.license,
+        r.license_tags,
         r.gated,
         _value(r.relation) if r.relation is not None else None,
         _value(r.status),
@@ -282,6 +284,31 @@ def _configure(conn: sqlite3.Connection) -> None:
     conn.execute("PRAGMA synchronous=NORMAL")
 
 
+#: ``models`` columns added after a store layout was released: ``(name, SQL type)``. A
+#: store that lacks one gets it in place when opened (``ALTER TABLE ... ADD COLUMN``, null
+#: until its models are crawled or imported again), whatever its schema version.
+ADDED_MODEL_COLUMNS: tuple[tuple[str, str], ...] = (("license_tags", "TEXT"),)
+
+
+def _add_missing_columns(conn: sqlite3.Connection) -> None:
+    """Add the :data:`ADDED_MODEL_COLUMNS` a store lacks (one transaction; a no-op when
+    every column is there)."""
+    have = {row[1] for row in conn.execute("PRAGMA table_info(models)")}
+    missing = [(name, kind) for name, kind in ADDED_MODEL_COLUMNS if name not in have]
+    if not missing:
+        return
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        have = {row[1] for row in conn.execute("PRAGMA table_info(models)")}  # under the lock
+        for name, kind in missing:
+            if name not in have:
+                conn.execute(f"ALTER TABLE models ADD COLUMN {name} {kind}")
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    conn.execute("COMMIT")
+
+
 class _File:
     """Per-process state of one store file, shared by every :class:`Store` open on it.
 
@@ -377,6 +404,8 @@ class Store:
             else:
                 cls._check_meta(conn, p)
             _configure(conn)
+            if not new:
+                _add_missing_columns(conn)
         except StoreError:
             conn.close()
             raise

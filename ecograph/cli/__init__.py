@@ -14,6 +14,7 @@ from ._common import EcographGroup
 from .analysis import COMMANDS as _ANALYSIS
 from .crawling import COMMANDS as _CRAWLING
 from .demo import COMMANDS as _DEMO
+from .drift import COMMANDS as _DRIFT
 from .dynamics import COMMANDS as _DYNAMICS
 from .hubtools import COMMANDS as _HUBTOOLS
 from .outputs import COMMANDS as _OUTPUTS
@@ -35,7 +36,7 @@ def main() -> None:
     """
 
 
-for _cmd in (*_HUBTOOLS, *_CRAWLING, *_ANALYSIS, *_DYNAMICS, *_OUTPUTS, *_DEMO):
+for _cmd in (*_HUBTOOLS, *_CRAWLING, *_ANALYSIS, *_DYNAMICS, *_DRIFT, *_OUTPUTS, *_DEMO):
     main.add_command(_cmd)
 
 __all__ = ["main"]

@@ -307,10 +307,12 @@ def families_command(
 @_format_options
 def quality_command(db: str, snapshot: str | None, fmt: str, output: str | None,
                     csv_safe: bool) -> None:
-    """Data-quality problems: missing parents, self-loops, cycles, relation conflicts.
+    """Data-quality problems: missing parents, self-loops, cycles, relation conflicts,
+    licence conflicts.
 
     A relation conflict is a ``merge`` with one parent, or a finetune / quantized /
-    adapter with several parents.
+    adapter with several parents. A licence conflict (license_conflict) is a card and
+    ``license:`` tags that declare different licences (after normalisation).
 
     \b
     Examples:
