@@ -48,7 +48,7 @@ from typing import Any
 import polars as pl
 
 from . import cache as _cache
-from .errors import StoreError
+from .errors import StoreError, UsageError
 from .frames import EDGE_SCHEMA, MODEL_SCHEMA
 from .records import ModelRecord, ParsedModel, Status
 
@@ -320,7 +320,7 @@ def _model_schema(columns: Sequence[str] | None) -> dict[str, pl.DataType]:
         return dict(MODEL_SCHEMA)
     unknown = [c for c in columns if c not in MODEL_SCHEMA]
     if unknown:
-        raise ValueError(f"unknown models column(s): {', '.join(unknown)}")
+        raise UsageError(f"unknown models column(s): {', '.join(unknown)}")
     return {c: MODEL_SCHEMA[c] for c in ("id", *(c for c in columns if c != "id"))}
 
 
