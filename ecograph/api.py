@@ -66,7 +66,15 @@ def open(path: str | os.PathLike[str]) -> Ecosystem:
         return Ecosystem.from_snapshot(p)
     eco = Ecosystem(_loader=lambda columns=None: _load_store(p, columns), _source=str(p))
     eco._inputs = (p,)
+    eco._references = lambda: _store_references(p)
     return eco
+
+
+def _store_references(path: Path) -> pl.DataFrame:
+    from .store import Store
+
+    with Store.open(path, create=False) as store:
+        return store.parent_references()
 
 
 def _load_store(
@@ -153,6 +161,8 @@ class Ecosystem:
         self._lean: pl.DataFrame | None = None  # the analysis columns only (store-backed)
         # the files this ecosystem reads (store or snapshot): outputs never overwrite them
         self._inputs: tuple[Path, ...] = ()
+        # the parents as the records spell them (store or snapshot), for case variants
+        self._references: Callable[[], pl.DataFrame] | None = None
 
     # ---------------------------------------------------------------- constructors
     @classmethod
@@ -163,12 +173,13 @@ class Ecosystem:
     @classmethod
     def from_snapshot(cls, path: str | os.PathLike[str]) -> Ecosystem:
         """Read a JSONL(.gz) snapshot (:func:`ecograph.snapshot.read_snapshot`)."""
-        from .snapshot import read_snapshot
+        from .snapshot import parent_references, read_snapshot
 
         models, edges = read_snapshot(path)
         eco = cls(models, edges)
         eco._source = str(path)
         eco._inputs = (Path(path),)
+        eco._references = lambda: parent_references(path)
         return eco
 
     # ---------------------------------------------------------------- frames
@@ -261,8 +272,11 @@ class Ecosystem:
         return Family(self, self.resolve(root))
 
     def quality(self) -> pl.DataFrame:
-        """Data-quality problems (:func:`ecograph.graph.quality`)."""
-        return _graph.quality(self._analysis, self.edges, index=self.index)
+        """Data-quality problems (:func:`ecograph.graph.quality`), with the parents as the
+        records spell them when the store or snapshot keeps them (case variants)."""
+        references = self._references() if self._references is not None else None
+        return _graph.quality(self._analysis, self.edges, index=self.index,
+                              references=references)
 
     def compare(self, roots: Iterable[str] | None = None, *, top: int = 5,
                 log: bool = False, ax: Axes | None = None) -> Figure:
