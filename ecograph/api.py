@@ -66,7 +66,15 @@ def open(path: str | os.PathLike[str]) -> Ecosystem:
         return Ecosystem.from_snapshot(p)
     eco = Ecosystem(_loader=lambda columns=None: _load_store(p, columns), _source=str(p))
     eco._inputs = (p,)
+    eco._references = lambda: _store_references(p)
     return eco
+
+
+def _store_references(path: Path) -> pl.DataFrame:
+    from .store import Store
+
+    with Store.open(path, create=False) as store:
+        return store.parent_references()
 
 
 def _load_store(
@@ -154,6 +162,8 @@ class Ecosystem:
         # the files this ecosystem reads (store or snapshot): outputs never overwrite them
         self._inputs: tuple[Path, ...] = ()
         self._traits: tuple[pl.DataFrame, pl.DataFrame] | None = None  # trait columns
+        # the parents as the records spell them (store or snapshot), for case variants
+        self._references: Callable[[], pl.DataFrame] | None = None
 
     # ---------------------------------------------------------------- constructors
     @classmethod
@@ -164,12 +174,13 @@ class Ecosystem:
     @classmethod
     def from_snapshot(cls, path: str | os.PathLike[str]) -> Ecosystem:
         """Read a JSONL(.gz) snapshot (:func:`ecograph.snapshot.read_snapshot`)."""
-        from .snapshot import read_snapshot
+        from .snapshot import parent_references, read_snapshot
 
         models, edges = read_snapshot(path)
         eco = cls(models, edges)
         eco._source = str(path)
         eco._inputs = (Path(path),)
+        eco._references = lambda: parent_references(path)
         return eco
 
     # ---------------------------------------------------------------- frames
@@ -262,11 +273,14 @@ class Ecosystem:
         return Family(self, self.resolve(root))
 
     def quality(self) -> pl.DataFrame:
-        """Data-quality problems (:func:`ecograph.graph.quality`, plus the
-        ``license_conflict`` rows of :func:`ecograph.trait_quality.license_conflicts`)."""
+        """Data-quality problems (:func:`ecograph.graph.quality`, with the parents as the
+        records spell them when the store or snapshot keeps them, for case variants), plus
+        the ``license_conflict`` rows of :func:`ecograph.trait_quality.license_conflicts`."""
         from .trait_quality import with_trait_problems
 
-        report = _graph.quality(self._analysis, self.edges, index=self.index)
+        references = self._references() if self._references is not None else None
+        report = _graph.quality(self._analysis, self.edges, index=self.index,
+                                references=references)
         return with_trait_problems(report, self._trait_frames()[0])
 
     def compare(self, roots: Iterable[str] | None = None, *, top: int = 5,

@@ -280,6 +280,9 @@ class CrawlResult:
     missing_parents: list[str] = field(default_factory=list)
     #: parents referenced by the crawled models not checked on the Hub (they may exist)
     unchecked_parents: list[str] = field(default_factory=list)
+    #: parent references that are not model ids, as ``(model id, reference)``: they made
+    #: no edge (:attr:`ecograph.records.ParsedModel.rejected_parents`), so they are listed
+    rejected_parents: list[tuple[str, str]] = field(default_factory=list)
     gaps: list[Gap] = field(default_factory=list)
     elapsed: float = 0.0
     status: str = "done"
@@ -307,6 +310,7 @@ class CrawlResult:
         self.unchecked_parents = sorted(
             (set(self.unchecked_parents) | set(other.unchecked_parents))
             - set(self.missing_parents))
+        self.rejected_parents = sorted(set(self.rejected_parents) | set(other.rejected_parents))
         self.gaps += other.gaps
         self.notes += other.notes
         self.elapsed += other.elapsed
@@ -345,6 +349,7 @@ class _Run:
         self.retries = 0
         self.models: set[str] = set()
         self.edges: set[tuple[str, str]] = set()
+        self.rejected: set[tuple[str, str]] = set()  # (model id, parent reference)
         self.failures: list[tuple[str, str]] = []
         self.state = CrawlProgress(phase=kind)
         self._last_emit = 0.0
@@ -365,6 +370,7 @@ class _Run:
             for p in parsed:
                 self.models.add(p.record.id)
                 self.edges.update((e.parent, e.child) for e in p.edges)
+                self.rejected.update((p.record.id, ref) for ref in p.rejected_parents)
 
     def due(self, force: bool = False) -> bool:
         """Whether a progress event is due (at most ~20 a second; always when forced)."""
@@ -417,6 +423,7 @@ class _Run:
         r.waits = int(lim["waits"] - self.lim0["waits"])
         r.wait_seconds = float(lim["wait_seconds"] - self.lim0["wait_seconds"])
         r.models, r.edges = len(self.models), len(self.edges)
+        r.rejected_parents = sorted(self.rejected)
         r.failures = list(self.failures)
         counts: dict[str, Any] = dict(r.requests)
         counts.update(
@@ -424,7 +431,7 @@ class _Run:
             models=r.models, edges=r.edges, elapsed_ms=int(r.elapsed * 1000),
             rate_limit_waits=r.waits, rate_limit_wait_ms=int(r.wait_seconds * 1000),
             missing_parents=len(r.missing_parents), unchecked_parents=len(r.unchecked_parents),
-            gaps=len(r.gaps),
+            rejected_parents=len(r.rejected_parents), gaps=len(r.gaps),
         )
         hold_ctrl_c(partial(self.store.end_run, self.run_id, status=status, counts=counts))
         return r

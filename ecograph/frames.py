@@ -13,13 +13,14 @@ from datetime import datetime
 
 import polars as pl
 
-from .records import ModelRecord, ParsedModel, Status
+from .records import ID_PATTERN, RELATIONS, ModelRecord, ParsedModel, Status
 
 __all__ = [
     "MODEL_SCHEMA",
     "EDGE_SCHEMA",
     "frames_from_parsed",
     "records_to_frame",
+    "parent_references_of_tags",
 ]
 
 _TS = pl.Datetime("us", "UTC")
@@ -117,3 +118,31 @@ def frames_from_parsed(
         .sort(["child", "parent"])
     )
     return models.sort("id"), edges.sort(["parent", "child"])
+
+
+def parent_references_of_tags(tags: pl.DataFrame) -> pl.DataFrame:
+    """The parents that ``base_model:`` tags name, as spelled: ``child``, ``parent``.
+
+    ``tags`` has one tag a row (``child``, ``tag``); vectorised, for a whole store. Tags
+    whose reference is not a model id are left out (:func:`rejected_tag_parents` reports
+    those).
+
+    >>> t = pl.DataFrame({"child": ["u/a", "u/a", "u/b"],
+    ...                   "tag": ["base_model:Org/X", "base_model:finetune:org/x",
+    ...                           "base_model:merge:not an id"]})
+    >>> parent_references_of_tags(t).rows()
+    [('u/a', 'Org/X'), ('u/a', 'org/x')]
+    """
+    relation = "|".join(RELATIONS)
+    reference = (
+        pl.col("tag").str.strip_prefix("base_model:").str.replace(f"^(?:{relation}):", "")
+    )
+    return (
+        tags.filter(pl.col("tag").str.starts_with("base_model:"))
+        .select(pl.col("child").cast(pl.Utf8), reference.alias("parent"))
+        .filter(pl.col("parent").str.contains(ID_PATTERN)
+                & ~pl.col("parent").str.contains("--", literal=True)
+                & ~pl.col("parent").str.contains("..", literal=True))
+        .unique()
+        .sort(["child", "parent"])
+    )

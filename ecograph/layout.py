@@ -27,6 +27,7 @@ from typing import Any
 
 import numpy as np
 
+from .errors import UsageError
 from .graph.traverse import bfs_csr
 
 __all__ = ["SpanningTree", "TreeLayout", "spanning_tree", "fold_tree", "tree_layout",
@@ -256,7 +257,7 @@ def tree_layout(
     ([0.5, 0.0, 1.0, 0.0], [0.0, -1.0, -1.0, -2.0])
     """
     if kind not in ("radial", "layered"):
-        raise ValueError(f"unknown layout {kind!r} (radial or layered)")
+        raise UsageError(f"unknown layout {kind!r} (radial or layered)")
     n = len(tree)
     if max_nodes is not None:
         visible, badges = fold_tree(tree, max_nodes, key=key, one_badge=one_badge)

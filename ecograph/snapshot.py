@@ -18,7 +18,7 @@ import polars as pl
 
 from .errors import SnapshotError
 from .frames import frames_from_parsed
-from .records import parse_model
+from .records import EdgeSource, parse_model
 
 __all__ = ["iter_snapshot", "read_snapshot", "bundled_snapshot", "open_text", "observed_at"]
 
@@ -93,3 +93,21 @@ def read_snapshot(path: str | os.PathLike[str]) -> tuple[pl.DataFrame, pl.DataFr
     models go through the store's streaming importer.
     """
     return frames_from_parsed(parse_model(obj) for obj in iter_snapshot(path))
+
+
+def parent_references(path: str | os.PathLike[str]) -> pl.DataFrame:
+    """The parents each record of a snapshot names in its ``base_model:`` tags, spelled
+    as the tags spell them: ``child``, ``parent`` (:meth:`ecograph.store.Store.parent_references`
+    for a snapshot).
+
+    :func:`read_snapshot` files edges under a parent's real id; this keeps the spelling,
+    for :func:`ecograph.graph.case_variant_parents`.
+    """
+    pairs = {
+        (edge.child, edge.parent)
+        for obj in iter_snapshot(path)
+        for edge in parse_model(obj).edges
+        if edge.source is EdgeSource.TAG  # as the Hub's tag filter sees them
+    }
+    return pl.DataFrame(sorted(pairs), schema={"child": pl.Utf8, "parent": pl.Utf8},
+                        orient="row")

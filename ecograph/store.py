@@ -48,8 +48,8 @@ from typing import Any
 import polars as pl
 
 from . import cache as _cache
-from .errors import StoreError
-from .frames import EDGE_SCHEMA, MODEL_SCHEMA
+from .errors import StoreError, UsageError
+from .frames import EDGE_SCHEMA, MODEL_SCHEMA, parent_references_of_tags
 from .records import ModelRecord, ParsedModel, Status
 
 __all__ = [
@@ -347,7 +347,7 @@ def _model_schema(columns: Sequence[str] | None) -> dict[str, pl.DataType]:
         return dict(MODEL_SCHEMA)
     unknown = [c for c in columns if c not in MODEL_SCHEMA]
     if unknown:
-        raise ValueError(f"unknown models column(s): {', '.join(unknown)}")
+        raise UsageError(f"unknown models column(s): {', '.join(unknown)}")
     return {c: MODEL_SCHEMA[c] for c in ("id", *(c for c in columns if c != "id"))}
 
 
@@ -726,6 +726,21 @@ class Store:
         if key is None:
             return None
         return _cache.read(self.path, key, list(EDGE_SCHEMA))
+
+    def parent_references(self) -> pl.DataFrame:
+        """Every parent the stored records declare in their ``base_model:`` tags, spelled
+        as the tag spells it: ``child``, ``parent`` (Utf8), sorted.
+
+        Edges are filed under a parent's real id when that model is known, so this is
+        where a tag's other spelling (``org/name`` for ``Org/Name``) is still visible
+        (:func:`ecograph.graph.case_variant_parents`).
+        """
+        rows = self._query(
+            "SELECT m.id, j.value FROM models m, json_each(m.tags) j "
+            "WHERE m.tags LIKE '%base_model:%' AND j.value LIKE 'base_model:%'"
+        )
+        frame = pl.DataFrame(rows, schema={"child": pl.Utf8(), "tag": pl.Utf8()}, orient="row")
+        return parent_references_of_tags(frame)
 
     def load_tags(self) -> pl.DataFrame:
         """The Hub tags of every stored record: ``id`` (Utf8), ``tags`` (List(Utf8))."""

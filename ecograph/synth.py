@@ -63,6 +63,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
+from .errors import UsageError
 from .lineage import SIZE_CLASSES, size_class
 
 __all__ = [
@@ -694,7 +695,7 @@ def _builders_choose(
 def build(n_models: int, seed: int = 0) -> SynthHub:
     """Generate the columns of a synthetic hub of ``n_models`` models (deterministic)."""
     if n_models < 1:
-        raise ValueError("n_models must be >= 1")
+        raise UsageError("n_models must be >= 1")
     n = int(n_models)
     rng = np.random.default_rng(np.random.SeedSequence([seed, 0x5EC0]))
     idx = np.arange(n, dtype=np.int64)

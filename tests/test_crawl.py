@@ -834,3 +834,28 @@ def test_cli_scan_prints_the_restart_note(tmp_path: Path, fakehub: FakeHub) -> N
     assert r.exit_code == 0, r.output
     notes = [line for line in r.stdout.splitlines() if line.startswith("  note: ")]
     assert len(notes) == 1 and "started again from the newest model" in notes[0]
+
+
+def test_parent_references_that_are_not_ids_are_reported(tmp_path: Path) -> None:
+    """A child whose tags name a parent that is not a model id keeps its real edges, and
+    the crawl lists the reference it could not read (truth item 1 of issue 10)."""
+    lines = [
+        {"id": "org/Base", "author": "org", "createdAt": "2024-01-01T00:00:00.000Z",
+         "tags": []},
+        {"id": "u/ft", "author": "u", "createdAt": "2024-02-01T00:00:00.000Z",
+         "tags": ["base_model:org/Base", "base_model:finetune:org/Base",
+                  "base_model:finetune:see the paper"]},
+    ]
+    snap = tmp_path / "hub.jsonl"
+    snap.write_text("".join(json.dumps(o) + "\n" for o in lines), encoding="utf-8")
+    db = tmp_path / "s.db"
+    with FakeHub(snap) as hub:
+        r = run_cli(["crawl", "org/Base", "--db", str(db), "--endpoint", hub.url, "-q"])
+    assert r.exit_code == 0, r.output
+    assert "  parent references not read: 1 (not model ids; no edge was made)" in r.stdout
+    assert "    u/ft: 'base_model:finetune:see the paper'" in r.stdout
+    with Store.open(db) as store:
+        _, edges = store.load()
+        counts = store.runs().row(-1, named=True)
+    assert edges.select("parent", "child").rows() == [("org/Base", "u/ft")]
+    assert json.loads(counts["counts"])["rejected_parents"] == 1

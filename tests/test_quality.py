@@ -195,3 +195,39 @@ def test_case_variant_parents_in_real_lineage_data():
     assert got == brute_case_variants(models, edges)
     assert ("erayalp/qwen2.5-0.5B-instruct-SFT-v1-tr-math-easy",
             "erayalp/qwen2.5-0.5b-instruct-SFT-v1-tr-math-easy", 1) in got
+
+
+# --------------------------------------------------------------------------- from records
+
+CASED_HUB = [
+    {"id": "Org/Base", "author": "Org", "createdAt": "2024-01-01T00:00:00.000Z", "tags": []},
+    {"id": "u/ft", "author": "u", "createdAt": "2024-02-01T00:00:00.000Z",
+     "tags": ["base_model:org/base", "base_model:finetune:org/base"]},
+    {"id": "v/q", "author": "v", "createdAt": "2024-02-02T00:00:00.000Z",
+     "tags": ["base_model:Org/Base", "base_model:quantized:Org/Base"]},
+]
+
+
+@pytest.mark.parametrize("source", ["snapshot", "store"])
+def test_case_variant_tags_are_reported_from_a_store_and_a_snapshot(tmp_path, source):
+    """Stores and snapshots file u/ft's edge under the real id Org/Base, so the tag's other
+    spelling is read from the records' tags (Store.parent_references)."""
+    import json
+
+    import ecograph
+
+    snap = tmp_path / "hub.jsonl"
+    snap.write_text("".join(json.dumps(o) + "\n" for o in CASED_HUB), encoding="utf-8")
+    path = snap
+    if source == "store":
+        path = tmp_path / "hub.db"
+        ecograph.import_file(snap, path)
+    eco = ecograph.open(path)
+    assert sorted(eco.edges.select("parent", "child").rows()) == [
+        ("Org/Base", "u/ft"), ("Org/Base", "v/q")]
+    report = eco.quality()
+    variants = report.filter(pl.col("kind") == "case_variant_parent")
+    assert variants.select("model_id", "detail").rows() == [
+        ("org/base", "case variant of Org/Base: 1 child a case-sensitive BFS from Org/Base "
+                     "misses (a scan does not)")]
+    assert "missing_parent" not in report.get_column("kind").to_list()

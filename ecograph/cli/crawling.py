@@ -176,6 +176,13 @@ def _summary(result: Any, db: str, *, estimate: bool = True) -> list[str]:
         lines += [f"    {m}" for m in unchecked[:20]]
         if len(unchecked) > 20:
             lines.append(f"    ... and {len(unchecked) - 20} more")
+    rejected = result.rejected_parents
+    if rejected:
+        lines.append(f"  parent references not read: {len(rejected)} (not model ids; no edge "
+                     "was made)")
+        lines += [f"    {model}: {ref!r}" for model, ref in rejected[:20]]
+        if len(rejected) > 20:
+            lines.append(f"    ... and {len(rejected) - 20} more")
     lines.append(f"  gaps: {len(result.gaps)}")
     lines += [f"    {g.node}: {g.found} children found, the Hub counts {g.expected}"
               for g in result.gaps[:20]]

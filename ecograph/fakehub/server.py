@@ -45,6 +45,7 @@ from types import TracebackType
 from typing import Any
 from urllib.parse import parse_qsl, unquote, urlencode, urlsplit
 
+from ..errors import UsageError
 from .index import (
     DETAIL_DEFAULT_FIELDS,
     DETAIL_EXPAND,
@@ -75,9 +76,9 @@ class _RateLimiter:
 
     def __init__(self, quota: int | None, window: float) -> None:
         if window <= 0:
-            raise ValueError("window must be > 0 seconds")
+            raise UsageError("window must be > 0 seconds")
         if quota is not None and quota < 0:
-            raise ValueError("quota must be >= 0")
+            raise UsageError("quota must be >= 0")
         self.quota = quota
         self.window = window
         self._lock = threading.Lock()
@@ -241,9 +242,9 @@ class FakeHub:
             self.index = SnapshotIndex.from_objects(snapshot)
         rates = (fail_rate, stall_rate, truncate_rate, drop_rate)
         if any(not 0 <= r <= 1 for r in rates) or sum(rates) > 1:
-            raise ValueError("fault rates must be in [0, 1] and sum to at most 1")
+            raise UsageError("fault rates must be in [0, 1] and sum to at most 1")
         if not 1 <= page_size <= MAX_PAGE_SIZE:
-            raise ValueError(f"page_size must be in 1..{MAX_PAGE_SIZE}")
+            raise UsageError(f"page_size must be in 1..{MAX_PAGE_SIZE}")
         self.host = host
         self.port = port
         self.latency_ms = latency_ms

@@ -95,15 +95,24 @@ def missing_parents(
 
 
 def case_variant_parents(
-    models: pl.DataFrame, edges: pl.DataFrame, *, index: GraphIndex | None = None
+    models: pl.DataFrame,
+    edges: pl.DataFrame,
+    *,
+    index: GraphIndex | None = None,
+    references: pl.DataFrame | None = None,
 ) -> pl.DataFrame:
     """Parent references spelled in another case than an existing repo id.
 
-    A parent id with no (non-missing) model row whose lower-cased spelling equals the
+    A parent spelling with no (non-missing) model row whose lower-cased form equals the
     lower-cased id of exactly one existing model: the children's tags spell the parent
     ``org/Name`` while the repo is ``Org/name``. A breadth-first crawl down from the real
     id, on a Hub whose tag filter is case-sensitive, does not list these children; a scan
     of the whole Hub does.
+
+    Stores and snapshots file an edge under the parent's real id when that model is known,
+    so the spellings are read from ``references`` (``child``, ``parent`` as the record
+    declares it: :meth:`ecograph.store.Store.parent_references`) when given, as well as
+    from ``edges`` (frames built by hand keep the spelling there).
 
     Returns ``id`` (the spelling used), ``real_id`` (the existing model) and
     ``n_children`` (distinct children using that spelling), sorted by ``n_children``
@@ -116,24 +125,34 @@ def case_variant_parents(
     ...                   "child": ["u/ft", "u/ft", "u/ft"]})
     >>> case_variant_parents(m, e).rows()   # x/a is ambiguous, gone/x has no repo
     [('org/base', 'Org/Base', 1)]
+    >>> stored = pl.DataFrame({"parent": ["Org/Base"], "child": ["u/ft"]})
+    >>> refs = pl.DataFrame({"child": ["u/ft"], "parent": ["org/base"]})
+    >>> case_variant_parents(m, stored, references=refs).rows()
+    [('org/base', 'Org/Base', 1)]
     """
-    index = _index(models, edges, index)
-    return _case_variants(models, missing_parents(models, edges, index=index))
-
-
-def _case_variants(models: pl.DataFrame, gone: pl.DataFrame) -> pl.DataFrame:
-    """:func:`case_variant_parents` given the :func:`missing_parents` frame ``gone``."""
+    del index  # the check is a pair of joins on the spellings; no graph walk is needed
     schema = {"id": pl.Utf8, "real_id": pl.Utf8, "n_children": pl.Int64}
-    if not gone.height:
-        return pl.DataFrame(schema=schema)
-    gone = gone.with_columns(pl.col("id").str.to_lowercase().alias("key"))
+    pairs = [edges.select(pl.col("parent").cast(pl.Utf8), pl.col("child").cast(pl.Utf8))]
+    if references is not None:
+        pairs.append(references.select(pl.col("parent").cast(pl.Utf8),
+                                       pl.col("child").cast(pl.Utf8)))
     existing = models
     if "status" in models.columns:
         existing = existing.filter(pl.col("status").fill_null("ok") != "missing")
-    keys = gone.get_column("key").implode()
+    existing_ids = existing.get_column("id").cast(pl.Utf8)
+    spelled = (
+        pl.concat(pairs)
+        .filter(~pl.col("parent").is_in(existing_ids.implode()))
+        .group_by("parent")
+        .agg(pl.col("child").n_unique().cast(pl.Int64).alias("n_children"))
+        .rename({"parent": "id"})
+        .with_columns(pl.col("id").str.to_lowercase().alias("key"))
+    )
+    if not spelled.height:
+        return pl.DataFrame(schema=schema)
     real = (
-        existing.select(pl.col("id").cast(pl.Utf8).alias("real_id"))
-        .filter(pl.col("real_id").str.to_lowercase().is_in(keys))
+        existing_ids.rename("real_id").to_frame()
+        .filter(pl.col("real_id").str.to_lowercase().is_in(spelled.get_column("key").implode()))
         .unique()
         .with_columns(pl.col("real_id").str.to_lowercase().alias("key"))
         .group_by("key")
@@ -141,7 +160,7 @@ def _case_variants(models: pl.DataFrame, gone: pl.DataFrame) -> pl.DataFrame:
         .filter(pl.col("n_spellings") == 1)
     )
     return (
-        gone.join(real, on="key", how="inner")
+        spelled.join(real, on="key", how="inner")
         .filter(pl.col("real_id") != pl.col("id"))
         .select(list(schema))
         .cast(pl.Schema(schema))
@@ -188,7 +207,11 @@ def _plural(count: pl.Expr, word: str, plural: str) -> pl.Expr:
 
 
 def quality(
-    models: pl.DataFrame, edges: pl.DataFrame, *, index: GraphIndex | None = None
+    models: pl.DataFrame,
+    edges: pl.DataFrame,
+    *,
+    index: GraphIndex | None = None,
+    references: pl.DataFrame | None = None,
 ) -> pl.DataFrame:
     """Every data-quality problem of the graph, one row each: ``kind``, ``model_id``,
     ``detail``.
@@ -199,7 +222,8 @@ def quality(
     - ``case_variant_parent`` (:func:`case_variant_parents`; ``model_id`` is the spelling
       the children use, detail names the real id and the number of children): a
       breadth-first crawl from the real id on a case-sensitive Hub cannot find those
-      children, a scan does. Such a parent is also a ``missing_parent``.
+      children, a scan does. Spellings come from ``edges`` and from ``references``
+      (the parents as the records declare them; see :func:`case_variant_parents`).
     - ``self_loop`` (:func:`self_loops`),
     - ``cycle`` (:func:`cycles`; one row per member; detail: the component's size and
       number),
@@ -225,7 +249,7 @@ def quality(
     index = _index(models, edges, index)
     model_id, n = pl.col("model_id"), pl.col("n")
     gone = missing_parents(models, edges, index=index)
-    variants = _case_variants(models, gone)
+    variants = case_variant_parents(models, edges, references=references)
     comps = cycles(models, edges, index=index)
     parts = [
         gone.select(
