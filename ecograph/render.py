@@ -50,12 +50,16 @@ from .escape import plain_text
 from .formats import PICTURE_FORMATS, format_for
 from .layout import SpanningTree, TreeLayout, spanning_tree, tree_layout
 from .records import RELATION_KEYS
+from .sunburst import Sunburst, sunburst_layout
 
 __all__ = [
     "RELATION_COLORS",
     "ROOT_COLOR",
     "BADGE_COLOR",
     "DEFAULT_MAX_NODES",
+    "SUNBURST_MIN_SIZE",
+    "STYLES",
+    "choose_style",
     "FamilyLike",
     "FamilyCounts",
     "ForkTree",
@@ -81,6 +85,13 @@ ROOT_COLOR = "#000000"
 BADGE_COLOR = "#7f7f7f"
 EDGE_COLOR = "#a6a6a6"
 DEFAULT_MAX_NODES = 1500
+#: ``style="auto"`` draws families of more than this many models as a sunburst: beyond
+#: about 300 members a node-link tree at print width has sub-millimetre markers and a ring
+#: of spokes around an empty disc, while a sunburst's wedges stay readable at any size.
+SUNBURST_MIN_SIZE = 300
+STYLES = ("auto", "tree", "sunburst")
+#: Sunburst wedges narrower than this (degrees) are merged into "+N others" per parent.
+MIN_WEDGE_ANGLE = 1.2
 LABEL_GID = "ecograph-label"
 BADGE_GID = "ecograph-badge"
 _REL_NAMES = RELATION_KEYS
@@ -167,26 +178,63 @@ class ForkTree:
     figure
         The matplotlib Figure (nothing saved; see :meth:`save`).
     layout
-        The :class:`~ecograph.layout.TreeLayout` drawn: visible nodes, and the leaves
-        folded into badges (``layout.folded`` models in ``len(layout.badge_parent)``
-        badges).
+        The :class:`~ecograph.layout.TreeLayout` drawn (``style="tree"``): visible nodes,
+        and the leaves folded into badges (``layout.folded`` models in
+        ``len(layout.badge_parent)`` badges). ``None`` for a sunburst.
     caption
         The caption under the tree (how to read it, and what was folded).
     counts
         The family's counts shown in the title.
     root
         The family's root id.
+    style
+        ``"tree"`` or ``"sunburst"``: what was drawn (``"auto"`` resolved by
+        :func:`choose_style`).
+    sunburst
+        The :class:`~ecograph.sunburst.Sunburst` drawn (``style="sunburst"``), else None.
     """
 
     figure: Figure
-    layout: TreeLayout
+    layout: TreeLayout | None
     caption: str
     counts: FamilyCounts
     root: str
+    style: str = "tree"
+    sunburst: Sunburst | None = None
+
+    @property
+    def folded(self) -> int:
+        """Models not drawn as their own marker or wedge (folded into badges or merged
+        into "+N others" wedges)."""
+        if self.sunburst is not None:
+            sb = self.sunburst
+            return int(sb.count[sb.others].sum())
+        return self.layout.folded if self.layout is not None else 0
+
+    @property
+    def n_groups(self) -> int:
+        """Badges (tree) or "+N others" wedges (sunburst) holding the folded models."""
+        if self.sunburst is not None:
+            return int(self.sunburst.others.size)
+        return len(self.layout.badge_parent) if self.layout is not None else 0
 
     def save(self, path: str | os.PathLike[str], *, dpi: float | None = None) -> Path:
         """Write the picture (PNG, SVG or PDF by suffix) with :func:`save_figure`."""
         return save_figure(self.figure, path, dpi=dpi)
+
+
+def choose_style(size: int, style: str = "auto") -> str:
+    """The style drawn for a family of ``size`` models (root excluded): ``tree`` or
+    ``sunburst`` as asked; for ``auto``, a sunburst above :data:`SUNBURST_MIN_SIZE`.
+
+    >>> choose_style(120), choose_style(2000), choose_style(2000, "tree")
+    ('tree', 'sunburst', 'tree')
+    """
+    if style not in STYLES:
+        raise UsageError(f"unknown style {style!r}; choose auto, tree or sunburst")
+    if style != "auto":
+        return style
+    return "sunburst" if size > SUNBURST_MIN_SIZE else "tree"
 
 
 def family_counts(nodes: pl.DataFrame, edges: pl.DataFrame, root: str) -> FamilyCounts:
@@ -237,13 +285,15 @@ def draw_fork_tree(
     title: str | None = None,
     figsize: tuple[float, float] | None = None,
     dpi: float = 200,
+    style: str = "auto",
 ) -> Figure:
     """Draw the fork tree of ``root``'s family and return the Figure (nothing is saved).
 
     The same as ``fork_tree(...).figure``; see :func:`fork_tree` for the parameters.
     """
     return fork_tree(nodes, edges, root, ax=ax, layout=layout, max_nodes=max_nodes,
-                     labels=labels, title=title, figsize=figsize, dpi=dpi).figure
+                     labels=labels, title=title, figsize=figsize, dpi=dpi,
+                     style=style).figure
 
 
 @quiet_warnings
@@ -259,6 +309,7 @@ def fork_tree(
     title: str | None = None,
     figsize: tuple[float, float] | None = None,
     dpi: float = 200,
+    style: str = "auto",
 ) -> ForkTree:
     """Draw the fork tree of ``root``'s family (nothing is saved).
 
@@ -280,6 +331,10 @@ def fork_tree(
         How many of the most downloaded models get a label (the root always has one).
     title
         Main title; the counts line is always shown under it.
+    style
+        ``"tree"`` (node-link, ``layout`` applies), ``"sunburst"`` (rings = generations,
+        wedge angle ∝ subtree size, small wedges merged into "+N others") or ``"auto"``:
+        a sunburst above :data:`SUNBURST_MIN_SIZE` models (:func:`choose_style`).
 
     Returns
     -------
@@ -291,7 +346,7 @@ def fork_tree(
     UnknownModelError
         If ``root`` is not among ``nodes``.
     UsageError
-        For an unknown ``layout``, or an ``ax`` attached to no figure.
+        For an unknown ``layout`` or ``style``, or an ``ax`` attached to no figure.
 
     Examples
     --------
@@ -308,6 +363,8 @@ def fork_tree(
         raise TypeError("fork_tree needs (nodes, edges, root) or a Family")
     if layout not in ("radial", "layered"):
         raise UsageError(f"unknown layout {layout!r}; choose radial or layered")
+    if style not in STYLES:
+        raise UsageError(f"unknown style {style!r}; choose auto, tree or sunburst")
     if root not in set(nodes["id"].to_list()):
         raise UnknownModelError(root)
     rel = _relations(nodes)
@@ -319,6 +376,9 @@ def fork_tree(
     order_key = {mid: (_REL_ORDER.get(r or "unknown", 99),) for mid, r in rel.items()}
     tree = spanning_tree(nodes["id"].to_list(), _pairs(edges), root, order_key=order_key)
     codes = [_REL_ORDER.get(rel.get(m) or "unknown", _REL_ORDER["unknown"]) for m in tree.ids]
+    if choose_style(len(tree) - 1, style) == "sunburst":
+        return _sunburst_fork_tree(tree, codes, _counts(tree, rel), root, ax=ax,
+                                   labels=labels, title=title, figsize=figsize, dpi=dpi)
     lay = tree_layout(tree, kind=layout, max_nodes=max_nodes, key=codes)
     keyed = True
     if len(lay.badge_parent) > 0.2 * lay.n_markers:
@@ -405,6 +465,15 @@ def fork_tree(
     placer.draw_leaders()
 
     # ---- title, legend, caption
+    caption = _caption(lay, max_nodes, keyed)
+    _decorate(fig, ax, own_fig, root, title, counts, caption, geo.figsize[1])
+    return ForkTree(figure=fig, layout=lay, caption=caption, counts=counts, root=root)
+
+
+def _decorate(fig: Figure, ax: Axes, own_fig: bool, root: str, title: str | None,
+              counts: FamilyCounts, caption: str, height: float) -> None:
+    """Title, counts line, relation legend and caption (figure text for a figure of our
+    own, axes title and legend in a caller's Axes)."""
     heading = (figure_text(title, keep_newlines=True) if title
                else f"Fork tree of {_short(root, 80)}")
     present = [r for r in counts.by_relation]
@@ -413,9 +482,8 @@ def fork_tree(
                mec="white", label=f"{figure_text(r)} ({counts.by_relation[r]:,})")
         for r in present
     ]
-    caption = _caption(lay, max_nodes, keyed)
     if own_fig:
-        h = geo.figsize[1]
+        h = height
         fig.text(0.5, 1 - 0.22 / h, heading, ha="center", va="top", fontsize=13,
                  weight="bold")
         fig.text(0.5, 1 - 0.55 / h, counts.line(), ha="center", va="top", fontsize=9.5,
@@ -433,7 +501,50 @@ def fork_tree(
         if handles:
             ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.0, 1.0),
                       frameon=False, fontsize=8)
-    return ForkTree(figure=fig, layout=lay, caption=caption, counts=counts, root=root)
+
+
+def _sunburst_fork_tree(tree: SpanningTree, codes: list[int], counts: FamilyCounts,
+                        root: str, *, ax: Axes | None, labels: int, title: str | None,
+                        figsize: tuple[float, float] | None, dpi: float) -> ForkTree:
+    """The ``style="sunburst"`` branch of :func:`fork_tree`."""
+    from .render_sunburst import draw_sunburst
+
+    sb = sunburst_layout(tree, key=np.asarray(codes, dtype=np.int64), min_angle=MIN_WEDGE_ANGLE)
+    own_fig = ax is None
+    top_in, bottom_in = 0.85, 0.85
+    width, height = figsize or (7.0, 7.0 + top_in + bottom_in - 0.9)
+    if ax is None:
+        fig = Figure(figsize=(width, height), dpi=dpi)
+        FigureCanvasAgg(fig)
+        side = height - top_in - bottom_in
+        ax = fig.add_axes(((width - side) / 2 / width, bottom_in / height, side / width,
+                           side / height))
+    else:
+        root_fig = ax.get_figure(root=True)
+        if root_fig is None:
+            raise UsageError("ax is not attached to a figure")
+        fig = root_fig
+        if fig.canvas is None or not hasattr(fig.canvas, "get_renderer"):
+            FigureCanvasAgg(fig)
+    assert ax is not None
+    colors = [RELATION_COLORS[r] for r in _REL_NAMES]
+    org, _, name = root.partition("/")
+    root_label = (f"{figure_text(org)}/\n{_short(name, 26)}" if name else _short(root, 26))
+    root_label += f"\n{counts.size:,} derivative{'s' if counts.size != 1 else ''}"
+    draw_sunburst(fig, ax, sb, colors, labels=labels, root_label=root_label,
+                  text=figure_text)
+    merged = int(sb.count[sb.others].sum())
+    caption = ("Rings = generations from the root (centre) · wedge angle ~ number of "
+               "models in the subtree · colour = relation")
+    if merged:
+        caption += (f"\n{merged:,} models in wedges under {MIN_WEDGE_ANGLE:g}° merged "
+                    f"into {sb.others.size:,} grey “+N others” wedges")
+    if sb.n_rings < counts.max_depth:
+        caption += (f"{'; ' if merged else chr(10)}generations beyond {sb.n_rings} "
+                    "are counted in their ancestors' wedges")
+    _decorate(fig, ax, own_fig, root, title, counts, caption, height)
+    return ForkTree(figure=fig, layout=None, caption=caption, counts=counts, root=root,
+                    style="sunburst", sunburst=sb)
 
 
 def _caption(lay: TreeLayout, max_nodes: int | None, keyed: bool = True) -> str:
