@@ -92,6 +92,8 @@ SUNBURST_MIN_SIZE = 300
 STYLES = ("auto", "tree", "sunburst")
 #: Sunburst wedges narrower than this (degrees) are merged into "+N others" per parent.
 MIN_WEDGE_ANGLE = 1.2
+#: Sunburst rings drawn at most (deeper generations count in their ancestors' wedges).
+MAX_RINGS = 7
 LABEL_GID = "ecograph-label"
 BADGE_GID = "ecograph-badge"
 _REL_NAMES = RELATION_KEYS
@@ -509,7 +511,8 @@ def _sunburst_fork_tree(tree: SpanningTree, codes: list[int], counts: FamilyCoun
     """The ``style="sunburst"`` branch of :func:`fork_tree`."""
     from .render_sunburst import draw_sunburst
 
-    sb = sunburst_layout(tree, key=np.asarray(codes, dtype=np.int64), min_angle=MIN_WEDGE_ANGLE)
+    sb = sunburst_layout(tree, key=np.asarray(codes, dtype=np.int64), min_angle=MIN_WEDGE_ANGLE,
+                          max_rings=MAX_RINGS)
     own_fig = ax is None
     top_in, bottom_in = 0.85, 0.85
     width, height = figsize or (7.0, 7.0 + top_in + bottom_in - 0.9)
@@ -532,16 +535,16 @@ def _sunburst_fork_tree(tree: SpanningTree, codes: list[int], counts: FamilyCoun
     root_label = (f"{figure_text(org)}/\n{_short(name, 26)}" if name else _short(root, 26))
     root_label += f"\n{counts.size:,} derivative{'s' if counts.size != 1 else ''}"
     draw_sunburst(fig, ax, sb, colors, labels=labels, root_label=root_label,
-                  text=figure_text)
+                  text=figure_text, relation_names=list(_REL_NAMES))
     merged = int(sb.count[sb.others].sum())
-    caption = ("Rings = generations from the root (centre) · wedge angle ~ number of "
-               "models in the subtree · colour = relation")
+    caption = ("Rings = generations from the root (centre) · wedge angle ~ models in the "
+               "subtree · colour = relation")
     if merged:
-        caption += (f"\n{merged:,} models in wedges under {MIN_WEDGE_ANGLE:g}° merged "
-                    f"into {sb.others.size:,} grey “+N others” wedges")
-    if sb.n_rings < counts.max_depth:
-        caption += (f"{'; ' if merged else chr(10)}generations beyond {sb.n_rings} "
-                    "are counted in their ancestors' wedges")
+        caption += (f"\n{merged:,} models in wedges under {MIN_WEDGE_ANGLE:g}° merged into "
+                    f"{sb.others.size:,} pale “+N” wedges (per parent and relation)")
+    if sb.n_rings == MAX_RINGS and counts.max_depth > MAX_RINGS:
+        caption += (f"\ngenerations beyond {MAX_RINGS} are counted in their ancestors' "
+                    "wedges")
     _decorate(fig, ax, own_fig, root, title, counts, caption, height)
     return ForkTree(figure=fig, layout=None, caption=caption, counts=counts, root=root,
                     style="sunburst", sunburst=sb)

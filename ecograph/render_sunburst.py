@@ -3,7 +3,8 @@
 :func:`draw_sunburst` draws the wedges of :func:`ecograph.sunburst.sunburst_layout` into an
 Axes: the root in the centre (labelled with its id and the family size), one ring per
 generation, wedge angle ∝ subtree size, colour = relation (the colours of
-:data:`ecograph.render.RELATION_COLORS`), the "+N others" wedges light grey. The largest
+:data:`ecograph.render.RELATION_COLORS`), the "+N others" wedges (small subtrees merged per parent and relation) a light tint of
+their relation's colour, labelled "+N relation" where the text fits. The largest
 subtrees are labelled on their wedges with their name and size, along the ring when the
 wedge is wide, along the radius when it is narrow, and only where the text fits inside the
 wedge and overlaps no other label (largest first, so the choice is deterministic).
@@ -25,9 +26,8 @@ from matplotlib.transforms import Bbox
 
 from .sunburst import Sunburst
 
-__all__ = ["OTHERS_COLOR", "WEDGE_GID", "OTHERS_GID", "WEDGE_LABEL_GID", "draw_sunburst"]
+__all__ = ["WEDGE_GID", "OTHERS_GID", "WEDGE_LABEL_GID", "draw_sunburst"]
 
-OTHERS_COLOR = "#d9d9d9"
 WEDGE_GID = "ecograph-wedge"
 OTHERS_GID = "ecograph-others"
 WEDGE_LABEL_GID = "ecograph-wedge-label"
@@ -65,11 +65,14 @@ def draw_sunburst(
     fontsize: float = 7.5,
     root_label: str = "",
     text: Any = None,
+    relation_names: list[str] | None = None,
 ) -> list[Any]:
     """Draw ``sb`` into ``ax`` (equal aspect, limits set here) and return the labels drawn.
 
-    ``colors`` is one colour per relation code (``sb.key``); ``text`` cleans ids for
-    matplotlib (default: unchanged). The root's disc carries ``root_label``.
+    ``colors`` is one colour per relation code (``sb.key``; "+N others" wedges take a
+    light tint of it) and ``relation_names`` the names their labels use ("+37 quantized");
+    ``text`` cleans ids for matplotlib (default: unchanged). The root's disc carries
+    ``root_label``.
     """
     clean = text or (lambda s: s)
     lim = sb.outer_radius * 1.02
@@ -83,11 +86,12 @@ def draw_sunburst(
     ppu = bbox.width * 72.0 / fig.dpi / (2 * lim)  # points per data unit
     fit = _Fit(ppu, renderer)
     edge_lw = 0.5 if len(sb) < 400 else 0.3
+    tints = [_tint(c) for c in colors]
     r_in = sb.r_inner(sb.ring)
     r_out = sb.r_outer(sb.ring)
     for w in range(len(sb)):
         is_other = sb.node[w] < 0
-        face = OTHERS_COLOR if is_other else colors[int(sb.key[w])]
+        face = tints[int(sb.key[w])] if is_other else colors[int(sb.key[w])]
         patch = Wedge((0.0, 0.0), float(r_out[w]), float(sb.start[w]),
                       float(sb.start[w] + sb.extent[w]), width=float(r_out[w] - r_in[w]),
                       facecolor=face,
@@ -132,9 +136,10 @@ def draw_sunburst(
             lines = [clean(_short_name(name, width)) for width in (30, 22, 16)]
             second = f"{count:,}"
         else:
-            lines = [f"+{count:,} others"]
+            rel = relation_names[int(sb.key[w])] if relation_names else "others"
+            lines = [f"+{count:,} {rel}", f"+{count:,}"]
             second = ""
-        face = OTHERS_COLOR if not is_model else colors[int(sb.key[w])]
+        face = colors[int(sb.key[w])] if is_model else tints[int(sb.key[w])]
         t = _label_in_wedge(ax, fit, sb, w, lines, second, fontsize, placed, _ink(face))
         if t is not None:
             t.set_gid(WEDGE_LABEL_GID)
@@ -143,7 +148,17 @@ def draw_sunburst(
     return drawn
 
 
-def _ink(face: str) -> str:
+def _tint(color: str, keep: float = 0.38) -> tuple[float, float, float]:
+    """``color`` blended towards white (the "+N others" wedges of a relation).
+
+    >>> _tint("#000000", 0.5)
+    (0.5, 0.5, 0.5)
+    """
+    r, g, b = to_rgb(color)
+    return (1 - keep * (1 - r), 1 - keep * (1 - g), 1 - keep * (1 - b))
+
+
+def _ink(face: Any) -> str:
     """White text on dark wedges, near-black on light ones (WCAG relative luminance).
 
     >>> _ink("#0072B2"), _ink("#E69F00")

@@ -8,8 +8,8 @@ tree (:func:`ecograph.layout.spanning_tree`): one model is ``360 / size`` degree
 ``size`` = |family(R)| (the root excluded), so the first ring closes the circle and a
 node's children, together, take its angle less its own share.
 
-Wedges narrower than ``min_angle`` degrees are **merged**, per parent, into one
-"+N others" wedge at the end of the parent's span (``N`` = the models in the merged
+Wedges narrower than ``min_angle`` degrees are **merged**, per parent and relation, into
+one "+N others" wedge at the end of the parent's span (``N`` = the models in the merged
 subtrees); their descendants are not drawn. Generations beyond ``max_rings`` are not drawn
 either: a wedge of the outer ring stands for its whole subtree. So every model of the
 family is counted exactly once: by a drawn wedge (``count`` = its subtree size, of which
@@ -75,7 +75,8 @@ class Sunburst:
     merged
         How many sibling subtrees an "others" wedge merges (0 for a model's wedge).
     key
-        Relation code of the wedge's model (for "others": -1).
+        Relation code (``key``) of the wedge's model, or of the models an "others"
+        wedge merges.
     unit
         Degrees per model (``360 / family size``).
     inner_radius
@@ -190,17 +191,19 @@ def sunburst_layout(
         nb = level[big]
         parts.append((nb, parent[nb], np.full(nb.size, d), start[nb] - extent[nb],
                       extent[nb], sizes[nb], np.zeros(nb.size, dtype=np.int64), codes[nb]))
-        # one "+N others" wedge per parent: its small children, contiguous at the end
+        # one "+N others" wedge per parent and relation: the small children, contiguous
+        # at the end of the parent's span
         sl = level[~big]
         if sl.size:
-            sp = parent[sl]
-            heads = np.flatnonzero(np.concatenate([[True], sp[1:] != sp[:-1]]))
+            sp, sk = parent[sl], codes[sl]
+            heads = np.flatnonzero(np.concatenate(
+                [[True], (sp[1:] != sp[:-1]) | (sk[1:] != sk[:-1])]))
             cnt = np.add.reduceat(sizes[sl], heads)
             nmerged = np.diff(np.concatenate([heads, [sl.size]]))
             ext = cnt * unit
             top = start[sl[heads]]
             parts.append((np.full(heads.size, -1), sp[heads], np.full(heads.size, d),
-                          top - ext, ext, cnt, nmerged, np.full(heads.size, -1)))
+                          top - ext, ext, cnt, nmerged, sk[heads]))
     if parts:
         cols = [np.concatenate([p[j] for p in parts]) for j in range(8)]
     else:

@@ -109,10 +109,13 @@ def render_command(root: str, db: str, output: str, layout: str, max_nodes: int,
     fam = open_ecosystem(db).family(root)
     tree = fam.render(output, layout=layout, max_nodes=max_nodes, labels=labels, title=title,
                       dpi=dpi, style=style)
-    where = "“+N others” wedges" if tree.style == "sunburst" else "badges"
-    note = (f", {tree.folded:,} folded into {tree.n_groups:,} {where}" if tree.folded
-            else "")
-    click.echo(f"Wrote the fork tree ({tree.style}) of {fam.root} ({tree.counts.size:,} derivatives{note}) "
+    if tree.style == "sunburst":
+        note = ", sunburst" + (f", {tree.folded:,} merged into {tree.n_groups:,} '+N' wedges"
+                               if tree.folded else "")
+    else:
+        note = (f", {tree.folded:,} folded into {tree.n_groups:,} badges" if tree.folded
+                else "")
+    click.echo(f"Wrote the fork tree of {fam.root} ({tree.counts.size:,} derivatives{note}) "
                f"to {output}", err=True)
 
 
