@@ -81,6 +81,11 @@ RELATION_COLORS: dict[str, str] = {
     "merge": "#CC79A7",  # reddish purple
     "unknown": "#999999",  # grey
 }
+#: Text versions of the relation colours, dark enough on white (contrast >= 4.5:1).
+_DARKER: dict[str, str] = {
+    "finetune": "#005A8C", "quantized": "#8A5F00", "adapter": "#006B4E",
+    "merge": "#9B3F78", "unknown": "#555555",
+}
 ROOT_COLOR = "#000000"
 BADGE_COLOR = "#7f7f7f"
 EDGE_COLOR = "#a6a6a6"
@@ -444,18 +449,30 @@ def fork_tree(
     # ---- labels (root first, then the most downloaded, then the biggest badges)
     # FigureCanvasBase does not declare get_renderer; the canvas was checked for it above
     renderer = fig.canvas.get_renderer()  # type: ignore[attr-defined]
-    fs = 7.0 if len(ids) > 200 else 8.0
+    fs = 7.0  # the figure is 7 in wide (radial): 7 pt at print width
     placer = _LabelPlacer(ax, fig, renderer, lay, xs, ys, np.concatenate([diam, bdiam]))
     root_txt = placer.place_root(_short(root, 48), float(diam[0]), weight="bold",
                                  fontsize=fs + 1.5)
     if root_txt is None:  # never drop the root's label
         placer.force(0, _short(root, 48), fontsize=fs + 1.5)
-    order = sorted(range(1, len(ids)), key=lambda k: (-dl[k], ids[k]))
+    # the largest hubs (most models below them), then the most downloaded: never
+    # arbitrary ones; a hub's label says how many models it carries
+    below = tree.subtree_sizes() - 1
+    hubs = sorted((k for k in range(1, len(ids)) if below[lay.visible[k]] >= 2),
+                  key=lambda k: (-int(below[lay.visible[k]]), ids[k]))[: (labels + 2) // 3]
+    popular = sorted(range(1, len(ids)), key=lambda k: (-dl[k], ids[k]))
     shown = 0
-    for k in order:
+    done: set[int] = set()
+    for k in [*hubs, *popular]:
         if shown >= labels:
             break
-        if placer.place(k, _short(ids[k]), fontsize=fs) is not None:
+        if k in done:
+            continue
+        done.add(k)
+        text = _short(ids[k])
+        if k in hubs:
+            text += f" (+{int(below[lay.visible[k]]):,})"
+        if placer.place(k, text, fontsize=fs) is not None:
             shown += 1
     if len(lay.badge_count):
         big = sorted(range(len(lay.badge_count)),
@@ -463,7 +480,12 @@ def fork_tree(
         for b in big[:40]:
             if lay.badge_count[b] < 2:
                 break
-            placer.place_badge(b, f"+{int(lay.badge_count[b]):,}", fontsize=fs - 0.5)
+            rel_name = _REL_NAMES[int(lay.badge_key[b])]
+            badge_text = f"+{int(lay.badge_count[b]):,}"
+            if keyed:  # one badge per relation: say which ("+37 quantized")
+                badge_text += f" {rel_name}"
+            placer.place_badge(b, badge_text, fontsize=fs,
+                               color=_DARKER.get(rel_name, "#444444"))
     placer.draw_leaders()
 
     # ---- title, legend, caption
@@ -557,7 +579,7 @@ def _caption(lay: TreeLayout, max_nodes: int | None, keyed: bool = True) -> str:
         nb = len(lay.badge_parent)
         text += (f"\n{lay.folded:,} models folded into {nb:,} hollow “+N” badge"
                  f"{'s' if nb != 1 else ''} on their parents ("
-                 + ("ring colour = their relation; " if keyed
+                 + ("ring colour and label = their relation; " if keyed
                     else "ring colour = their most frequent relation; ")
                  + f"leaves first, biggest fans first) to stay within {max_nodes:,} markers")
     return text
@@ -597,7 +619,7 @@ class _Geometry:
                 y0, y1 = (a, b) if lo_hi == "y" else (y0, y1)
             pad = 0.08 * span
             x0, x1, y0, y1 = x0 - pad, x1 + pad, y0 - pad, y1 + pad
-            width = 10.0
+            width = 7.0  # print width: 7 pt labels stay 7 pt
             ratio = float(np.clip((y1 - y0) / (x1 - x0), 0.55, 1.15))
             # make the data box match the axes box exactly (equal aspect, nothing moves)
             if (y1 - y0) / (x1 - x0) > ratio:
@@ -864,9 +886,9 @@ class _LabelPlacer:
     def place_badge(self, b: int, s: str, **kw: Any) -> Any:
         x, y = float(self.lay.badge_x[b]), float(self.lay.badge_y[b])
         own = len(self.lay.x) + b
+        kw.setdefault("color", "#444444")
         return self._place(own, x, y, s, self._candidates(x, y, float(self.rpts[own]))[:14],
-                           BADGE_GID, False,
-                           color="#444444", **kw)
+                           BADGE_GID, False, **kw)
 
     def _leader(self, x: float, y: float, t: Any) -> None:
         # a thin line from the node to the nearest point of the label's box
