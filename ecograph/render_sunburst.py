@@ -3,8 +3,9 @@
 :func:`draw_sunburst` draws the wedges of :func:`ecograph.sunburst.sunburst_layout` into an
 Axes: the root in the centre (labelled with its id and the family size), one ring per
 generation, wedge angle ∝ subtree size, colour = relation (the colours of
-:data:`ecograph.render.RELATION_COLORS`), the "+N others" wedges (small subtrees merged per parent and relation) a light tint of
-their relation's colour, labelled "+N relation" where the text fits. The largest
+:data:`ecograph.render.RELATION_COLORS`), the "+N others" wedges (small subtrees merged
+per parent and relation) a light tint of their relation's colour, labelled "+N relation"
+where the text fits. The largest
 subtrees are labelled on their wedges with their name and size, along the ring when the
 wedge is wide, along the radius when it is narrow, and only where the text fits inside the
 wedge and overlaps no other label (largest first, so the choice is deterministic).
@@ -41,11 +42,12 @@ class _Fit:
 
     ppu: float
     renderer: Any
+    dpi: float
 
 
 def _fits(text: Any, fit: _Fit, width_pt: float, height_pt: float) -> bool:
     bb = text.get_window_extent(fit.renderer)
-    scale = 72.0 / text.get_figure(root=True).dpi
+    scale = 72.0 / fit.dpi
     return bool(bb.width * scale <= width_pt and bb.height * scale <= height_pt)
 
 
@@ -84,7 +86,7 @@ def draw_sunburst(
     renderer = fig.canvas.get_renderer()  # type: ignore[attr-defined]
     bbox = ax.get_window_extent(renderer)
     ppu = bbox.width * 72.0 / fig.dpi / (2 * lim)  # points per data unit
-    fit = _Fit(ppu, renderer)
+    fit = _Fit(ppu, renderer, float(fig.dpi))
     edge_lw = 0.5 if len(sb) < 400 else 0.3
     tints = [_tint(c) for c in colors]
     r_in = sb.r_inner(sb.ring)
@@ -219,7 +221,7 @@ def _label_in_wedge(ax: Axes, fit: _Fit, sb: Sunburst, w: int, names: list[str],
             t = ax.text(0.0, 0.0, label, ha="center", va="center", fontsize=size,
                         linespacing=1.1, zorder=5, rotation_mode="anchor", color=ink)
             box = t.get_window_extent(fit.renderer)
-            scale = 72.0 / t.get_figure(root=True).dpi / fit.ppu / margin  # px -> data
+            scale = 72.0 / fit.dpi / fit.ppu / margin  # pixels -> data units
             width, height = box.width * scale, box.height * scale
             for x, y, rot in places:
                 if not _inside(sb, w, x, y, rot, width, height):
