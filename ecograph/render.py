@@ -537,7 +537,7 @@ def _sunburst_fork_tree(tree: SpanningTree, codes: list[int], counts: FamilyCoun
                           max_rings=MAX_RINGS)
     own_fig = ax is None
     top_in, bottom_in = 0.85, 0.85
-    width, height = figsize or (7.0, 7.0 + top_in + bottom_in - 0.9)
+    width, height = figsize or (7.0, 7.0 + top_in + bottom_in - 1.0)
     if ax is None:
         fig = Figure(figsize=(width, height), dpi=dpi)
         FigureCanvasAgg(fig)
@@ -578,7 +578,7 @@ def _caption(lay: TreeLayout, max_nodes: int | None, keyed: bool = True) -> str:
     if lay.folded:
         nb = len(lay.badge_parent)
         text += (f"\n{lay.folded:,} models folded into {nb:,} hollow “+N” badge"
-                 f"{'s' if nb != 1 else ''} on their parents ("
+                 f"{'s' if nb != 1 else ''} on their parents\n("
                  + ("ring colour and label = their relation; " if keyed
                     else "ring colour = their most frequent relation; ")
                  + f"leaves first, biggest fans first) to stay within {max_nodes:,} markers")
@@ -620,7 +620,7 @@ class _Geometry:
             pad = 0.08 * span
             x0, x1, y0, y1 = x0 - pad, x1 + pad, y0 - pad, y1 + pad
             width = 7.0  # print width: 7 pt labels stay 7 pt
-            ratio = float(np.clip((y1 - y0) / (x1 - x0), 0.55, 1.15))
+            ratio = float(np.clip((y1 - y0) / (x1 - x0), 0.55, 1.0))  # never portrait
             # make the data box match the axes box exactly (equal aspect, nothing moves)
             if (y1 - y0) / (x1 - x0) > ratio:
                 mid, half = (x0 + x1) / 2, (y1 - y0) / ratio / 2
@@ -640,7 +640,8 @@ class _Geometry:
         if figsize is not None:
             width, height = figsize
             ax_w, ax_h = width * 0.96, max(height - top_in - bottom_in, 1.0)
-        height = ax_h + top_in + bottom_in
+        # whole quarter inches: whole pixels at 72, 100, 120, 200, 300 dpi
+        height = math.ceil((ax_h + top_in + bottom_in) * 4) / 4
         rect = (0.02, bottom_in / height, ax_w / width, ax_h / height)
         return cls((width, height), rect, (x0, x1), (y0, y1))
 
