@@ -594,8 +594,9 @@ class Family:
 
     def fork_tree(self, **kw: Any) -> ForkTree:
         """The fork tree of this family (:func:`ecograph.render.fork_tree`): the Figure,
-        its layout (what was folded) and caption. Keywords: ``layout`` (radial|layered),
-        ``max_nodes``, ``labels``, ``title``, ``ax``, ``dpi``, ..."""
+        its layout (what was folded) and caption. Keywords: ``style``
+        (auto|tree|sunburst: a sunburst above 300 models by default), ``layout``
+        (radial|layered), ``max_nodes``, ``labels``, ``title``, ``ax``, ``dpi``, ..."""
         from .render import fork_tree
 
         return fork_tree(self.nodes, self.edges, self.root, **kw)

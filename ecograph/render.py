@@ -50,12 +50,16 @@ from .escape import plain_text
 from .formats import PICTURE_FORMATS, format_for
 from .layout import SpanningTree, TreeLayout, spanning_tree, tree_layout
 from .records import RELATION_KEYS
+from .sunburst import Sunburst, sunburst_layout
 
 __all__ = [
     "RELATION_COLORS",
     "ROOT_COLOR",
     "BADGE_COLOR",
     "DEFAULT_MAX_NODES",
+    "SUNBURST_MIN_SIZE",
+    "STYLES",
+    "choose_style",
     "FamilyLike",
     "FamilyCounts",
     "ForkTree",
@@ -77,10 +81,24 @@ RELATION_COLORS: dict[str, str] = {
     "merge": "#CC79A7",  # reddish purple
     "unknown": "#999999",  # grey
 }
+#: Text versions of the relation colours, dark enough on white (contrast >= 4.5:1).
+_DARKER: dict[str, str] = {
+    "finetune": "#005A8C", "quantized": "#8A5F00", "adapter": "#006B4E",
+    "merge": "#9B3F78", "unknown": "#555555",
+}
 ROOT_COLOR = "#000000"
 BADGE_COLOR = "#7f7f7f"
 EDGE_COLOR = "#a6a6a6"
 DEFAULT_MAX_NODES = 1500
+#: ``style="auto"`` draws families of more than this many models as a sunburst: beyond
+#: about 300 members a node-link tree at print width has sub-millimetre markers and a ring
+#: of spokes around an empty disc, while a sunburst's wedges stay readable at any size.
+SUNBURST_MIN_SIZE = 300
+STYLES = ("auto", "tree", "sunburst")
+#: Sunburst wedges narrower than this (degrees) are merged into "+N others" per parent.
+MIN_WEDGE_ANGLE = 1.2
+#: Sunburst rings drawn at most (deeper generations count in their ancestors' wedges).
+MAX_RINGS = 7
 LABEL_GID = "ecograph-label"
 BADGE_GID = "ecograph-badge"
 _REL_NAMES = RELATION_KEYS
@@ -167,26 +185,63 @@ class ForkTree:
     figure
         The matplotlib Figure (nothing saved; see :meth:`save`).
     layout
-        The :class:`~ecograph.layout.TreeLayout` drawn: visible nodes, and the leaves
-        folded into badges (``layout.folded`` models in ``len(layout.badge_parent)``
-        badges).
+        The :class:`~ecograph.layout.TreeLayout` drawn (``style="tree"``): visible nodes,
+        and the leaves folded into badges (``layout.folded`` models in
+        ``len(layout.badge_parent)`` badges). ``None`` for a sunburst.
     caption
         The caption under the tree (how to read it, and what was folded).
     counts
         The family's counts shown in the title.
     root
         The family's root id.
+    style
+        ``"tree"`` or ``"sunburst"``: what was drawn (``"auto"`` resolved by
+        :func:`choose_style`).
+    sunburst
+        The :class:`~ecograph.sunburst.Sunburst` drawn (``style="sunburst"``), else None.
     """
 
     figure: Figure
-    layout: TreeLayout
+    layout: TreeLayout | None
     caption: str
     counts: FamilyCounts
     root: str
+    style: str = "tree"
+    sunburst: Sunburst | None = None
+
+    @property
+    def folded(self) -> int:
+        """Models not drawn as their own marker or wedge (folded into badges or merged
+        into "+N others" wedges)."""
+        if self.sunburst is not None:
+            sb = self.sunburst
+            return int(sb.count[sb.others].sum())
+        return self.layout.folded if self.layout is not None else 0
+
+    @property
+    def n_groups(self) -> int:
+        """Badges (tree) or "+N others" wedges (sunburst) holding the folded models."""
+        if self.sunburst is not None:
+            return int(self.sunburst.others.size)
+        return len(self.layout.badge_parent) if self.layout is not None else 0
 
     def save(self, path: str | os.PathLike[str], *, dpi: float | None = None) -> Path:
         """Write the picture (PNG, SVG or PDF by suffix) with :func:`save_figure`."""
         return save_figure(self.figure, path, dpi=dpi)
+
+
+def choose_style(size: int, style: str = "auto") -> str:
+    """The style drawn for a family of ``size`` models (root excluded): ``tree`` or
+    ``sunburst`` as asked; for ``auto``, a sunburst above :data:`SUNBURST_MIN_SIZE`.
+
+    >>> choose_style(120), choose_style(2000), choose_style(2000, "tree")
+    ('tree', 'sunburst', 'tree')
+    """
+    if style not in STYLES:
+        raise UsageError(f"unknown style {style!r}; choose auto, tree or sunburst")
+    if style != "auto":
+        return style
+    return "sunburst" if size > SUNBURST_MIN_SIZE else "tree"
 
 
 def family_counts(nodes: pl.DataFrame, edges: pl.DataFrame, root: str) -> FamilyCounts:
@@ -237,13 +292,15 @@ def draw_fork_tree(
     title: str | None = None,
     figsize: tuple[float, float] | None = None,
     dpi: float = 200,
+    style: str = "auto",
 ) -> Figure:
     """Draw the fork tree of ``root``'s family and return the Figure (nothing is saved).
 
     The same as ``fork_tree(...).figure``; see :func:`fork_tree` for the parameters.
     """
     return fork_tree(nodes, edges, root, ax=ax, layout=layout, max_nodes=max_nodes,
-                     labels=labels, title=title, figsize=figsize, dpi=dpi).figure
+                     labels=labels, title=title, figsize=figsize, dpi=dpi,
+                     style=style).figure
 
 
 @quiet_warnings
@@ -259,6 +316,7 @@ def fork_tree(
     title: str | None = None,
     figsize: tuple[float, float] | None = None,
     dpi: float = 200,
+    style: str = "auto",
 ) -> ForkTree:
     """Draw the fork tree of ``root``'s family (nothing is saved).
 
@@ -280,6 +338,10 @@ def fork_tree(
         How many of the most downloaded models get a label (the root always has one).
     title
         Main title; the counts line is always shown under it.
+    style
+        ``"tree"`` (node-link, ``layout`` applies), ``"sunburst"`` (rings = generations,
+        wedge angle ∝ subtree size, small wedges merged into "+N others") or ``"auto"``:
+        a sunburst above :data:`SUNBURST_MIN_SIZE` models (:func:`choose_style`).
 
     Returns
     -------
@@ -291,7 +353,7 @@ def fork_tree(
     UnknownModelError
         If ``root`` is not among ``nodes``.
     UsageError
-        For an unknown ``layout``, or an ``ax`` attached to no figure.
+        For an unknown ``layout`` or ``style``, or an ``ax`` attached to no figure.
 
     Examples
     --------
@@ -308,6 +370,8 @@ def fork_tree(
         raise TypeError("fork_tree needs (nodes, edges, root) or a Family")
     if layout not in ("radial", "layered"):
         raise UsageError(f"unknown layout {layout!r}; choose radial or layered")
+    if style not in STYLES:
+        raise UsageError(f"unknown style {style!r}; choose auto, tree or sunburst")
     if root not in set(nodes["id"].to_list()):
         raise UnknownModelError(root)
     rel = _relations(nodes)
@@ -319,6 +383,9 @@ def fork_tree(
     order_key = {mid: (_REL_ORDER.get(r or "unknown", 99),) for mid, r in rel.items()}
     tree = spanning_tree(nodes["id"].to_list(), _pairs(edges), root, order_key=order_key)
     codes = [_REL_ORDER.get(rel.get(m) or "unknown", _REL_ORDER["unknown"]) for m in tree.ids]
+    if choose_style(len(tree) - 1, style) == "sunburst":
+        return _sunburst_fork_tree(tree, codes, _counts(tree, rel), root, ax=ax,
+                                   labels=labels, title=title, figsize=figsize, dpi=dpi)
     lay = tree_layout(tree, kind=layout, max_nodes=max_nodes, key=codes)
     keyed = True
     if len(lay.badge_parent) > 0.2 * lay.n_markers:
@@ -382,18 +449,30 @@ def fork_tree(
     # ---- labels (root first, then the most downloaded, then the biggest badges)
     # FigureCanvasBase does not declare get_renderer; the canvas was checked for it above
     renderer = fig.canvas.get_renderer()  # type: ignore[attr-defined]
-    fs = 7.0 if len(ids) > 200 else 8.0
+    fs = 7.0  # the figure is 7 in wide (radial): 7 pt at print width
     placer = _LabelPlacer(ax, fig, renderer, lay, xs, ys, np.concatenate([diam, bdiam]))
     root_txt = placer.place_root(_short(root, 48), float(diam[0]), weight="bold",
                                  fontsize=fs + 1.5)
     if root_txt is None:  # never drop the root's label
         placer.force(0, _short(root, 48), fontsize=fs + 1.5)
-    order = sorted(range(1, len(ids)), key=lambda k: (-dl[k], ids[k]))
+    # the largest hubs (most models below them), then the most downloaded: never
+    # arbitrary ones; a hub's label says how many models it carries
+    below = tree.subtree_sizes() - 1
+    hubs = sorted((k for k in range(1, len(ids)) if below[lay.visible[k]] >= 2),
+                  key=lambda k: (-int(below[lay.visible[k]]), ids[k]))[: (labels + 2) // 3]
+    popular = sorted(range(1, len(ids)), key=lambda k: (-dl[k], ids[k]))
     shown = 0
-    for k in order:
+    done: set[int] = set()
+    for k in [*hubs, *popular]:
         if shown >= labels:
             break
-        if placer.place(k, _short(ids[k]), fontsize=fs) is not None:
+        if k in done:
+            continue
+        done.add(k)
+        text = _short(ids[k])
+        if k in hubs:
+            text += f" (+{int(below[lay.visible[k]]):,})"
+        if placer.place(k, text, fontsize=fs) is not None:
             shown += 1
     if len(lay.badge_count):
         big = sorted(range(len(lay.badge_count)),
@@ -401,10 +480,24 @@ def fork_tree(
         for b in big[:40]:
             if lay.badge_count[b] < 2:
                 break
-            placer.place_badge(b, f"+{int(lay.badge_count[b]):,}", fontsize=fs - 0.5)
+            rel_name = _REL_NAMES[int(lay.badge_key[b])]
+            badge_text = f"+{int(lay.badge_count[b]):,}"
+            if keyed:  # one badge per relation: say which ("+37 quantized")
+                badge_text += f" {rel_name}"
+            placer.place_badge(b, badge_text, fontsize=fs,
+                               color=_DARKER.get(rel_name, "#444444"))
     placer.draw_leaders()
 
     # ---- title, legend, caption
+    caption = _caption(lay, max_nodes, keyed)
+    _decorate(fig, ax, own_fig, root, title, counts, caption, geo.figsize[1])
+    return ForkTree(figure=fig, layout=lay, caption=caption, counts=counts, root=root)
+
+
+def _decorate(fig: Figure, ax: Axes, own_fig: bool, root: str, title: str | None,
+              counts: FamilyCounts, caption: str, height: float) -> None:
+    """Title, counts line, relation legend and caption (figure text for a figure of our
+    own, axes title and legend in a caller's Axes)."""
     heading = (figure_text(title, keep_newlines=True) if title
                else f"Fork tree of {_short(root, 80)}")
     present = [r for r in counts.by_relation]
@@ -413,9 +506,8 @@ def fork_tree(
                mec="white", label=f"{figure_text(r)} ({counts.by_relation[r]:,})")
         for r in present
     ]
-    caption = _caption(lay, max_nodes, keyed)
     if own_fig:
-        h = geo.figsize[1]
+        h = height
         fig.text(0.5, 1 - 0.22 / h, heading, ha="center", va="top", fontsize=13,
                  weight="bold")
         fig.text(0.5, 1 - 0.55 / h, counts.line(), ha="center", va="top", fontsize=9.5,
@@ -433,7 +525,51 @@ def fork_tree(
         if handles:
             ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.0, 1.0),
                       frameon=False, fontsize=8)
-    return ForkTree(figure=fig, layout=lay, caption=caption, counts=counts, root=root)
+
+
+def _sunburst_fork_tree(tree: SpanningTree, codes: list[int], counts: FamilyCounts,
+                        root: str, *, ax: Axes | None, labels: int, title: str | None,
+                        figsize: tuple[float, float] | None, dpi: float) -> ForkTree:
+    """The ``style="sunburst"`` branch of :func:`fork_tree`."""
+    from .render_sunburst import draw_sunburst
+
+    sb = sunburst_layout(tree, key=np.asarray(codes, dtype=np.int64), min_angle=MIN_WEDGE_ANGLE,
+                          max_rings=MAX_RINGS)
+    own_fig = ax is None
+    top_in, bottom_in = 0.85, 0.85
+    width, height = figsize or (7.0, 7.0 + top_in + bottom_in - 1.0)
+    if ax is None:
+        fig = Figure(figsize=(width, height), dpi=dpi)
+        FigureCanvasAgg(fig)
+        side = height - top_in - bottom_in
+        ax = fig.add_axes(((width - side) / 2 / width, bottom_in / height, side / width,
+                           side / height))
+    else:
+        root_fig = ax.get_figure(root=True)
+        if root_fig is None:
+            raise UsageError("ax is not attached to a figure")
+        fig = root_fig
+        if fig.canvas is None or not hasattr(fig.canvas, "get_renderer"):
+            FigureCanvasAgg(fig)
+    assert ax is not None
+    colors = [RELATION_COLORS[r] for r in _REL_NAMES]
+    org, _, name = root.partition("/")
+    root_label = (f"{figure_text(org)}/\n{_short(name, 26)}" if name else _short(root, 26))
+    root_label += f"\n{counts.size:,} derivative{'s' if counts.size != 1 else ''}"
+    draw_sunburst(fig, ax, sb, colors, labels=labels, root_label=root_label,
+                  text=figure_text, relation_names=list(_REL_NAMES))
+    merged = int(sb.count[sb.others].sum())
+    caption = ("Rings = generations from the root (centre) · wedge angle ~ models in the "
+               "subtree · colour = relation")
+    if merged:
+        caption += (f"\n{merged:,} models in wedges under {MIN_WEDGE_ANGLE:g}° merged into "
+                    f"{sb.others.size:,} pale “+N” wedges (per parent and relation)")
+    if sb.n_rings == MAX_RINGS and counts.max_depth > MAX_RINGS:
+        caption += (f"\ngenerations beyond {MAX_RINGS} are counted in their ancestors' "
+                    "wedges")
+    _decorate(fig, ax, own_fig, root, title, counts, caption, height)
+    return ForkTree(figure=fig, layout=None, caption=caption, counts=counts, root=root,
+                    style="sunburst", sunburst=sb)
 
 
 def _caption(lay: TreeLayout, max_nodes: int | None, keyed: bool = True) -> str:
@@ -442,8 +578,8 @@ def _caption(lay: TreeLayout, max_nodes: int | None, keyed: bool = True) -> str:
     if lay.folded:
         nb = len(lay.badge_parent)
         text += (f"\n{lay.folded:,} models folded into {nb:,} hollow “+N” badge"
-                 f"{'s' if nb != 1 else ''} on their parents ("
-                 + ("ring colour = their relation; " if keyed
+                 f"{'s' if nb != 1 else ''} on their parents\n("
+                 + ("ring colour and label = their relation; " if keyed
                     else "ring colour = their most frequent relation; ")
                  + f"leaves first, biggest fans first) to stay within {max_nodes:,} markers")
     return text
@@ -483,8 +619,8 @@ class _Geometry:
                 y0, y1 = (a, b) if lo_hi == "y" else (y0, y1)
             pad = 0.08 * span
             x0, x1, y0, y1 = x0 - pad, x1 + pad, y0 - pad, y1 + pad
-            width = 10.0
-            ratio = float(np.clip((y1 - y0) / (x1 - x0), 0.55, 1.15))
+            width = 7.0  # print width: 7 pt labels stay 7 pt
+            ratio = float(np.clip((y1 - y0) / (x1 - x0), 0.55, 1.0))  # never portrait
             # make the data box match the axes box exactly (equal aspect, nothing moves)
             if (y1 - y0) / (x1 - x0) > ratio:
                 mid, half = (x0 + x1) / 2, (y1 - y0) / ratio / 2
@@ -504,7 +640,8 @@ class _Geometry:
         if figsize is not None:
             width, height = figsize
             ax_w, ax_h = width * 0.96, max(height - top_in - bottom_in, 1.0)
-        height = ax_h + top_in + bottom_in
+        # whole quarter inches: whole pixels at 72, 100, 120, 200, 300 dpi
+        height = math.ceil((ax_h + top_in + bottom_in) * 4) / 4
         rect = (0.02, bottom_in / height, ax_w / width, ax_h / height)
         return cls((width, height), rect, (x0, x1), (y0, y1))
 
@@ -750,9 +887,9 @@ class _LabelPlacer:
     def place_badge(self, b: int, s: str, **kw: Any) -> Any:
         x, y = float(self.lay.badge_x[b]), float(self.lay.badge_y[b])
         own = len(self.lay.x) + b
+        kw.setdefault("color", "#444444")
         return self._place(own, x, y, s, self._candidates(x, y, float(self.rpts[own]))[:14],
-                           BADGE_GID, False,
-                           color="#444444", **kw)
+                           BADGE_GID, False, **kw)
 
     def _leader(self, x: float, y: float, t: Any) -> None:
         # a thin line from the node to the nearest point of the label's box

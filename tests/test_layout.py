@@ -110,3 +110,15 @@ def test_one_badge_per_parent_keeps_the_budget_and_the_main_key():
     assert len(set(lay.badge_parent.tolist())) == len(lay.badge_parent)  # one per parent
     assert len(lay.visible) + int(lay.badge_count.sum()) == len(t)
     assert set(lay.badge_key.tolist()) <= {0, 1, 2}
+
+
+@pytest.mark.parametrize("budget", [30, 120, 399])
+def test_fold_badges_count_every_relation(budget):
+    # per relation: the visible models plus that relation's badges = all its models
+    t = _tree(400)
+    key = np.array([(i * 7) % 4 for i in range(len(t))])
+    lay = tree_layout(t, kind="radial", max_nodes=budget, key=key)
+    for k in range(4):
+        shown = int((key[lay.visible] == k).sum())
+        in_badges = int(lay.badge_count[lay.badge_key == k].sum())
+        assert shown + in_badges == int((key == k).sum())

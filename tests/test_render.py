@@ -102,7 +102,7 @@ def test_node_colours_follow_relations(llama):
 
 def test_folding_keeps_markers_within_budget_and_says_so(synthetic):
     nodes, edges, root = synthetic
-    tree = fork_tree(nodes, edges, root, max_nodes=300, labels=15)
+    tree = fork_tree(nodes, edges, root, max_nodes=300, labels=15, style="tree")
     fig, lay = tree.figure, tree.layout
     n_points = len(_scatter(fig).get_offsets())
     assert n_points == lay.n_markers == len(lay.visible) + len(lay.badge_parent)
@@ -139,14 +139,15 @@ def test_fork_tree_result_describes_the_picture(llama, tmp_path):
 
 def test_no_folding_when_disabled(synthetic):
     nodes, edges, root = synthetic
-    fig = draw_fork_tree(nodes, edges, root, max_nodes=None, labels=0)
+    fig = draw_fork_tree(nodes, edges, root, max_nodes=None, labels=0, style="tree")
     assert len(_scatter(fig).get_offsets()) == len(nodes)
 
 
 @pytest.mark.parametrize("layout", ["radial", "layered"])
 def test_many_labels_never_overlap(synthetic, layout):
     nodes, edges, root = synthetic
-    fig = draw_fork_tree(nodes, edges, root, layout=layout, max_nodes=600, labels=60)
+    fig = draw_fork_tree(nodes, edges, root, layout=layout, max_nodes=600, labels=60,
+                         style="tree")
     boxes = _assert_no_overlap(fig)
     assert len(boxes) >= 20
     inside = fig.axes[0].get_window_extent()

@@ -90,23 +90,31 @@ def export_command(root: str | None, db: str, fmt: str | None, output: str,
               "badges.")
 @click.option("--labels", type=click.IntRange(min=0, max=MAX_LABELS), default=12,
               show_default=True, help="Label the N most downloaded models.")
+@click.option("--style", type=click.Choice(["auto", "tree", "sunburst"]), default="auto",
+              show_default=True, help="tree (node-link), sunburst (rings = generations, "
+              "wedge angle ~ subtree size) or auto: a sunburst above 300 models.")
 @dpi_option
 @click.option("--title", default=None, help="Title (the counts line is always added).")
 def render_command(root: str, db: str, output: str, layout: str, max_nodes: int,
-                   labels: int, dpi: int, title: str | None) -> None:
+                   labels: int, style: str, dpi: int, title: str | None) -> None:
     """Draw the fork tree of ROOT's family: colour = relation, size = downloads.
 
     \b
     Examples:
       ecograph render meta-llama/Llama-3.1-8B --db llama.db -o llama.png
       ecograph render meta-llama/Llama-3.1-8B --db llama.db -o llama.svg --layout layered
+      ecograph render meta-llama/Llama-3.1-8B --db llama.db -o llama.png --style sunburst
     """
     guard_output(output, db)
     fam = open_ecosystem(db).family(root)
     tree = fam.render(output, layout=layout, max_nodes=max_nodes, labels=labels, title=title,
-                      dpi=dpi)
-    lay = tree.layout
-    note = f", {lay.folded:,} folded into {len(lay.badge_parent):,} badges" if lay.folded else ""
+                      dpi=dpi, style=style)
+    if tree.style == "sunburst":
+        note = ", sunburst" + (f", {tree.folded:,} merged into {tree.n_groups:,} '+N' wedges"
+                               if tree.folded else "")
+    else:
+        note = (f", {tree.folded:,} folded into {tree.n_groups:,} badges" if tree.folded
+                else "")
     click.echo(f"Wrote the fork tree of {fam.root} ({tree.counts.size:,} derivatives{note}) "
                f"to {output}", err=True)
 
