@@ -297,15 +297,9 @@ def _svg(lay: TreeLayout, rels: list[str], dl: np.ndarray, hollow: list[bool],
     if len(rad):
         rad[0] = max(base * 1.8, 6.0)
     brad = base * (0.8 + 0.35 * np.log10(np.maximum(lay.badge_count, 1)))
-    pad = 2.0 * base + 40.0
-    x0, x1 = float(px.min()) - pad, float(px.max()) + pad
-    y0, y1 = float(py.min()) - pad, float(py.max()) + pad
     nv = len(lay.visible)
     k_of = {int(i): k for k, i in enumerate(lay.visible)}
-    out = [f'<svg xmlns="http://www.w3.org/2000/svg" class="eg-svg" '
-           f'viewBox="{_num(x0)} {_num(y0)} {_num(x1 - x0)} {_num(y1 - y0)}" '
-           f'role="img" aria-label="{_text("fork tree of " + root)}">',
-           '<g class="eg-view">']
+    out: list[str] = []
     # tree links, coloured by the child's relation
     paths: dict[str, list[str]] = {}
     for k in range(1, nv):
@@ -344,33 +338,55 @@ def _svg(lay: TreeLayout, rels: list[str], dl: np.ndarray, hollow: list[bool],
                    f'rel="noopener noreferrer"><circle class="eg-node" data-i="{k}" '
                    f'cx="{_num(px[k])}" cy="{_num(py[k])}" r="{_num(rad[k])}" '
                    f'fill="{fill}" stroke="{stroke}"/></a>')
-    out.extend(_labels(lay, px, py, rad, brad, dl, shown, labels, base))
-    out.append("</g></svg>")
-    return "\n".join(out)
+    texts, boxes = _labels(lay, px, py, rad, brad, dl, shown, labels, base)
+    out.extend(texts)
+    # the view holds every marker and every label
+    pad = 2.0 * base + 12.0
+    x0 = min([float(px.min()) - pad, *(b[0] - 4 for b in boxes)])
+    x1 = max([float(px.max()) + pad, *(b[2] + 4 for b in boxes)])
+    y0 = min([float(py.min()) - pad, *(b[1] - 4 for b in boxes)])
+    y1 = max([float(py.max()) + pad, *(b[3] + 4 for b in boxes)])
+    head = (f'<svg xmlns="http://www.w3.org/2000/svg" class="eg-svg" '
+            f'viewBox="{_num(x0)} {_num(y0)} {_num(x1 - x0)} {_num(y1 - y0)}" '
+            f'role="img" aria-label="{_text("fork tree of " + root)}">\n<g class="eg-view">')
+    return "\n".join([head, *out, "</g></svg>"])
 
 
 def _labels(lay: TreeLayout, px: np.ndarray, py: np.ndarray, rad: np.ndarray,
             brad: np.ndarray, dl: np.ndarray, shown: Sequence[str], labels: int,
-            base: float) -> list[str]:
+            base: float) -> tuple[list[str], list[tuple[float, float, float, float]]]:
     """Labels for the root, the most downloaded models and the largest badges, greedily
     placed beside their marker (outwards on a radial tree) and dropped when they would
-    overlap a placed one."""
+    overlap a placed one. Returns the ``<text>`` elements and their boxes."""
     nv = len(lay.visible)
-    size = float(np.clip(base * 2.2, 7.0, 12.0))
+    size = float(np.clip(base * 2.2, 10.0, 13.0))  # user units: ~8-11 px on screen
     boxes: list[tuple[float, float, float, float]] = []
     out: list[str] = []
 
-    def place(x: float, y: float, r: float, text: str, cls: str, force: bool = False) -> bool:
+    mx = np.concatenate([px, [float("nan")]])
+    my = np.concatenate([py, [float("nan")]])
+    mr = np.concatenate([rad, brad, [0.0]])
+
+    def clear(box: tuple[float, float, float, float], own: int) -> bool:
+        if any(box[0] < o[2] and o[0] < box[2] and box[1] < o[3] and o[1] < box[3]
+               for o in boxes):
+            return False
+        hit = ((mx + mr > box[0]) & (mx - mr < box[2]) & (my + mr > box[1])
+               & (my - mr < box[3]))
+        hit[own] = False
+        return not bool(hit.any())
+
+    def place(own: int, text: str, cls: str, force: bool = False) -> bool:
+        x, y, r = float(mx[own]), float(my[own]), float(mr[own])
         width = 0.58 * size * len(text)
-        if lay.kind == "radial" and (x or y):
-            right = x >= 0
+        outward = x >= 0 if lay.kind == "radial" and (x or y) else True
+        for right in ((outward, not outward) if not force else (outward,)):
+            tx = x + (r + 2) if right else x - (r + 2)
+            box = (tx if right else tx - width, y - size * 0.6,
+                   (tx + width) if right else tx, y + size * 0.6)
+            if force or clear(box, own):
+                break
         else:
-            right = True
-        tx = x + (r + 2) if right else x - (r + 2)
-        box = (tx if right else tx - width, y - size * 0.6, (tx + width) if right else tx,
-               y + size * 0.6)
-        if not force and any(box[0] < o[2] and o[0] < box[2] and box[1] < o[3]
-                             and o[1] < box[3] for o in boxes):
             return False
         boxes.append(box)
         anchor = "start" if right else "end"
@@ -384,23 +400,20 @@ def _labels(lay: TreeLayout, px: np.ndarray, py: np.ndarray, rad: np.ndarray,
         return m if len(m) <= width else m[: width - 1] + "…"
 
     if nv:
-        place(float(px[0]), float(py[0]), float(rad[0]), short(shown[0], 48),
-              "eg-label eg-root-label", force=True)
+        place(0, short(shown[0], 48), "eg-label eg-root-label", force=True)
     order = sorted(range(1, nv), key=lambda k: (-dl[k], shown[k]))
     placed = 0
     for k in order:
         if placed >= labels:
             break
-        placed += place(float(px[k]), float(py[k]), float(rad[k]), short(shown[k]),
-                        "eg-label")
+        placed += place(k, short(shown[k]), "eg-label")
     big = sorted(range(len(lay.badge_count)),
                  key=lambda b: (-int(lay.badge_count[b]), int(lay.badge_parent[b])))
     for b in big[:30]:
         if lay.badge_count[b] < 2:
             break
-        place(float(px[nv + b]), float(py[nv + b]), float(brad[b]),
-              f"+{int(lay.badge_count[b]):,}", "eg-label eg-badge-label")
-    return out
+        place(nv + b, f"+{int(lay.badge_count[b]):,}", "eg-label eg-badge-label")
+    return out, boxes
 
 
 _CSS = """
