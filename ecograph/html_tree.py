@@ -401,15 +401,20 @@ def _labels(lay: TreeLayout, px: np.ndarray, py: np.ndarray, rad: np.ndarray,
 
     if nv:
         place(0, short(shown[0], 48), "eg-label eg-root-label", force=True)
+    # the largest badge always tells its count; then the most downloaded models, then
+    # the next largest badges, where they fit
+    big = sorted(range(len(lay.badge_count)),
+                 key=lambda b: (-int(lay.badge_count[b]), int(lay.badge_parent[b])))
+    if big and lay.badge_count[big[0]] >= 2:
+        place(nv + big[0], f"+{int(lay.badge_count[big[0]]):,}", "eg-label eg-badge-label",
+              force=True)
     order = sorted(range(1, nv), key=lambda k: (-dl[k], shown[k]))
     placed = 0
     for k in order:
         if placed >= labels:
             break
         placed += place(k, short(shown[k]), "eg-label")
-    big = sorted(range(len(lay.badge_count)),
-                 key=lambda b: (-int(lay.badge_count[b]), int(lay.badge_parent[b])))
-    for b in big[:30]:
+    for b in big[1:30]:
         if lay.badge_count[b] < 2:
             break
         place(nv + b, f"+{int(lay.badge_count[b]):,}", "eg-label eg-badge-label")
