@@ -2,8 +2,9 @@
 
 Each page is opened with ``#selftest``: its script hovers a node, zooms once and writes
 what it found into ``<pre id="eg-selftest">``; ``--dump-dom`` prints the DOM after the
-scripts ran and ``--enable-logging=stderr`` the console (any console message fails the test). Skipped where no Chromium is
-installed (Debian: ``apt-get install chromium-headless-shell``).
+scripts ran and ``--enable-logging=stderr`` the console (any console message fails the
+test). Skipped where no Chromium is installed (Debian: ``apt-get install
+chromium-headless-shell``).
 """
 
 from __future__ import annotations
@@ -18,11 +19,10 @@ import tempfile
 from pathlib import Path
 
 import pytest
+from test_html_tree import ROOT, hostile_frames
 
 from ecograph.report import write_report
 from ecograph.snapshot import read_snapshot
-
-from test_html_tree import ROOT, hostile_frames
 
 FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "small_hub.jsonl"
 BROWSERS = ("chromium-headless-shell", "chromium", "chromium-browser", "google-chrome")
