@@ -562,4 +562,4 @@ def _fragment(frag_id: str, heading: str, counts: TreeCounts, lay: TreeLayout,
             f'<div class="eg-cap">{_text(cap)}</div>\n'
             '<div class="eg-tip" role="tooltip" hidden></div>\n'
             f'<script type="application/json" class="eg-data">{script_json(data)}</script>\n'
-            f"<script>{_JS}</script>\n</div>")
+            f'<script type="text/javascript">{_JS}</script>\n</div>')

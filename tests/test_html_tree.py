@@ -89,7 +89,8 @@ def test_hostile_ids_are_escaped_and_links_stay_on_the_hub():
         assert raw not in markup
     # exactly our two scripts: the JSON data and the inline code (no src)
     scripts = re.findall(r"<script[^>]*>", page)
-    assert scripts == ['<script type="application/json" class="eg-data">', "<script>"]
+    assert scripts == ['<script type="application/json" class="eg-data">',
+                       '<script type="text/javascript">']
     # every node links to its Hub page, percent-encoded, in a new tab without an opener
     links = svg.findall(f".//{SVG_NS}a")
     assert len(links) == len(HOSTILE) + 1

@@ -53,7 +53,8 @@ def test_report_files_and_escaped_self_contained_html(tmp_path):
     page = paths["html"].read_text(encoding="utf-8")
     # the only scripts are the interactive tree's own (its data block and its code)
     assert re.findall(r"<script[^>]*>", page) == [
-        '<script type="application/json" class="eg-data">', "<script>"]
+        '<script type="application/json" class="eg-data">',
+        '<script type="text/javascript">']
     assert "<script>alert" not in page and "<b>" not in page and "<i>" not in page
     assert "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;&amp;amp" in page
     assert "a/&lt;b&gt;child&lt;/b&gt;" in page and "c &amp; co" in page
