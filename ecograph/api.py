@@ -27,13 +27,14 @@ from . import graph as _graph
 from . import metrics as _metrics
 from .atomic import check_output
 from .errors import InputError, StoreError, UsageError
-from .formats import PICTURE_FORMATS, format_for, is_snapshot
+from .formats import PICTURE_FORMATS, RENDER_FORMATS, format_for, is_snapshot
 
 if TYPE_CHECKING:  # the drawing and graph libraries load on first use, not with the CLI
     import networkx as nx
     from matplotlib.axes import Axes
     from matplotlib.figure import Figure
 
+    from .html_tree import InteractiveTree
     from .lineage import LineageTable
     from .render import ForkTree
 
@@ -601,17 +602,39 @@ class Family:
 
         return fork_tree(self.nodes, self.edges, self.root, **kw)
 
-    def draw(self, **kw: Any) -> Figure:
-        """The fork-tree Figure (``fork_tree(**kw).figure``), for notebooks."""
+    def draw(self, *, interactive: bool = False, **kw: Any) -> Figure | InteractiveTree:
+        """The fork-tree Figure (``fork_tree(**kw).figure``), for notebooks.
+
+        ``interactive=True``: the interactive tree instead
+        (:func:`ecograph.html_tree.interactive_tree`; keywords ``layout``, ``max_nodes``,
+        ``labels``, ``title``), which Jupyter shows inline (hover, click, zoom, pan)."""
+        if interactive:
+            from .html_tree import interactive_tree
+
+            return interactive_tree(self.nodes, self.edges, self.root, **kw)
         return self.fork_tree(**kw).figure
 
     def render(self, path: str | os.PathLike[str], *, dpi: float = 200,
-               **kw: Any) -> ForkTree:
-        """Draw the fork tree and write it to ``path`` (``.png``, ``.svg`` or ``.pdf``; the
-        suffix is checked before anything is drawn): ``ecograph render``. Keywords as
-        :meth:`fork_tree`; returns the drawn :class:`~ecograph.render.ForkTree`."""
-        format_for(path, PICTURE_FORMATS)
+               **kw: Any) -> ForkTree | InteractiveTree:
+        """Draw the fork tree and write it to ``path`` (``.png``, ``.svg`` or ``.pdf``; or
+        ``.html``: one self-contained interactive page, :mod:`ecograph.html_tree`, where
+        ``dpi`` does not apply; the suffix is checked before anything is drawn; written
+        atomically): ``ecograph render``. Keywords as :meth:`fork_tree`; returns the drawn
+        :class:`~ecograph.render.ForkTree` or
+        :class:`~ecograph.html_tree.InteractiveTree`."""
+        fmt = format_for(path, RENDER_FORMATS)
         check_output(path, self.ecosystem._inputs)
+        if fmt == "html":
+            from .atomic import atomic_write
+            from .html_tree import interactive_tree
+
+            if kw.pop("style", "auto") == "sunburst":
+                raise UsageError("the interactive tree (.html) is a node-link tree: "
+                                 "--style sunburst draws .png, .svg or .pdf")
+            page = interactive_tree(self.nodes, self.edges, self.root, **kw)
+            with atomic_write(path) as fh:
+                fh.write(page.page)
+            return page
         tree = self.fork_tree(dpi=dpi, **kw)
         tree.save(path, dpi=dpi)
         return tree

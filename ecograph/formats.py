@@ -19,6 +19,7 @@ from .errors import UsageError
 __all__ = [
     "EXPORT_FORMATS",
     "PICTURE_FORMATS",
+    "RENDER_FORMATS",
     "TABLE_FORMATS",
     "SNAPSHOT_SUFFIXES",
     "format_for",
@@ -37,6 +38,10 @@ EXPORT_FORMATS: dict[str, str] = {
 
 #: Pictures (fork trees, plots, report images): format -> file suffix.
 PICTURE_FORMATS: dict[str, str] = {"png": ".png", "svg": ".svg", "pdf": ".pdf"}
+
+#: ``ecograph render`` / :meth:`ecograph.api.Family.render`: the pictures, and ``html``
+#: (one self-contained page with the interactive tree, :mod:`ecograph.html_tree`).
+RENDER_FORMATS: dict[str, str] = {**PICTURE_FORMATS, "html": ".html"}
 
 #: Analysis tables (``stats``, ``families``, ``quality``): chosen with ``--format``
 #: (default ``table``), whatever the file is called.

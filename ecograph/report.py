@@ -10,7 +10,8 @@
     drift.png      what its forks changed: the top licence transitions (only when a
                    member changed its licence; ecograph.drift_plot)
     report.html    all of the above on one page, images embedded (base64), every model
-                   id and author HTML-escaped
+                   id and author HTML-escaped, with the interactive fork tree
+                   (:mod:`ecograph.html_tree`: hover, click to the Hub, zoom, pan) inline
 
 Text from the data is cleaned of control and invisible characters
 (:func:`ecograph.escape.plain_text`) and escaped for its file: HTML-escaped in
@@ -37,6 +38,7 @@ import polars as pl
 
 from .atomic import atomic_write, check_output
 from .escape import markdown_literal, plain_text
+from .html_tree import interactive_tree
 from .render import fork_tree, save_figure
 
 __all__ = ["write_report", "metrics_markdown", "metrics_record", "drift_record",
@@ -137,7 +139,7 @@ def _escape(value: object, *, keep_newlines: bool = False) -> str:
 
 
 def _html(rec: dict[str, Any], nodes: pl.DataFrame, images: dict[str, Path],
-          caption: str) -> str:
+          caption: str, interactive: str = "") -> str:
     e = _escape
     root = rec["root"]
     rows = "".join(f"<tr><th>{e(label)}</th><td>{e(_fmt(k, rec.get(k)))}</td></tr>"
@@ -161,7 +163,10 @@ def _html(rec: dict[str, Any], nodes: pl.DataFrame, images: dict[str, Path],
            "margin:1em 0}th,td{border-bottom:1px solid #ddd;padding:.25em .7em;"
            "text-align:left}td{font-variant-numeric:tabular-nums}img{max-width:100%}"
            "figure{margin:1.5em 0}.cap{color:#555;font-size:.9em;white-space:pre-line}"
-           ".grid{display:flex;flex-wrap:wrap;gap:2em}")
+           # tables side by side keep their own height (flex would stretch the shorter
+           # one's rows to the taller one's height)
+           ".grid{display:flex;flex-wrap:wrap;gap:2em;align-items:flex-start}"
+           ".grid table{margin:0}")
     return f"""<!DOCTYPE html>
 <html lang="en">
 <head>
@@ -174,6 +179,7 @@ def _html(rec: dict[str, Any], nodes: pl.DataFrame, images: dict[str, Path],
 <h2>Fork tree</h2>
 {_img(images['fork_tree'], f'fork tree of {root}')}
 <p class="cap">{e(caption, keep_newlines=True)}</p>
+{f'<h2>Interactive fork tree</h2>{chr(10)}{interactive}' if interactive else ''}
 <h2>Metrics</h2>
 <div class="grid">
 <table>{rows}</table>
@@ -240,7 +246,8 @@ def write_report(
 
         paths["drift"] = check_output(out / "drift.png", protected)
         save_figure(drift_transitions([drift_row]), paths["drift"], dpi=dpi)
-    page = _html(rec, nodes, paths, tree.caption)
+    live = interactive_tree(nodes, fam_edges, root, layout=layout, max_nodes=max_nodes)
+    page = _html(rec, nodes, paths, tree.caption, live.fragment)
     section = _drift_html(drift_row, paths.get("drift"))
     if _DRIFT_SLOT in page:  # before the closing caption
         page = page.replace(_DRIFT_SLOT, section + _DRIFT_SLOT, 1)

@@ -124,7 +124,7 @@ def test_output_methods_write_files_and_say_what_they_drew(eco, tmp_path):
     tree = fam.render(tmp_path / "q.svg", max_nodes=20, labels=2, dpi=60)
     assert isinstance(tree, ForkTree) and tree.counts.size == len(fam)
     assert tree.layout.n_markers <= 20 and (tmp_path / "q.svg").read_text().startswith("<?xml")
-    with pytest.raises(UsageError, match="use .png, .svg or .pdf"):
+    with pytest.raises(UsageError, match="use .png, .svg, .pdf or .html"):
         fam.render(tmp_path / "q.gif")
     assert not (tmp_path / "q.gif").exists()
     (path,) = fam.export(tmp_path / "q.GEXF")  # format from the suffix, any case

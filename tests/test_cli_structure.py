@@ -121,8 +121,8 @@ def test_a_usage_error_from_the_library_is_one_line_and_exit_2(tmp_path):
     res = CliRunner().invoke(main, ["render", "qwen/qwen2.5-7b", "--db", str(FIXTURE),
                                     "-o", str(out)])
     assert res.exit_code == 2
-    assert res.output == f"Error: cannot tell the format from {str(out)!r}: use .png, .svg " \
-                         "or .pdf\n"
+    assert res.output == f"Error: cannot tell the format from {str(out)!r}: use .png, .svg, " \
+                         ".pdf or .html\n"
     assert not out.exists()
 
 

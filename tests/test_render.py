@@ -239,7 +239,7 @@ def test_cli_render(tmp_path):
         assert im.format == "PNG"
     res = CliRunner().invoke(main, ["render", LLAMA, "--db", str(FIXTURE), "-o",
                                     str(tmp_path / "x.gif")])
-    assert res.exit_code == 2 and ".png, .svg or .pdf" in res.output
+    assert res.exit_code == 2 and ".png, .svg, .pdf or .html" in res.output
 
 
 @pytest.mark.parametrize("layout", ["radial", "layered"])

@@ -51,16 +51,36 @@ def test_report_files_and_escaped_self_contained_html(tmp_path):
                           "html"}
     assert all(p.exists() and p.parent == tmp_path / "rep" for p in paths.values())
     page = paths["html"].read_text(encoding="utf-8")
-    assert "<script" not in page and "<b>" not in page and "<i>" not in page
+    # the only scripts are the interactive tree's own (its data block and its code)
+    assert re.findall(r"<script[^>]*>", page) == [
+        '<script type="application/json" class="eg-data">',
+        '<script type="text/javascript">']
+    assert "<script>alert" not in page and "<b>" not in page and "<i>" not in page
     assert "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;&amp;amp" in page
     assert "a/&lt;b&gt;child&lt;/b&gt;" in page and "c &amp; co" in page
-    # self-contained: every image is embedded, nothing is fetched
+    # self-contained: every image is embedded, nothing is fetched; links go to the Hub
     imgs = re.findall(r'<img[^>]*src="([^"]*)"', page)
     assert len(imgs) == 3 and all(s.startswith("data:image/png;base64,") for s in imgs)
     assert base64.b64decode(imgs[0].split(",", 1)[1])[:8] == b"\x89PNG\r\n\x1a\n"
-    assert not re.search(r'(src|href)="(?!data:)', page)
+    assert not re.search(r'(src|href)="(?!data:|https://huggingface\.co/)', page)
+    # the interactive tree is inline: one SVG, a link per model
+    assert page.count("<svg") == 1 and "<h2>Interactive fork tree</h2>" in page
+    assert page.count('href="https://huggingface.co/') == 4
+    assert 'href="https://huggingface.co/evil/%3Cscript%3Ealert%28%22x%22%29' in page
     rec = json.loads(paths["metrics_json"].read_text(encoding="utf-8"))
     assert rec["root"] == "org/root" and rec["size"] == 3
+
+
+def test_side_by_side_tables_keep_their_own_height(tmp_path):
+    # flex items stretch to the tallest by default: the relation table's rows were drawn
+    # as tall as the metrics table (seen in a 1600x1000 Chromium screenshot)
+    models, edges = _evil_frames()
+    page = write_report(models, edges, "org/root", tmp_path, dpi=40)["html"].read_text(
+        encoding="utf-8")
+    grid = re.search(r"\.grid\{([^}]*)\}", page)
+    assert grid is not None and "display:flex" in grid.group(1)
+    assert "align-items:flex-start" in grid.group(1)
+    assert re.search(r'<div class="grid">\s*<table>.*?</table>\s*<table>', page, re.S)
 
 
 def test_fixture_report_numbers_match_the_fixture_facts(tmp_path):

@@ -82,7 +82,8 @@ def export_command(root: str | None, db: str, fmt: str | None, output: str,
 @click.command("render")
 @click.argument("root")
 @db_option
-@picture_option
+@output_option("Picture to write: .png, .svg or .pdf; or .html, one self-contained "
+               "interactive page (hover, click to the Hub, zoom, pan).", required=True)
 @click.option("--layout", type=click.Choice(["radial", "layered"]), default="radial",
               show_default=True, help=_LAYOUT_HELP)
 @click.option("--max-nodes", type=click.IntRange(min=10, max=MAX_NODES), default=1500,
@@ -104,6 +105,7 @@ def render_command(root: str, db: str, output: str, layout: str, max_nodes: int,
       ecograph render meta-llama/Llama-3.1-8B --db llama.db -o llama.png
       ecograph render meta-llama/Llama-3.1-8B --db llama.db -o llama.svg --layout layered
       ecograph render meta-llama/Llama-3.1-8B --db llama.db -o llama.png --style sunburst
+      ecograph render meta-llama/Llama-3.1-8B --db llama.db -o llama.html
     """
     guard_output(output, db)
     fam = open_ecosystem(db).family(root)
