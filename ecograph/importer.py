@@ -50,6 +50,7 @@ from .frames import MODEL_SCHEMA
 from .records import (
     ID_PATTERN,
     REJECTED_PARENT_KINDS,
+    REJECTED_RECORD_KINDS,
     RELATIONS,
     ParsedModel,
     parse_datetime,
@@ -129,6 +130,10 @@ _FAST_TS = r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d{3}|\.\d{6})?Z$"
 _TS_FORMAT = "%Y-%m-%dT%H:%M:%S%.fZ"
 
 _TS = pl.Datetime("us", "UTC")
+# Characters records.clean_text drops or replaces (escape.plain_text: controls, line
+# breaks, U+FFFE/U+FFFF, format characters; Arrow text holds no surrogates): a row with
+# one in its free text is parsed in Python
+_DIRTY_TEXT = r"[\x00-\x1f\x7f-\x9f\x{FFFE}\x{FFFF}\p{Cf}]"
 # The models frame as the store holds it: timestamps as integer microseconds, plus the
 # JSON text columns ``tags`` and ``parents``.
 _STAGE_SCHEMA: dict[Any, pl.DataType] = {
@@ -148,12 +153,16 @@ assert tuple(_STAGE_SCHEMA) == MODEL_COLUMNS
 
 @dataclass(frozen=True)
 class ImportProblem:
-    """A parent reference of an imported record that could not be read (no edge made).
+    """A line (or row) that is not a model, or a parent reference of an imported record
+    that could not be read (no edge made).
 
     ``where`` is ``FILE:LINE`` for JSONL and ``FILE:row N`` (1-based) for parquet;
-    ``kind`` is ``invalid_parent_id`` (text that is not a model id), ``non_string_parent``
-    (a card value that is not text) or ``invalid_card_json`` (a ``cardData`` string that
-    is not a JSON object); ``reference`` is the value as written.
+    ``kind`` is ``missing_id`` (no id: the line is skipped, ``reference`` shows it),
+    ``invalid_id`` (an id that breaks the id rules: skipped, ``model_id`` empty,
+    ``reference`` the id as written), ``invalid_parent_id`` (text that is not a model
+    id), ``non_string_parent`` (a card value that is not text) or ``invalid_card_json``
+    (a ``cardData`` string that is not a JSON object); ``reference`` is the value as
+    written.
     """
 
     where: str
@@ -169,12 +178,19 @@ class ImportProblem:
         """
         return f"{self.where}: {self.model_id}: {self.kind} {self.reference!r}"
 
+    @property
+    def skipped(self) -> bool:
+        """Whether the line is not a model (no id, or one that breaks the id rules)."""
+        return self.kind in REJECTED_RECORD_KINDS
+
 
 @dataclass(frozen=True)
 class ImportResult:
-    """What an import did. ``missing`` counts the store's missing placeholders afterwards;
-    ``problems`` lists every parent reference that could not be read, in file order;
-    ``fetched_at`` is the observation time given to the imported records."""
+    """What an import did. ``models`` counts the lines (rows) imported as models and
+    ``skipped`` those that are not models (no id, or one that breaks the id rules: never
+    stored); ``missing`` counts the store's missing placeholders afterwards; ``problems``
+    lists the skipped lines and every parent reference that could not be read, in file
+    order; ``fetched_at`` is the observation time given to the imported records."""
 
     path: str
     format: str
@@ -188,20 +204,30 @@ class ImportResult:
     run_id: int
     problems: tuple[ImportProblem, ...] = ()
     fetched_at: datetime | None = None
+    skipped: int = 0
 
     def summary_line(self) -> str:
         """``Imported N models and M edges (K missing parents) from FILE in S s; store: ...``,
-        plus, when some parent references could not be read, their count and the first."""
+        plus, when some lines are not models, their count and the first, and when some
+        parent references could not be read, their count and the first."""
         line = (
             f"Imported {self.models:,} models and {self.edges:,} edges "
             f"({self.missing:,} missing parents) from {self.path} in {self.elapsed:.1f} s; "
             f"store: {self.store_models:,} models, {self.store_edges:,} edges"
         )
-        if self.problems:
-            n = len(self.problems)
+        skipped = [p for p in self.problems if p.skipped]
+        if skipped:
+            unit = "row" if self.format == "parquet" else "line"
+            line += (
+                f"; {self.skipped:,} {unit}{'s' if self.skipped != 1 else ''} skipped "
+                f"(no valid model id; first: {skipped[0].line()})"
+            )
+        parents = [p for p in self.problems if not p.skipped]
+        if parents:
+            n = len(parents)
             line += (
                 f"; {n:,} parent reference{'s' if n != 1 else ''} not read "
-                f"(first: {self.problems[0].line()})"
+                f"(first: {parents[0].line()})"
             )
         return line
 
@@ -349,6 +375,12 @@ def parse_batch(
         stamps["last_modified"].alias("_last_modified"),
         pl.col("tags").fill_null(pl.lit([], dtype=pl.List(pl.Utf8))).list.drop_nulls(),
     )
+    # Python parses (and reports) the rows without an id, or with one that breaks the id
+    # rules, and cleans the rows whose free text holds what clean_text changes
+    dirty = [pl.col(c).str.contains(_DIRTY_TEXT).fill_null(False)
+             for c in ("author", "library_name", "pipeline_tag", "gated")]
+    slow = slow | df.select((~_fast_id(pl.col("_id"))).alias("x")).to_series()
+    slow = slow | df.select(pl.any_horizontal(dirty).alias("x")).to_series()
 
     # ---- tags: license and base_model parents/relation
     tags = (
@@ -357,6 +389,8 @@ def parse_batch(
         .with_columns(pl.int_range(pl.len(), dtype=pl.UInt32).alias("_pos"))
         .filter(pl.col("tags").is_not_null())
     )
+    dirty_tag_rows = tags.filter(pl.col("tags").str.contains(_DIRTY_TEXT)).get_column("_row")
+    slow = slow | df.get_column("_row").is_in(dirty_tag_rows.unique().implode())
     lic = (
         tags.filter(pl.col("tags").str.starts_with("license:"))
         .group_by("_row")
@@ -506,7 +540,7 @@ def parse_batch(
             .alias("parent_author"),
         )
     )
-    slow_mask = slow & df.get_column("_id").is_not_null()
+    slow_mask = slow
     models = models.select(*_STAGE_SCHEMA, "_row").cast({**_STAGE_SCHEMA, "_row": pl.UInt32()})
     return models, edges, slow_mask
 
@@ -559,12 +593,14 @@ class _Batch:
 
 
 def _problems(where: str, parsed: ParsedModel) -> list[ImportProblem]:
-    """The parent references of one parsed line that made no edge."""
+    """What of one parsed line was not imported: the line itself (no valid id), or the
+    parent references that made no edge."""
     mid = parsed.record.id
     return [
         ImportProblem(where, mid, p.kind, p.detail)
         for p in parsed.problems
-        if p.kind in REJECTED_PARENT_KINDS or p.kind == "invalid_card_json"
+        if p.kind in REJECTED_PARENT_KINDS or p.kind in REJECTED_RECORD_KINDS
+        or p.kind == "invalid_card_json"
     ]
 
 
@@ -1012,7 +1048,7 @@ def import_snapshot(
     problems: list[ImportProblem] = []
     started = time.perf_counter()
     run_id = store.begin_run("import", {"file": str(p), "format": fmt, "batch_size": batch_size})
-    rows = edges = slow = 0
+    rows = edges = slow = skipped = 0
     status = "failed"
     try:
         reader = (
@@ -1027,6 +1063,7 @@ def import_snapshot(
                     rows += batch.rows
                     edges += batch.edges.height
                     slow += batch.slow
+                    skipped += sum(p.skipped for p in batch.problems)
                     problems.extend(batch.problems)
                     if progress is not None:
                         progress(batch.rows)
@@ -1056,15 +1093,16 @@ def import_snapshot(
         raise
     finally:
         elapsed = time.perf_counter() - started
-        counts = {"models": rows, "edges": edges, "slow_rows": slow, "elapsed": round(elapsed, 3),
-                  "unread_parents": len(problems)}
+        counts = {"models": rows - skipped, "edges": edges, "slow_rows": slow,
+                  "elapsed": round(elapsed, 3), "skipped_rows": skipped,
+                  "unread_parents": len(problems) - skipped}
         if status == "ok":
             counts["missing"] = missing
         store.end_run(run_id, status=status, counts=counts)
     return ImportResult(
         path=str(p),
         format=fmt,
-        models=rows,
+        models=rows - skipped,
         edges=edges,
         slow_rows=slow,
         store_models=store_models,
@@ -1074,4 +1112,5 @@ def import_snapshot(
         run_id=run_id,
         problems=tuple(problems),
         fetched_at=fetched_at,
+        skipped=skipped,
     )
