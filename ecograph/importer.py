@@ -158,6 +158,8 @@ class ImportProblem:
 
     ``where`` is ``FILE:LINE`` for JSONL and ``FILE:row N`` (1-based) for parquet;
     ``kind`` is ``missing_id`` (no id: the line is skipped, ``reference`` shows it),
+    ``cleaned_text`` (free text with control or invisible characters, lone surrogates or
+    bytes that are not UTF-8: kept cleaned, ``reference`` names the field),
     ``invalid_id`` (an id that breaks the id rules: skipped, ``model_id`` empty,
     ``reference`` the id as written), ``invalid_parent_id`` (text that is not a model
     id), ``non_string_parent`` (a card value that is not text) or ``invalid_card_json``
@@ -222,7 +224,14 @@ class ImportResult:
                 f"; {self.skipped:,} {unit}{'s' if self.skipped != 1 else ''} skipped "
                 f"(no valid model id; first: {skipped[0].line()})"
             )
-        parents = [p for p in self.problems if not p.skipped]
+        cleaned = [p for p in self.problems if p.kind == "cleaned_text"]
+        if cleaned:
+            n = len(cleaned)
+            line += (
+                f"; {n:,} text value{'s' if n != 1 else ''} cleaned "
+                f"(first: {cleaned[0].line()})"
+            )
+        parents = [p for p in self.problems if not p.skipped and p.kind != "cleaned_text"]
         if parents:
             n = len(parents)
             line += (
@@ -600,7 +609,7 @@ def _problems(where: str, parsed: ParsedModel) -> list[ImportProblem]:
         ImportProblem(where, mid, p.kind, p.detail)
         for p in parsed.problems
         if p.kind in REJECTED_PARENT_KINDS or p.kind in REJECTED_RECORD_KINDS
-        or p.kind == "invalid_card_json"
+        or p.kind in ("invalid_card_json", "cleaned_text")
     ]
 
 
@@ -861,6 +870,107 @@ def _card_text(df: pl.DataFrame) -> pl.Series | None:
     return None
 
 
+def _is_text(dtype: Any) -> bool:
+    import pyarrow.types as pat
+
+    if pat.is_dictionary(dtype):
+        dtype = dtype.value_type
+    return bool(pat.is_string(dtype) or pat.is_large_string(dtype)
+                or pat.is_string_view(dtype) or pat.is_null(dtype))
+
+
+def _is_text_list(dtype: Any) -> bool:
+    import pyarrow.types as pat
+
+    if pat.is_null(dtype):
+        return True
+    if not (pat.is_list(dtype) or pat.is_large_list(dtype) or pat.is_list_view(dtype)
+            or pat.is_large_list_view(dtype) or pat.is_fixed_size_list(dtype)):
+        return False
+    return _is_text(dtype.value_type)
+
+
+def _check_parquet_types(path: Path, schema: Any) -> None:
+    """Refuse a dump whose columns the importer reads have the wrong type, with one line
+    naming the column, its type and the type expected (the models.parquet layout)."""
+    import pyarrow.types as pat
+
+    expected: dict[str, tuple[str, Callable[[Any], bool]]] = {
+        **{name: ("text (string)", _is_text)
+           for name in ("id", "modelId", "author", "library_name", "pipeline_tag")},
+        "gated": ("text or a boolean",
+                  lambda t: _is_text(t) or bool(pat.is_boolean(t))),
+        "tags": ("a list of strings", _is_text_list),
+        **{name: ("a number", lambda t: bool(pat.is_integer(t) or pat.is_floating(t)
+                                             or pat.is_decimal(t) or pat.is_null(t)))
+           for name in ("downloads", "downloadsAllTime", "likes")},
+    }
+    for name, (want, ok) in expected.items():
+        if name in schema.names and not ok(schema.field(name).type):
+            raise SnapshotError(
+                f"{path}: column '{name}' has type {schema.field(name).type}, expected "
+                f"{want} (the models.parquet layout)"
+            )
+
+
+def _valid_or_empty(value: Any) -> str:
+    from .records import is_model_id
+
+    return value if isinstance(value, str) and is_model_id(value) else ""
+
+
+def _repair_utf8(rb: Any) -> tuple[Any, list[tuple[int, str]]]:
+    """``rb`` with every text value that is not valid UTF-8 (a lone surrogate written as
+    CESU-8 bytes, a cut multi-byte character) decoded with U+FFFD for the bad bytes, and
+    the ``(row, column)`` pairs repaired outside the id columns (a repaired id breaks the
+    id rules: its row is skipped and reported as ``invalid_id``). Arrow and polars take
+    such bytes as they are, but SQLite could not read them back. Batches that validate
+    (the usual case) come back unchanged, without a copy."""
+    import pyarrow as pa
+    import pyarrow.types as pat
+
+    try:
+        rb.validate(full=True)
+        return rb, []
+    except pa.ArrowInvalid:
+        pass
+    columns = list(rb.columns)
+    repaired: list[tuple[int, str]] = []
+
+    def fix(value: Any) -> tuple[Any, bool]:
+        if isinstance(value, bytes):
+            try:
+                return value.decode("utf-8"), False
+            except UnicodeDecodeError:
+                return value.decode("utf-8", "replace"), True
+        if isinstance(value, list):
+            fixed = [fix(v) for v in value]
+            return [v for v, _ in fixed], any(bad for _, bad in fixed)
+        return value, False
+
+    for k, (name, column) in enumerate(zip(rb.schema.names, columns, strict=True)):
+        dtype = column.type
+        text = pat.is_string(dtype) or pat.is_large_string(dtype)
+        text_list = (pat.is_list(dtype) or pat.is_large_list(dtype)) and (
+            pat.is_string(dtype.value_type) or pat.is_large_string(dtype.value_type))
+        if not (text or text_list):
+            continue
+        try:
+            column.validate(full=True)
+            continue
+        except pa.ArrowInvalid:
+            pass
+        as_bytes = column.cast(pa.list_(pa.binary()) if text_list else pa.binary())
+        values = []
+        for i, value in enumerate(as_bytes.to_pylist()):
+            value, bad = fix(value)
+            values.append(value)
+            if bad and name not in ("id", "modelId"):
+                repaired.append((i, name))
+        columns[k] = pa.array(values, type=dtype)
+    return pa.RecordBatch.from_arrays(columns, schema=rb.schema), sorted(repaired)
+
+
 def _parquet_batches(
     path: Path, batch_size: int, fetched_at: datetime | None = None
 ) -> Iterator[_Batch]:
@@ -874,6 +984,7 @@ def _parquet_batches(
     if "id" not in names and "modelId" not in names:
         raise SnapshotError(f"{path}: no 'id' column (expected the models.parquet layout)")
     columns = [c for c in _PARQUET_COLUMNS if c in names]
+    _check_parquet_types(path, pf.schema_arrow)
     it = pf.iter_batches(batch_size=batch_size, columns=columns)
     first_row = 1
     while True:
@@ -883,6 +994,7 @@ def _parquet_batches(
             return
         except Exception as exc:  # noqa: BLE001
             raise SnapshotError(f"{path}: cannot read parquet ({exc})") from None
+        rb, repaired = _repair_utf8(rb)
         df = pl.from_arrow(rb)
         assert isinstance(df, pl.DataFrame)
         if "tags" in df.columns and df.schema["tags"] != pl.List(pl.Utf8):
@@ -908,6 +1020,15 @@ def _parquet_batches(
             _row_parser(rb, fetched_at),
             _row_namer(path, first_row),
         )
+        if repaired:
+            name_row = _row_namer(path, first_row)
+            ids = rb.column("id" if "id" in rb.schema.names else "modelId").to_pylist()
+            problems = sorted(
+                [*problems, *(ImportProblem(name_row(i), _valid_or_empty(ids[i]),
+                                            "cleaned_text", column)
+                              for i, column in repaired)],
+                key=lambda pr: int(pr.where.rsplit(" ", 1)[1]),
+            )
         first_row += rb.num_rows
         yield _Batch(models, edges, rb.num_rows, len(slow_rows), problems)
 
@@ -1048,7 +1169,7 @@ def import_snapshot(
     problems: list[ImportProblem] = []
     started = time.perf_counter()
     run_id = store.begin_run("import", {"file": str(p), "format": fmt, "batch_size": batch_size})
-    rows = edges = slow = skipped = 0
+    rows = edges = slow = skipped = cleaned = 0
     status = "failed"
     try:
         reader = (
@@ -1064,6 +1185,7 @@ def import_snapshot(
                     edges += batch.edges.height
                     slow += batch.slow
                     skipped += sum(p.skipped for p in batch.problems)
+                    cleaned += sum(p.kind == "cleaned_text" for p in batch.problems)
                     problems.extend(batch.problems)
                     if progress is not None:
                         progress(batch.rows)
@@ -1095,7 +1217,7 @@ def import_snapshot(
         elapsed = time.perf_counter() - started
         counts = {"models": rows - skipped, "edges": edges, "slow_rows": slow,
                   "elapsed": round(elapsed, 3), "skipped_rows": skipped,
-                  "unread_parents": len(problems) - skipped}
+                  "cleaned_values": cleaned, "unread_parents": len(problems) - skipped - cleaned}
         if status == "ok":
             counts["missing"] = missing
         store.end_run(run_id, status=status, counts=counts)

@@ -127,7 +127,9 @@ class Problem:
 
     ``kind`` is one of: ``non_string_parent``, ``invalid_parent_id``, ``self_loop``,
     ``unknown_relation``, ``relation_conflict``, ``duplicate_parent``, ``url_parent``,
-    ``revision_parent``, ``dataset_parent``, ``missing_id``, ``invalid_id``. The first two
+    ``revision_parent``, ``dataset_parent``, ``missing_id``, ``invalid_id``, ``cleaned_text``
+    (free text that held control or invisible characters or lone surrogates, kept cleaned
+    by :func:`clean_text`; ``detail`` names the field). The first two
     are the :data:`REJECTED_PARENT_KINDS`: a declared parent that could not be read as a
     model id (its edge is not stored, so callers count and report them). The last two are
     the :data:`REJECTED_RECORD_KINDS`: an object without a readable model id, which is not
@@ -448,6 +450,11 @@ def clean_text(value: Any) -> str | None:
     return plain_text(value) or None
 
 
+def _cleaned(value: Any) -> bool:
+    """Whether :func:`clean_text` changes ``value`` (a non-empty string)."""
+    return isinstance(value, str) and bool(value) and clean_text(value) != value
+
+
 def _gated(value: Any) -> str | None:
     if value is None or value is False:
         return None
@@ -544,6 +551,13 @@ def parse_model(obj: Mapping[str, Any], *, fetched_at: datetime | None = None) -
         detail = f"{relation} with {len(parents)} parents"
         problems.append(Problem(mid, "relation_conflict", detail))
 
+    dirty = [name for name in ("author", "library_name", "pipeline_tag", "gated")
+             if _cleaned(obj.get(name))]
+    if any(map(_cleaned, tags_raw)):
+        dirty.append("tags")
+    if _cleaned(card.get("license")):
+        dirty.append("cardData.license")
+    problems.extend(Problem(mid, "cleaned_text", name) for name in dirty)
     author = clean_text(obj.get("author"))
     if author is None and "/" in mid:
         author = mid.split("/", 1)[0]
@@ -568,7 +582,7 @@ def parse_model(obj: Mapping[str, Any], *, fetched_at: datetime | None = None) -
     edges = tuple(
         ForkEdge(parent=p, child=mid, relation=relation or Relation.UNKNOWN, source=source)
         for p in parents
-        if source is not None
+        if source is not None and mid  # an object that is not a model has no edges
     )
     return ParsedModel(record=record, edges=edges, problems=tuple(problems))
 
