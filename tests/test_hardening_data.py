@@ -252,3 +252,104 @@ def test_rows_without_a_valid_id_are_counted_not_imported(tmp_path: Path, layout
     unit = "lines" if layout == "jsonl" else "rows"
     assert r.output.startswith("Imported 2 models and 0 edges")
     assert f"; {bad} {unit} skipped (no valid model id; first: {src}:" in r.output
+
+
+# ----------------------------------------------- item 5: a store you may only read
+
+LLAMA = "meta-llama/Llama-3.1-8B"
+
+
+def _make_read_only(path: Path, request: pytest.FixtureRequest) -> None:
+    """Make ``path`` (a file or a directory) impossible to write, even for root: plain
+    permissions for a normal user; ``chattr +i`` (immutable: the kernel refuses root
+    too, as on a read-only mount) when the tests run as root. Undone after the test."""
+    if os.geteuid() != 0:
+        mode = path.stat().st_mode
+        path.chmod(mode & ~(stat.S_IWUSR | stat.S_IWGRP | stat.S_IWOTH))
+        request.addfinalizer(lambda: path.chmod(mode))
+    else:
+        chattr = shutil.which("chattr")
+        if chattr is None or subprocess.run([chattr, "+i", str(path)],
+                                            capture_output=True).returncode != 0:
+            pytest.skip("cannot make a path read-only for root here (no chattr +i)")
+        request.addfinalizer(lambda: subprocess.run([chattr, "-i", str(path)], check=True))
+    if os.access(path, os.W_OK):
+        pytest.skip(f"{path} is still writable")
+
+
+@pytest.fixture(scope="module")
+def bundled_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    from ecograph.snapshot import bundled_snapshot
+
+    db = tmp_path_factory.mktemp("bundled") / "v.db"
+    r = CliRunner().invoke(main, ["import", str(bundled_snapshot()), "--db", str(db), "-q"])
+    assert r.exit_code == 0, r.output
+    return db
+
+
+_READERS = [
+    ("info",), ("stats", LLAMA), ("stats", "--all", "--format", "json"), ("families",),
+    ("quality",), ("lineages",), ("trends",),
+    ("export", LLAMA, "-o", "{out}/f.json"), ("export", "--all", "-o", "{out}/all.graphml"),
+    ("render", LLAMA, "-o", "{out}/t.png", "--dpi", "50"),
+    ("plot", "fanout", LLAMA, "-o", "{out}/f.png"), ("plot", "share", "-o", "{out}/d.png"),
+    ("compare", LLAMA, "-o", "{out}/c.png"), ("report", LLAMA, "--out", "{out}/report"),
+]
+
+
+@pytest.mark.parametrize("locked", ["file", "directory"])
+def test_every_reader_works_on_a_read_only_store(
+        bundled_store: Path, tmp_path: Path, request: pytest.FixtureRequest,
+        locked: str) -> None:
+    folder = tmp_path / "ro"
+    folder.mkdir()
+    db = folder / "v.db"
+    shutil.copy(bundled_store, db)
+    out = tmp_path / "out"
+    out.mkdir()
+    before = db.read_bytes()
+    _make_read_only(db if locked == "file" else folder, request)
+    # only readers (no output flags that would write next to the store)
+    for argv in _READERS:
+        args = [a.replace("{out}", str(out)) for a in argv]
+        r = CliRunner().invoke(main, [*args, "--db", str(db)])
+        assert r.exit_code == 0, (argv, r.output)
+    assert db.read_bytes() == before
+    with Store.open(db, create=False) as store:
+        assert store.read_only
+        assert store.summary() is not None
+    # the writers say, in one line, that they cannot write
+    snap = _lines(tmp_path / "s.jsonl", [json.dumps(_m("x/y"))])
+    reason = ("the file is read-only" if locked == "file"
+              else f"its directory {folder} is read-only")
+    with FakeHub([_m(LLAMA)]) as fh:
+        for argv in (["import", str(snap)], ["crawl", LLAMA, "--endpoint", fh.url]):
+            r = CliRunner().invoke(main, [*argv, "--db", str(db), "-q"])
+            assert r.exit_code == 1
+            assert r.output.splitlines() == [
+                f"Error: cannot write {db}: read-only ({reason}); the commands that only "
+                "read the store still work"]
+    assert db.read_bytes() == before
+
+
+def test_a_store_opened_read_only_never_writes(bundled_store: Path, tmp_path: Path) -> None:
+    """The read-only forms themselves (``mode=ro``, then ``immutable=1``), also where the
+    kernel would allow writing (root ignores permissions): nothing changes on disk."""
+    from ecograph.errors import StoreError
+
+    db = tmp_path / "v.db"
+    shutil.copy(bundled_store, db)
+    before = db.read_bytes()
+    with Store.open(db, read_only=True) as store:
+        assert store.read_only
+        models, edges = store.load()
+        assert models.height > 100 and edges.height > 100
+        with pytest.raises(StoreError):
+            store.begin_run("import", {})
+    with Store.open(db) as store:
+        assert not store.read_only
+    assert db.read_bytes()[:100] == before[:100]
+    # a missing store is not created by a reader
+    with pytest.raises(StoreError, match="no ecograph store"):
+        Store.open(tmp_path / "none.db", create=False, read_only=True)
+    assert not (tmp_path / "none.db").exists()
