@@ -353,3 +353,27 @@ def test_a_store_opened_read_only_never_writes(bundled_store: Path, tmp_path: Pa
     with pytest.raises(StoreError, match="no ecograph store"):
         Store.open(tmp_path / "none.db", create=False, read_only=True)
     assert not (tmp_path / "none.db").exists()
+
+
+# ----------------------------------------------- the demo's stats.json is written atomically
+
+
+def test_the_demo_never_leaves_a_half_written_stats_json(tmp_path: Path,
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    """A write that fails before its data reaches the disk (a full disk at ``fsync``)
+    keeps the previous stats.json; written in place, it was replaced by unsynced data."""
+    import errno
+
+    from ecograph.demo import run_demo
+
+    stats = tmp_path / "stats.json"
+    stats.write_text('{"previous": true}\n')
+
+    def disk_full(fd: int) -> None:
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(os, "fsync", disk_full)
+    with pytest.raises(OSError, match="No space left on device"):
+        run_demo(tmp_path, snapshot=FIXTURE)
+    assert stats.read_text() == '{"previous": true}\n'
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
