@@ -14,7 +14,6 @@ import shutil
 import sqlite3
 import stat
 import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
