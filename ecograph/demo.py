@@ -59,6 +59,7 @@ def run_demo(
     chart (``share.png``).
     """
     from .api import Ecosystem
+    from .atomic import atomic_write
     from .crawl import crawl
     from .errors import InputError
     from .fakehub import FakeHub
@@ -83,9 +84,8 @@ def run_demo(
     families = eco.foundations()
     paths: dict[str, Path] = {"db": db}
     paths["stats_json"] = out / "stats.json"
-    paths["stats_json"].write_text(
-        json.dumps(to_records(stats), indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
-    )
+    with atomic_write(paths["stats_json"]) as fh:  # never a half-written stats.json
+        fh.write(json.dumps(to_records(stats), indent=2, ensure_ascii=False) + "\n")
     largest = str(families.sort(["size", "root"], descending=[True, False])["root"][0])
     report = eco.family(largest).report(out / "report")
     paths.update({f"report_{k}": v for k, v in report.items()})

@@ -385,8 +385,13 @@ class HubClient:
         if not isinstance(data, list):
             raise RetryableHubError(f"unexpected listing body from {self.endpoint}")
         fetched_at = datetime.now(UTC)
-        models = tuple(parse_model(obj, fetched_at=fetched_at) for obj in data
-                       if isinstance(obj, dict))
+        parsed = [parse_model(obj, fetched_at=fetched_at) for obj in data
+                  if isinstance(obj, dict)]
+        # an object without a readable id is not a model: counted, never stored
+        models = tuple(p for p in parsed if p.record.id)
+        if len(models) < len(data):
+            with self._lock:
+                self._counts["invalid_records"] += len(data) - len(models)
         nxt = response.links.get("next", {}).get("url")
         if nxt and _origin(str(nxt)) != _origin(self.endpoint):
             # the token goes with every request: never follow a link to another host

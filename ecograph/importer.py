@@ -53,6 +53,7 @@ from .licenses import license_column
 from .records import (
     ID_PATTERN,
     REJECTED_PARENT_KINDS,
+    REJECTED_RECORD_KINDS,
     RELATIONS,
     ParsedModel,
     parse_datetime,
@@ -133,6 +134,10 @@ _FAST_TS = r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d{3}|\.\d{6})?Z$"
 _TS_FORMAT = "%Y-%m-%dT%H:%M:%S%.fZ"
 
 _TS = pl.Datetime("us", "UTC")
+# Characters records.clean_text drops or replaces (escape.plain_text: controls, line
+# breaks, U+FFFE/U+FFFF, format characters; Arrow text holds no surrogates): a row with
+# one in its free text is parsed in Python
+_DIRTY_TEXT = r"[\x00-\x1f\x7f-\x9f\x{FFFE}\x{FFFF}\p{Cf}]"
 # The models frame as the store holds it: timestamps as integer microseconds, plus the
 # JSON text columns ``tags`` and ``parents``.
 _STAGE_SCHEMA: dict[Any, pl.DataType] = {
@@ -152,12 +157,18 @@ assert tuple(_STAGE_SCHEMA) == MODEL_COLUMNS
 
 @dataclass(frozen=True)
 class ImportProblem:
-    """A parent reference of an imported record that could not be read (no edge made).
+    """A line (or row) that is not a model, or a parent reference of an imported record
+    that could not be read (no edge made).
 
     ``where`` is ``FILE:LINE`` for JSONL and ``FILE:row N`` (1-based) for parquet;
-    ``kind`` is ``invalid_parent_id`` (text that is not a model id), ``non_string_parent``
-    (a card value that is not text) or ``invalid_card_json`` (a ``cardData`` string that
-    is not a JSON object); ``reference`` is the value as written.
+    ``kind`` is ``missing_id`` (no id: the line is skipped, ``reference`` shows it),
+    ``cleaned_text`` (free text with control or invisible characters, lone surrogates or
+    bytes that are not UTF-8: kept cleaned, ``reference`` names the field),
+    ``invalid_id`` (an id that breaks the id rules: skipped, ``model_id`` empty,
+    ``reference`` the id as written), ``invalid_parent_id`` (text that is not a model
+    id), ``non_string_parent`` (a card value that is not text) or ``invalid_card_json``
+    (a ``cardData`` string that is not a JSON object); ``reference`` is the value as
+    written.
     """
 
     where: str
@@ -173,12 +184,19 @@ class ImportProblem:
         """
         return f"{self.where}: {self.model_id}: {self.kind} {self.reference!r}"
 
+    @property
+    def skipped(self) -> bool:
+        """Whether the line is not a model (no id, or one that breaks the id rules)."""
+        return self.kind in REJECTED_RECORD_KINDS
+
 
 @dataclass(frozen=True)
 class ImportResult:
-    """What an import did. ``missing`` counts the store's missing placeholders afterwards;
-    ``problems`` lists every parent reference that could not be read, in file order;
-    ``fetched_at`` is the observation time given to the imported records."""
+    """What an import did. ``models`` counts the lines (rows) imported as models and
+    ``skipped`` those that are not models (no id, or one that breaks the id rules: never
+    stored); ``missing`` counts the store's missing placeholders afterwards; ``problems``
+    lists the skipped lines and every parent reference that could not be read, in file
+    order; ``fetched_at`` is the observation time given to the imported records."""
 
     path: str
     format: str
@@ -192,20 +210,37 @@ class ImportResult:
     run_id: int
     problems: tuple[ImportProblem, ...] = ()
     fetched_at: datetime | None = None
+    skipped: int = 0
 
     def summary_line(self) -> str:
         """``Imported N models and M edges (K missing parents) from FILE in S s; store: ...``,
-        plus, when some parent references could not be read, their count and the first."""
+        plus, when some lines are not models, their count and the first, and when some
+        parent references could not be read, their count and the first."""
         line = (
             f"Imported {self.models:,} models and {self.edges:,} edges "
             f"({self.missing:,} missing parents) from {self.path} in {self.elapsed:.1f} s; "
             f"store: {self.store_models:,} models, {self.store_edges:,} edges"
         )
-        if self.problems:
-            n = len(self.problems)
+        skipped = [p for p in self.problems if p.skipped]
+        if skipped:
+            unit = "row" if self.format == "parquet" else "line"
+            line += (
+                f"; {self.skipped:,} {unit}{'s' if self.skipped != 1 else ''} skipped "
+                f"(no valid model id; first: {skipped[0].line()})"
+            )
+        cleaned = [p for p in self.problems if p.kind == "cleaned_text"]
+        if cleaned:
+            n = len(cleaned)
+            line += (
+                f"; {n:,} text value{'s' if n != 1 else ''} cleaned "
+                f"(first: {cleaned[0].line()})"
+            )
+        parents = [p for p in self.problems if not p.skipped and p.kind != "cleaned_text"]
+        if parents:
+            n = len(parents)
             line += (
                 f"; {n:,} parent reference{'s' if n != 1 else ''} not read "
-                f"(first: {self.problems[0].line()})"
+                f"(first: {parents[0].line()})"
             )
         return line
 
@@ -355,6 +390,12 @@ def parse_batch(
         stamps["last_modified"].alias("_last_modified"),
         pl.col("tags").fill_null(pl.lit([], dtype=pl.List(pl.Utf8))).list.drop_nulls(),
     )
+    # Python parses (and reports) the rows without an id, or with one that breaks the id
+    # rules, and cleans the rows whose free text holds what clean_text changes
+    dirty = [pl.col(c).str.contains(_DIRTY_TEXT).fill_null(False)
+             for c in ("author", "library_name", "pipeline_tag", "gated")]
+    slow = slow | df.select((~_fast_id(pl.col("_id"))).alias("x")).to_series()
+    slow = slow | df.select(pl.any_horizontal(dirty).alias("x")).to_series()
 
     # ---- tags: license and base_model parents/relation
     tags = (
@@ -363,6 +404,8 @@ def parse_batch(
         .with_columns(pl.int_range(pl.len(), dtype=pl.UInt32).alias("_pos"))
         .filter(pl.col("tags").is_not_null())
     )
+    dirty_tag_rows = tags.filter(pl.col("tags").str.contains(_DIRTY_TEXT)).get_column("_row")
+    slow = slow | df.get_column("_row").is_in(dirty_tag_rows.unique().implode())
     # licence (DESIGN §9): the card's, else the ``license:`` tags; both kept. The tags'
     # values are joined per row (only rows with such a tag), then normalised per distinct
     # text (ecograph.licenses.license_column)
@@ -534,7 +577,7 @@ def parse_batch(
             .alias("parent_author"),
         )
     )
-    slow_mask = slow & df.get_column("_id").is_not_null()
+    slow_mask = slow
     models = models.select(*_STAGE_SCHEMA, "_row").cast({**_STAGE_SCHEMA, "_row": pl.UInt32()})
     return models, edges, slow_mask
 
@@ -587,12 +630,14 @@ class _Batch:
 
 
 def _problems(where: str, parsed: ParsedModel) -> list[ImportProblem]:
-    """The parent references of one parsed line that made no edge."""
+    """What of one parsed line was not imported: the line itself (no valid id), or the
+    parent references that made no edge."""
     mid = parsed.record.id
     return [
         ImportProblem(where, mid, p.kind, p.detail)
         for p in parsed.problems
-        if p.kind in REJECTED_PARENT_KINDS or p.kind == "invalid_card_json"
+        if p.kind in REJECTED_PARENT_KINDS or p.kind in REJECTED_RECORD_KINDS
+        or p.kind in ("invalid_card_json", "cleaned_text")
     ]
 
 
@@ -905,6 +950,107 @@ def _card_text(df: pl.DataFrame) -> pl.Series | None:
     return None
 
 
+def _is_text(dtype: Any) -> bool:
+    import pyarrow.types as pat
+
+    if pat.is_dictionary(dtype):
+        dtype = dtype.value_type
+    return bool(pat.is_string(dtype) or pat.is_large_string(dtype)
+                or pat.is_string_view(dtype) or pat.is_null(dtype))
+
+
+def _is_text_list(dtype: Any) -> bool:
+    import pyarrow.types as pat
+
+    if pat.is_null(dtype):
+        return True
+    if not (pat.is_list(dtype) or pat.is_large_list(dtype) or pat.is_list_view(dtype)
+            or pat.is_large_list_view(dtype) or pat.is_fixed_size_list(dtype)):
+        return False
+    return _is_text(dtype.value_type)
+
+
+def _check_parquet_types(path: Path, schema: Any) -> None:
+    """Refuse a dump whose columns the importer reads have the wrong type, with one line
+    naming the column, its type and the type expected (the models.parquet layout)."""
+    import pyarrow.types as pat
+
+    expected: dict[str, tuple[str, Callable[[Any], bool]]] = {
+        **{name: ("text (string)", _is_text)
+           for name in ("id", "modelId", "author", "library_name", "pipeline_tag")},
+        "gated": ("text or a boolean",
+                  lambda t: _is_text(t) or bool(pat.is_boolean(t))),
+        "tags": ("a list of strings", _is_text_list),
+        **{name: ("a number", lambda t: bool(pat.is_integer(t) or pat.is_floating(t)
+                                             or pat.is_decimal(t) or pat.is_null(t)))
+           for name in ("downloads", "downloadsAllTime", "likes")},
+    }
+    for name, (want, ok) in expected.items():
+        if name in schema.names and not ok(schema.field(name).type):
+            raise SnapshotError(
+                f"{path}: column '{name}' has type {schema.field(name).type}, expected "
+                f"{want} (the models.parquet layout)"
+            )
+
+
+def _valid_or_empty(value: Any) -> str:
+    from .records import is_model_id
+
+    return value if isinstance(value, str) and is_model_id(value) else ""
+
+
+def _repair_utf8(rb: Any) -> tuple[Any, list[tuple[int, str]]]:
+    """``rb`` with every text value that is not valid UTF-8 (a lone surrogate written as
+    CESU-8 bytes, a cut multi-byte character) decoded with U+FFFD for the bad bytes, and
+    the ``(row, column)`` pairs repaired outside the id columns (a repaired id breaks the
+    id rules: its row is skipped and reported as ``invalid_id``). Arrow and polars take
+    such bytes as they are, but SQLite could not read them back. Batches that validate
+    (the usual case) come back unchanged, without a copy."""
+    import pyarrow as pa
+    import pyarrow.types as pat
+
+    try:
+        rb.validate(full=True)
+        return rb, []
+    except pa.ArrowInvalid:
+        pass
+    columns = list(rb.columns)
+    repaired: list[tuple[int, str]] = []
+
+    def fix(value: Any) -> tuple[Any, bool]:
+        if isinstance(value, bytes):
+            try:
+                return value.decode("utf-8"), False
+            except UnicodeDecodeError:
+                return value.decode("utf-8", "replace"), True
+        if isinstance(value, list):
+            fixed = [fix(v) for v in value]
+            return [v for v, _ in fixed], any(bad for _, bad in fixed)
+        return value, False
+
+    for k, (name, column) in enumerate(zip(rb.schema.names, columns, strict=True)):
+        dtype = column.type
+        text = pat.is_string(dtype) or pat.is_large_string(dtype)
+        text_list = (pat.is_list(dtype) or pat.is_large_list(dtype)) and (
+            pat.is_string(dtype.value_type) or pat.is_large_string(dtype.value_type))
+        if not (text or text_list):
+            continue
+        try:
+            column.validate(full=True)
+            continue
+        except pa.ArrowInvalid:
+            pass
+        as_bytes = column.cast(pa.list_(pa.binary()) if text_list else pa.binary())
+        values = []
+        for i, value in enumerate(as_bytes.to_pylist()):
+            value, bad = fix(value)
+            values.append(value)
+            if bad and name not in ("id", "modelId"):
+                repaired.append((i, name))
+        columns[k] = pa.array(values, type=dtype)
+    return pa.RecordBatch.from_arrays(columns, schema=rb.schema), sorted(repaired)
+
+
 def _parquet_batches(
     path: Path, batch_size: int, fetched_at: datetime | None = None
 ) -> Iterator[_Batch]:
@@ -918,6 +1064,7 @@ def _parquet_batches(
     if "id" not in names and "modelId" not in names:
         raise SnapshotError(f"{path}: no 'id' column (expected the models.parquet layout)")
     columns = [c for c in _PARQUET_COLUMNS if c in names]
+    _check_parquet_types(path, pf.schema_arrow)
     it = pf.iter_batches(batch_size=batch_size, columns=columns)
     first_row = 1
     while True:
@@ -927,6 +1074,7 @@ def _parquet_batches(
             return
         except Exception as exc:  # noqa: BLE001
             raise SnapshotError(f"{path}: cannot read parquet ({exc})") from None
+        rb, repaired = _repair_utf8(rb)
         df = pl.from_arrow(rb)
         assert isinstance(df, pl.DataFrame)
         if "tags" in df.columns and df.schema["tags"] != pl.List(pl.Utf8):
@@ -954,6 +1102,15 @@ def _parquet_batches(
             _row_parser(rb, fetched_at),
             _row_namer(path, first_row),
         )
+        if repaired:
+            name_row = _row_namer(path, first_row)
+            ids = rb.column("id" if "id" in rb.schema.names else "modelId").to_pylist()
+            problems = sorted(
+                [*problems, *(ImportProblem(name_row(i), _valid_or_empty(ids[i]),
+                                            "cleaned_text", column)
+                              for i, column in repaired)],
+                key=lambda pr: int(pr.where.rsplit(" ", 1)[1]),
+            )
         first_row += rb.num_rows
         yield _Batch(models, edges, rb.num_rows, len(slow_rows), problems)
 
@@ -1094,7 +1251,7 @@ def import_snapshot(
     problems: list[ImportProblem] = []
     started = time.perf_counter()
     run_id = store.begin_run("import", {"file": str(p), "format": fmt, "batch_size": batch_size})
-    rows = edges = slow = 0
+    rows = edges = slow = skipped = cleaned = 0
     status = "failed"
     try:
         reader = (
@@ -1109,6 +1266,8 @@ def import_snapshot(
                     rows += batch.rows
                     edges += batch.edges.height
                     slow += batch.slow
+                    skipped += sum(p.skipped for p in batch.problems)
+                    cleaned += sum(p.kind == "cleaned_text" for p in batch.problems)
                     problems.extend(batch.problems)
                     if progress is not None:
                         progress(batch.rows)
@@ -1138,15 +1297,16 @@ def import_snapshot(
         raise
     finally:
         elapsed = time.perf_counter() - started
-        counts = {"models": rows, "edges": edges, "slow_rows": slow, "elapsed": round(elapsed, 3),
-                  "unread_parents": len(problems)}
+        counts = {"models": rows - skipped, "edges": edges, "slow_rows": slow,
+                  "elapsed": round(elapsed, 3), "skipped_rows": skipped,
+                  "cleaned_values": cleaned, "unread_parents": len(problems) - skipped - cleaned}
         if status == "ok":
             counts["missing"] = missing
         store.end_run(run_id, status=status, counts=counts)
     return ImportResult(
         path=str(p),
         format=fmt,
-        models=rows,
+        models=rows - skipped,
         edges=edges,
         slow_rows=slow,
         store_models=store_models,
@@ -1156,4 +1316,5 @@ def import_snapshot(
         run_id=run_id,
         problems=tuple(problems),
         fetched_at=fetched_at,
+        skipped=skipped,
     )

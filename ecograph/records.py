@@ -25,6 +25,7 @@ from enum import StrEnum
 from typing import Any
 
 from .errors import InvalidModelIdError
+from .escape import plain_text
 from .licenses import normalize_license
 
 __all__ = [
@@ -37,6 +38,7 @@ __all__ = [
     "ParsedModel",
     "ParsedParents",
     "REJECTED_PARENT_KINDS",
+    "REJECTED_RECORD_KINDS",
     "ID_PATTERN",
     "is_model_id",
     "normalize_id",
@@ -46,6 +48,7 @@ __all__ = [
     "split_base_model_tag",
     "rejected_tag_parents",
     "parse_datetime",
+    "clean_text",
     "parse_model",
     "RELATIONS",
     "RELATION_KEYS",
@@ -128,9 +131,13 @@ class Problem:
 
     ``kind`` is one of: ``non_string_parent``, ``invalid_parent_id``, ``self_loop``,
     ``unknown_relation``, ``relation_conflict``, ``duplicate_parent``, ``url_parent``,
-    ``revision_parent``, ``dataset_parent``, ``missing_id``. The first two are the
-    :data:`REJECTED_PARENT_KINDS`: a declared parent that could not be read as a model id
-    (its edge is not stored, so callers count and report them).
+    ``revision_parent``, ``dataset_parent``, ``missing_id``, ``invalid_id``, ``cleaned_text``
+    (free text that held control or invisible characters or lone surrogates, kept cleaned
+    by :func:`clean_text`; ``detail`` names the field). The first two
+    are the :data:`REJECTED_PARENT_KINDS`: a declared parent that could not be read as a
+    model id (its edge is not stored, so callers count and report them). The last two are
+    the :data:`REJECTED_RECORD_KINDS`: an object without a readable model id, which is not
+    a model (its record's ``id`` is empty: never stored; callers count and report it).
     """
 
     model_id: str
@@ -148,6 +155,10 @@ class ParsedParents:
 
 #: Problem kinds of a parent reference that is not a model id (no edge comes from it).
 REJECTED_PARENT_KINDS: frozenset[str] = frozenset({"invalid_parent_id", "non_string_parent"})
+
+#: Problem kinds of an object that is not a model: no id, or an id that breaks the id rules
+#: (its record has an empty ``id`` and is never stored).
+REJECTED_RECORD_KINDS: frozenset[str] = frozenset({"missing_id", "invalid_id"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -421,12 +432,40 @@ def _str(value: Any) -> str | None:
     return value if isinstance(value, str) and value else None
 
 
+def clean_text(value: Any) -> str | None:
+    r"""Free text from the data (an author, a tag, a card value) as ecograph stores it:
+    :func:`~ecograph.escape.plain_text` (control characters and invisible format
+    characters dropped, lone surrogates replaced by U+FFFD, line breaks and tabs turned
+    into a space); ``None`` for what is not text or is empty afterwards.
+
+    Real data is dirty: a lone surrogate (a JSON ``"\ud800"``) cannot be written to
+    SQLite or Arrow, and a NUL makes SVG ill-formed. Cleaning at this one boundary keeps
+    the record instead of losing the batch.
+
+    >>> clean_text("x\ud800y"), clean_text("n\x00a\u200bme"), clean_text("\x07")
+    ('x\ufffdy', 'name', None)
+    >>> clean_text("meta-llama"), clean_text(42)
+    ('meta-llama', None)
+    """
+    if not isinstance(value, str) or not value:
+        return None
+    if value.isprintable():  # the common case: nothing plain_text would change
+        return value
+    return plain_text(value) or None
+
+
+def _cleaned(value: Any) -> bool:
+    """Whether :func:`clean_text` changes ``value`` (a non-empty string)."""
+    return isinstance(value, str) and bool(value) and clean_text(value) != value
+
+
 def _gated(value: Any) -> str | None:
     if value is None or value is False:
         return None
     if value is True:
         return "true"
-    return str(value) if str(value).lower() != "false" else None
+    text = clean_text(str(value))
+    return text if text is not None and text.lower() != "false" else None
 
 
 def _licenses(tags: Iterable[str], card: Mapping[str, Any]) -> tuple[str | None, str | None]:
@@ -438,7 +477,10 @@ def _licenses(tags: Iterable[str], card: Mapping[str, Any]) -> tuple[str | None,
     ('apache-2.0|mit', 'mit')
     """
     from_tags = normalize_license(None, tags)
-    from_card = normalize_license(card.get("license"), ())
+    card_value = card.get("license")
+    if isinstance(card_value, str):
+        card_value = clean_text(card_value)
+    from_card = normalize_license(card_value, ())
     return (from_card if from_card is not None else from_tags), from_tags
 
 
@@ -465,8 +507,15 @@ def parse_model(obj: Mapping[str, Any], *, fetched_at: datetime | None = None) -
     problems: list[Problem] = []
     if not mid:
         problems.append(Problem("", "missing_id", repr(dict(obj))[:200]))
+    elif not is_model_id(mid):
+        # not a model: its record has no id (never stored), the problem says what it was
+        problems.append(Problem("", "invalid_id", mid[:200]))
+        mid = ""
     tags_raw = obj.get("tags")
-    tags = tuple(t for t in tags_raw if isinstance(t, str)) if isinstance(tags_raw, list) else ()
+    tags_raw = [t for t in tags_raw if isinstance(t, str)] if isinstance(tags_raw, list) else []
+    # parents are read from the tags as written (a broken id is a problem, not repaired);
+    # the record keeps the tags cleaned
+    tags = tuple(c for c in map(clean_text, tags_raw) if c is not None)
     card = obj.get("cardData")
     card = card if isinstance(card, Mapping) else {}
 
@@ -481,11 +530,12 @@ def parse_model(obj: Mapping[str, Any], *, fetched_at: datetime | None = None) -
         relation = _relation_from_card(bm.get("relation"))
         source = EdgeSource.BASE_MODELS
         problems.extend(Problem(mid, k, d) for k, d in parsed.problems)
-    tag_parents, tag_relation = parse_base_model_tags(tags)
+    tag_parents, tag_relation = parse_base_model_tags(tags_raw)
     if not parents:
         # a parent tag that is not an id loses an edge: say so (baseModels, when it lists
         # the parents, supersedes the tags and nothing is lost)
-        problems.extend(Problem(mid, "invalid_parent_id", t) for t in rejected_tag_parents(tags))
+        problems.extend(Problem(mid, "invalid_parent_id", t)
+                        for t in rejected_tag_parents(tags_raw))
     if not parents and tag_parents:
         parents = tag_parents
         source = EdgeSource.TAG
@@ -512,7 +562,14 @@ def parse_model(obj: Mapping[str, Any], *, fetched_at: datetime | None = None) -
         problems.append(Problem(mid, "relation_conflict", detail))
 
     license_value, license_tags = _licenses(tags, card)
-    author = _str(obj.get("author"))
+    dirty = [name for name in ("author", "library_name", "pipeline_tag", "gated")
+             if _cleaned(obj.get(name))]
+    if any(map(_cleaned, tags_raw)):
+        dirty.append("tags")
+    if _cleaned(card.get("license")):
+        dirty.append("cardData.license")
+    problems.extend(Problem(mid, "cleaned_text", name) for name in dirty)
+    author = clean_text(obj.get("author"))
     if author is None and "/" in mid:
         author = mid.split("/", 1)[0]
     record = ModelRecord(
@@ -523,8 +580,8 @@ def parse_model(obj: Mapping[str, Any], *, fetched_at: datetime | None = None) -
         downloads=_int(obj.get("downloads")),
         downloads_all_time=_int(obj.get("downloadsAllTime")),
         likes=_int(obj.get("likes")),
-        library_name=_str(obj.get("library_name")),
-        pipeline_tag=_str(obj.get("pipeline_tag")),
+        library_name=clean_text(obj.get("library_name")),
+        pipeline_tag=clean_text(obj.get("pipeline_tag")),
         license=license_value,
         gated=_gated(obj.get("gated")),
         tags=tags,
@@ -537,7 +594,7 @@ def parse_model(obj: Mapping[str, Any], *, fetched_at: datetime | None = None) -
     edges = tuple(
         ForkEdge(parent=p, child=mid, relation=relation or Relation.UNKNOWN, source=source)
         for p in parents
-        if source is not None
+        if source is not None and mid  # an object that is not a model has no edges
     )
     return ParsedModel(record=record, edges=edges, problems=tuple(problems))
 

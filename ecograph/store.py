@@ -275,8 +275,34 @@ def _pid_alive(pid: int) -> bool:
     return True
 
 
-def _connect(p: Path) -> sqlite3.Connection:
-    return sqlite3.connect(str(p), isolation_level=None, check_same_thread=False, timeout=30.0)
+def _connect(p: Path, target: str | None = None) -> sqlite3.Connection:
+    """A connection to ``p``; ``target`` is a ``file:`` URI that replaces the path (the
+    read-only forms, see :func:`_read_only_target`)."""
+    return sqlite3.connect(target or str(p), isolation_level=None, check_same_thread=False,
+                           timeout=30.0, uri=target is not None)
+
+
+def _read_only_reason(p: Path) -> str | None:
+    """Why the store at ``p`` cannot be written (``None`` when it can): the file, or its
+    directory (where SQLite keeps the ``-wal`` and ``-shm`` files), is read-only. Asks
+    the kernel (``access``), which also refuses root on a read-only mount or an
+    immutable (``chattr +i``) file; plain permission bits do not stop root."""
+    parent = p.parent if str(p.parent) else Path(".")
+    if p.exists() and not os.access(p, os.W_OK):
+        return "the file is read-only"
+    if not os.access(parent, os.W_OK):
+        return f"its directory {parent} is read-only"
+    return None
+
+
+def _read_only_targets(p: Path) -> list[str]:
+    """``file:`` URIs that open ``p`` for reading only, in order of preference:
+    ``mode=ro`` (SQLite still shares the ``-shm`` index with writers, creating it when the
+    directory allows), then ``immutable=1`` (no locks, no ``-shm``: for a read-only
+    directory or mount, where no writer can be at work; a ``-wal`` file left there by a
+    crash is not read)."""
+    uri = p.resolve().as_uri()
+    return [f"{uri}?mode=ro", f"{uri}?immutable=1"]
 
 
 def _configure(conn: sqlite3.Connection) -> None:
@@ -357,9 +383,12 @@ class Store:
     The connection may be used from several threads; every call takes the store's lock.
     """
 
-    def __init__(self, path: Path, conn: sqlite3.Connection) -> None:
+    def __init__(self, path: Path, conn: sqlite3.Connection, *,
+                 target: str | None = None) -> None:
         self.path = path
         self._conn = conn
+        #: the ``file:`` URI of a read-only store (``None``: read-write, opened by path)
+        self._target = target
         self._closed = False
         with _FILES_LOCK:
             self._file = _FILES.setdefault(_file_key(path), _File())
@@ -368,12 +397,26 @@ class Store:
 
     # ------------------------------------------------------------------ open / close
 
+    @property
+    def read_only(self) -> bool:
+        """Whether the store was opened for reading only (see :meth:`open`)."""
+        return self._target is not None
+
     @classmethod
-    def open(cls, path: str | os.PathLike[str], *, create: bool = True) -> Store:
+    def open(cls, path: str | os.PathLike[str], *, create: bool = True,
+             read_only: bool | None = None) -> Store:
         """Open the store at ``path``, creating it when absent (unless ``create=False``).
 
+        ``read_only``: ``True`` opens for reading only (nothing is written, not even the
+        ``-wal`` file: works on a read-only file, directory or mount); ``False`` needs
+        write access and says so in one line when the store cannot be written; ``None``
+        (the default) means ``False`` with ``create=True`` (the writers: crawl, import,
+        refresh) and, with ``create=False`` (the readers), read-write when the store can
+        be written and read-only when it cannot.
+
         Raises :class:`~ecograph.errors.StoreError` (one clear message, the file untouched)
-        when the file is not an ecograph store, has a newer schema, or cannot be created.
+        when the file is not an ecograph store, has a newer schema, cannot be created, or
+        cannot be written when writing was asked for.
         """
         p = Path(path)
         if p.is_dir():
@@ -387,6 +430,14 @@ class Store:
             _check_header(p, _read_header(p))
         if new and not create:
             raise StoreError(f"no ecograph store at {p}")
+        reason = _read_only_reason(p)
+        if read_only is None:
+            read_only = not create and reason is not None
+        if not read_only and reason is not None and not new:
+            raise StoreError(f"cannot write {p}: read-only ({reason}); the commands that "
+                             "only read the store still work")
+        if read_only and not new:
+            return cls._open_read_only(p)
         if new:
             parent = p.parent if str(p.parent) else Path(".")
             if not parent.is_dir():
@@ -413,6 +464,29 @@ class Store:
             conn.close()
             raise StoreError(f"cannot {verb} store {p}: {exc}") from None
         return cls(p, conn)
+
+    @classmethod
+    def _open_read_only(cls, p: Path) -> Store:
+        """Open ``p`` for reading only: ``mode=ro``, else ``immutable=1`` (see
+        :func:`_read_only_targets`)."""
+        error: sqlite3.Error | None = None
+        for target in _read_only_targets(p):
+            conn: sqlite3.Connection | None = None
+            try:
+                conn = _connect(p, target)
+                conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
+                cls._check_meta(conn, p)
+                conn.execute("PRAGMA query_only=1")
+                return cls(p, conn, target=target)
+            except StoreError:
+                if conn is not None:
+                    conn.close()
+                raise
+            except sqlite3.Error as exc:
+                if conn is not None:
+                    conn.close()
+                error = exc
+        raise StoreError(f"cannot open store {p} (read-only): {error}")
 
     @staticmethod
     def _create(conn: sqlite3.Connection) -> None:
@@ -1074,7 +1148,8 @@ class Store:
                 s._conn.close()
             try:
                 try:
-                    conn = adbc_dbapi.connect(str(self.path), autocommit=True)
+                    conn = adbc_dbapi.connect(self._target or str(self.path),
+                                              autocommit=True)
                 except adbc_errors() as exc:
                     raise StoreError(
                         f"cannot open store {self.path}: {first_line(exc)}") from None
@@ -1095,8 +1170,11 @@ class Store:
             finally:
                 for s in siblings:
                     try:
-                        s._conn = _connect(s.path)
-                        _configure(s._conn)
+                        s._conn = _connect(s.path, s._target)
+                        if s._target is None:
+                            _configure(s._conn)
+                        else:
+                            s._conn.execute("PRAGMA query_only=1")
                     except sqlite3.Error as exc:
                         s._closed = True
                         raise StoreError(f"cannot reopen store {s.path}: {exc}") from None

@@ -158,6 +158,8 @@ def _summary(result: Any, db: str, *, estimate: bool = True) -> list[str]:
         f"  429s: {result.rate_limited}  retries: {result.retries}"
         f"  rate-limit waits: {result.waits} ({result.wait_seconds:.1f} s over all workers)",
     ]
+    if req.get("invalid_records"):
+        lines.append(f"  listed objects skipped (no valid model id): {req['invalid_records']}")
     if estimate and result.estimate is not None:  # (unless the plan showed it)
         lines.append(_estimate_line(result.estimate, result.strategy))
     lines.append(f"  failures: {len(result.failures)}")
