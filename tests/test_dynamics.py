@@ -275,3 +275,25 @@ def test_response_times_root_without_date_and_unknown_root() -> None:
     assert row["by_relation_30d"] is None
     with pytest.raises(UnknownModelError, match="meta-llama/Llama-2-7b-hf"):
         response_times(models, edges, ["meta-llama/Llama-2-7b"])
+
+
+def test_response_window_is_0_to_30_days_inclusive() -> None:
+    """DESIGN §8: ``by_relation_30d`` counts members created 0-30 days after the root:
+    the same instant and exactly 30 days count, 30 days and a second, or a second before
+    the root, do not."""
+    root = datetime(2024, 1, 1, tzinfo=UTC)
+    second = pl.duration(seconds=1)
+    models = pl.DataFrame({
+        "id": ["o/root", "u/same", "u/day30", "u/late", "u/early"],
+        "created_at": [root, root, datetime(2024, 1, 31, tzinfo=UTC),
+                       datetime(2024, 1, 31, tzinfo=UTC), root],
+        "relation": [None, "finetune", "quantized", "adapter", "merge"],
+    }).with_columns(
+        pl.when(pl.col("id") == "u/late").then(pl.col("created_at") + second)
+        .when(pl.col("id") == "u/early").then(pl.col("created_at") - second)
+        .otherwise(pl.col("created_at")).alias("created_at"))
+    edges = pl.DataFrame({"parent": ["o/root"] * 4,
+                          "child": ["u/same", "u/day30", "u/late", "u/early"]})
+    row = response_times(models, edges, ["o/root"]).row(0, named=True)
+    assert row["by_relation_30d"] == {"finetune": 1, "quantized": 1, "adapter": 0,
+                                      "merge": 0, "unknown": 0}
