@@ -94,8 +94,8 @@ def _with_parents(obj: dict[str, Any], parents: list[str], relation: str) -> Non
     for p in parents:
         tags += [f"base_model:{p}", f"base_model:{relation}:{p}"]
     obj["tags"] = tags
-    card = obj.get("cardData") if isinstance(obj.get("cardData"), dict) else {}
-    card = dict(card)
+    old = obj.get("cardData")
+    card: dict[str, Any] = dict(old) if isinstance(old, dict) else {}
     card["base_model"] = parents[0] if len(parents) == 1 else list(parents)
     card["base_model_relation"] = relation
     obj["cardData"] = card
@@ -160,14 +160,14 @@ def evolve(index: SnapshotIndex, n: int, *, seed: int,
             touched.add(index.add(new))
             changes.added.append(new_id)
         elif kind == "edit":
-            parents, relation = tag_parents(obj.get("tags"))
+            parents, declared = tag_parents(obj.get("tags"))
             if parents and rng.random() < 0.5:
                 other = _pick(index, rng, touched | {pos})
                 if other is None:
                     continue
-                _with_parents(obj, [index.ids[other]], relation or "finetune")
+                _with_parents(obj, [index.ids[other]], declared or "finetune")
             else:
-                current = next((t[8:] for t in obj.get("tags") or []
+                current: str | None = next((t[8:] for t in obj.get("tags") or []
                                 if isinstance(t, str) and t.startswith("license:")), None)
                 _with_licence(obj, rng.choice([x for x in _LICENCES if x != current]))
             obj["lastModified"] = now
