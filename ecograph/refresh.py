@@ -3,8 +3,9 @@
 The Hub lists models newest first by ``lastModified`` (``sort=lastModified&direction=-1``);
 a new model and an edited card both move to the top of that listing. :func:`refresh` reads
 it, 1000 models a request with the fields a scan expands, until the **watermark**: the
-newest ``lastModified`` the previous refresh saw (kept in the store's state). Every model
-read is saved as a scan saves it (an edited card replaces the model's parent edges).
+newest ``lastModified`` the previous refresh saw (kept in the store's state; models modified
+at that very instant count as seen). Every model read is saved as a scan saves it (an
+edited card replaces the model's parent edges).
 
 What that listing cannot tell is re-read only on request:
 
@@ -301,7 +302,7 @@ def _list_recent(run: _Run, hub: RefreshHub, state: dict[str, Any], mark: dateti
         stop = not page.next_cursor
         for m in page.models:
             modified = m.record.last_modified
-            if modified is not None and modified < mark:
+            if modified is not None and modified <= mark:
                 stop = True
                 break
             models.append(m)
