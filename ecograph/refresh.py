@@ -143,6 +143,8 @@ def _start_watermark(store: RefreshStore, endpoint: str, since: datetime | None,
                      now: datetime) -> tuple[datetime, str]:
     """The watermark to list down to and how it was chosen (see the module docstring)."""
     if since is not None:
+        if since > now + CLOCK_TOLERANCE:
+            raise UsageError(f"since {since:%Y-%m-%d} is in the future: nothing to list")
         return since.astimezone(UTC), "given (--since)"
     raw = store.get_state(WATERMARK_KEY)
     saved = json.loads(raw) if raw else None

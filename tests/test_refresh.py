@@ -200,6 +200,8 @@ def test_refresh_refuses_a_watermark_in_the_future(tmp_path: Path, objects) -> N
                 {"endpoint": hub.url, "watermark": future.isoformat()}))
         with pytest.raises(UsageError, match="in the future"):
             _refresh(db, hub.url)
+        with pytest.raises(UsageError, match="in the future"):
+            _refresh(db, hub.url, since=future)
         changes = hub.evolve(5, seed=1, kinds={"new": 1})
         # --since overrides it (every model is then new or edited since that date)
         result = _refresh(db, hub.url, since=datetime(2000, 1, 1, tzinfo=UTC))
