@@ -353,6 +353,15 @@ class HubClient:
         params = [("sort", "createdAt"), ("direction", "-1"), ("limit", str(self.page_size))]
         return self._list(f"{self.endpoint}/api/models", params)
 
+    def recent_page(self, cursor: str | None = None) -> Page:
+        """One page of the whole Hub, most recently modified first (``sort=lastModified``,
+        ``direction=-1``): new models and edited cards come first (a refresh)."""
+        if cursor is not None:
+            return self._list(cursor, None)
+        params = [("sort", "lastModified"), ("direction", "-1"),
+                  ("limit", str(self.page_size))]
+        return self._list(f"{self.endpoint}/api/models", params)
+
     def list_children(self, model_id: str) -> Iterator[Page]:
         """All pages of the direct children of ``model_id`` (no retries; a ``Link`` cycle
         raises :class:`~ecograph.responses.ListingLoopError`)."""

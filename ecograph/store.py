@@ -1337,6 +1337,55 @@ class Store:
             return conn.total_changes - before
 
 
+    # ------------------------------------------------------------------ refresh
+
+    def newest_timestamps(self) -> tuple[datetime | None, datetime | None]:
+        """The newest ``last_modified`` of the ``ok`` models and the newest ``fetched_at``
+        of all models (``None`` when there is none): where a first refresh starts."""
+        (lm, fa), = self._query(
+            "SELECT (SELECT max(last_modified) FROM models WHERE status = 'ok'), "
+            "(SELECT max(fetched_at) FROM models)")
+        return tuple(None if v is None else datetime.fromtimestamp(v / 1e6, UTC)
+                     for v in (lm, fa))  # type: ignore[return-value]
+
+    def child_edges(self, children: Iterable[str]) -> set[tuple[str, str]]:
+        """The stored (parent, child) edges of ``children``, lower-cased."""
+        payload = json.dumps(list(children), ensure_ascii=False)
+        return {(p.lower(), c.lower()) for p, c in self._query(
+            "SELECT parent, child FROM edges WHERE child IN (SELECT value FROM json_each(?))",
+            (payload,))}
+
+    def ok_ids(self, *, after: str | None = None, limit: int | None = None) -> list[str]:
+        """Ids of the ``ok`` models, sorted (case-insensitively), after ``after``."""
+        sql = "SELECT id FROM models WHERE status = 'ok'"
+        params: list[Any] = []
+        if after is not None:
+            sql += " AND id > ?"
+            params.append(after)
+        sql += " ORDER BY id"
+        if limit is not None:
+            sql += " LIMIT ?"
+            params.append(limit)
+        return [i for (i,) in self._query(sql, params)]
+
+    def mark_deleted(self, ids: Iterable[str], at: datetime | None = None) -> int:
+        """Record that the Hub no longer has the models ``ids`` (404): each row stays, with
+        status ``missing`` and ``fetched_at`` = ``at`` (checked then), and its own parent
+        edges go (it declares nothing any more); edges from its children stay (their cards
+        still name it). Returns how many models were marked."""
+        payload = json.dumps(list(ids), ensure_ascii=False)
+        with self._tx() as conn:
+            before = conn.total_changes
+            conn.execute(
+                "UPDATE models SET status = 'missing', fetched_at = ? WHERE status <> 'missing' "
+                "AND id IN (SELECT value FROM json_each(?))",
+                (to_micros(at or datetime.now(UTC)), payload),
+            )
+            marked = conn.total_changes - before
+            conn.execute("DELETE FROM edges WHERE child IN (SELECT value FROM json_each(?))",
+                         (payload,))
+            return marked
+
 #: Tokens of the crawl locks this process holds.
 _HELD_LOCKS: set[str] = set()
 

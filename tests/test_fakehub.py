@@ -521,3 +521,113 @@ def test_cli_bad_snapshot_is_one_line_error(tmp_path: Path) -> None:
     result = CliRunner().invoke(main, ["fakehub", str(tmp_path / "nope.jsonl")])
     assert result.exit_code == 1
     assert result.output.splitlines()[-1] == f"Error: snapshot not found: {tmp_path / 'nope.jsonl'}"
+
+
+# ----------------------------------------------------------------------------- evolution
+
+
+def _modified_hub(n: int = 30) -> list[dict]:
+    """``n`` models whose lastModified differ (model i modified on day i)."""
+    out = []
+    for i in range(n):
+        m = _model(f"org/m{i:02d}", parents=("org/m00",) if i else ())
+        m["lastModified"] = f"2024-06-{1 + i % 28:02d}T{i // 28:02d}:00:00.000Z"
+        out.append(m)
+    return out
+
+
+def test_sort_by_last_modified_newest_first_through_huggingface_hub() -> None:
+    objs = _modified_hub()
+    with FakeHub(objs, page_size=7) as hub:
+        got = [m.id for m in _api(hub).list_models(sort="last_modified")]  # sends lastModified
+        assert hub.counts["route"]["list"] == 5  # 30 models, 7 a page
+    expected = [m["id"] for m in sorted(objs, key=lambda m: m["lastModified"], reverse=True)]
+    assert got == expected
+
+
+def test_sorted_listing_pages_do_not_shift_when_the_hub_changes_between_them() -> None:
+    """Keyset cursors: deleting or editing models already listed, between two pages,
+    neither skips nor repeats a model that did not change."""
+    objs = _modified_hub()
+    with FakeHub(objs, page_size=10) as hub:
+        params = {"sort": "lastModified", "direction": -1, "limit": 10, "expand": ["tags"]}
+        first = get_session().get(f"{hub.url}/api/models", params=params)
+        seen = [m["id"] for m in first.json()]
+        # the Hub moves: two listed models go, one is edited (moves to the top)
+        hub.index.delete(hub.index.lookup(seen[0]))
+        hub.index.delete(hub.index.lookup(seen[3]))
+        edited = hub.index.model(hub.index.lookup(seen[5]))
+        edited["lastModified"] = "2030-01-01T00:00:00.000Z"
+        hub.index.replace(hub.index.lookup(seen[5]), edited)
+        rest, url = [], first.links["next"]["url"]
+        while url:
+            page = get_session().get(url)
+            rest += page.json()
+            url = page.links.get("next", {}).get("url")
+    expected = [m["id"] for m in sorted(objs, key=lambda m: m["lastModified"], reverse=True)]
+    assert seen + [m["id"] for m in rest] == expected
+
+
+def test_evolve_is_seeded_and_reports_what_changed() -> None:
+    objs = _modified_hub()
+
+    def run(seed: int) -> tuple[Any, list[str]]:
+        with FakeHub(objs) as hub:
+            changes = hub.evolve(12, seed=seed)
+            listed = [m["id"] for m in paginate(f"{hub.url}/api/models",
+                                                params={"expand": ["tags"]}, headers={})]
+            return changes, listed
+
+    one, listed = run(3)
+    assert (one, listed) == run(3)
+    assert run(4)[0] != one
+    assert one.total == 12
+    assert set(one.deleted).isdisjoint(listed) and set(one.added) <= set(listed)
+    assert len(listed) == 30 + len(one.added) - len(one.deleted)
+
+
+def test_evolution_kinds_behave_like_the_hub() -> None:
+    objs = _modified_hub()
+    with FakeHub(objs) as hub:
+        api = _api(hub)
+        before = {m.id: m for m in api.list_models(expand=["lastModified", "downloads"])}
+        newest = max(m.last_modified for m in before.values())
+        new = hub.evolve(3, seed=1, kinds={"new": 1}).added
+        edited = hub.evolve(3, seed=2, kinds={"edit": 1}).edited
+        changed = set(new) | set(edited)  # (an edit may hit a new model)
+        recent = [m.id for m in api.list_models(sort="last_modified", limit=len(changed))]
+        # new and edited models come first by lastModified, the last edit first
+        assert set(recent) == changed and recent[0] == edited[-1]
+        counted = hub.evolve(3, seed=3, kinds={"downloads": 1}).downloads
+        gone = hub.evolve(2, seed=4, kinds={"delete": 1}).deleted
+        for mid in set(new) - set(edited) - set(gone):
+            info = api.model_info(mid, expand=["baseModels", "createdAt", "lastModified"])
+            assert info.created_at == info.last_modified > newest
+            assert info.base_models is not None
+        for mid in set(counted) - set(gone):  # downloads change, lastModified does not
+            info = api.model_info(mid, expand=["downloads", "lastModified"])
+            assert info.downloads != before[mid].downloads
+            assert info.last_modified == before[mid].last_modified
+        for mid in gone:
+            with pytest.raises(RepositoryNotFoundError):
+                api.model_info(mid)
+
+
+def test_evolve_every_n_requests_and_the_snapshot_dump(tmp_path: Path) -> None:
+    objs = _modified_hub()
+    with FakeHub(objs, evolve_every=2, evolve_changes=3, evolve_seed=5) as hub:
+        api = _api(hub)
+        for _ in range(4):
+            list(api.list_models(limit=1))
+        assert hub.changes.total == 3 * (hub.requests // 2)
+        path = tmp_path / "now.jsonl.gz"
+        n = hub.index.write_jsonl(path)
+    again = SnapshotIndex.from_path(path)
+    assert len(again) == n == 30 + len(hub.changes.added) - len(hub.changes.deleted)
+
+
+def test_fakehub_cli_evolves_before_serving(tmp_path: Path) -> None:
+    res = CliRunner().invoke(main, ["fakehub", str(FIXTURE), "--evolve-every", "3"])
+    assert res.exit_code == 2 and "--evolve-seed" in res.output
+    help_text = CliRunner().invoke(main, ["fakehub", "-h"]).output
+    assert "--evolve-seed" in help_text and "--evolve-changes" in help_text

@@ -1,4 +1,4 @@
-"""CLI commands: crawling (``crawl``; ``import`` and ``info``). ``export`` lives in
+"""CLI commands: crawling (``crawl``, ``refresh``; ``import`` and ``info``). ``export`` lives in
 :mod:`ecograph.cli.outputs`."""
 
 from __future__ import annotations
@@ -314,6 +314,113 @@ def _check_flags(roots: tuple[str, ...], *, direction: str, strategy: str | None
 
 
 COMMANDS.append(crawl_command)
+
+
+# ----------------------------------------------------------------- refresh
+
+
+def _when(dt: Any) -> str:
+    return "-" if dt is None else f"{dt:%Y-%m-%d %H:%M:%S} UTC"
+
+
+def refresh_lines(result: Any, db: str, *, check_deleted: bool, hub_size: int) -> list[str]:
+    """The summary of ``ecograph refresh`` (a :class:`~ecograph.refresh.RefreshResult`)."""
+    req = result.requests
+    by_status = ", ".join(f"{k[7:]}: {v}" for k, v in req.items() if k.startswith("status_"))
+    n = result.total_requests
+    lines = [
+        f"Refresh done in {result.elapsed:.1f} s -> {db}"
+        + (" (resumed)" if result.resumed else ""),
+        f"  requests: {n} ({by_status or 'none'})  listing pages: {result.pages}"
+        f"  deletion checks: {result.checked}  retries: {result.retries}",
+        f"  new models: {len(result.new)}",
+        f"  edited: {len(result.edited)} (cards changed since the watermark)",
+    ]
+    if check_deleted:
+        lines.append(f"  deleted: {len(result.deleted)} (of {result.checked} checked; kept in "
+                     "the store as missing)")
+    else:
+        lines.append("  deleted: not checked (--check-deleted: one request per stored model, "
+                     "--sample N: N of them)")
+    lines += [f"    {m}" for m in result.deleted[:20]]
+    if len(result.deleted) > 20:
+        lines.append(f"    ... and {len(result.deleted) - 20} more")
+    lines.append(f"  edges: +{result.edges_added} -{result.edges_removed}")
+    lines.append(f"  watermark: {_when(result.watermark)} -> {_when(result.new_watermark)}")
+    lines.append("  note: downloads and likes of models not edited since the watermark are "
+                 "not re-read (the Hub changes them without touching lastModified); "
+                 f"`ecograph crawl --strategy scan` re-reads them all (~{hub_size // 1000:,} "
+                 "requests)")
+    lines += [f"  note: {note}" for note in result.notes]
+    return lines
+
+
+@click.command("refresh")
+@db_option
+@click.option("--endpoint", default=None, metavar="URL",
+              help="Hub endpoint (default: HF_ENDPOINT or https://huggingface.co); must be "
+                   "the one the store was crawled from.")
+@click.option("--token", default=None, metavar="TOKEN",
+              help="Hub token (default: HF_TOKEN or the saved login). Never stored.")
+@click.option("--check-deleted", is_flag=True,
+              help="Also check the store's models for deletion (one request each).")
+@click.option("--sample", type=click.IntRange(min=0), default=None, metavar="N",
+              help="With --check-deleted: check N models drawn at random.")
+@click.option("--since", callback=_parse_since, default=None, metavar="DATE",
+              help="List the changes since DATE instead of since the last refresh.")
+@click.option("--deadline", type=click.FloatRange(min=0.1), default=60.0, show_default=True,
+              metavar="SECONDS", help="Longest time one request may take in all.")
+@quiet_option
+def refresh_command(db: str, endpoint: str | None, token: str | None, check_deleted: bool,
+                    sample: int | None, since: Any, deadline: float, quiet: bool) -> None:
+    """Bring a store up to date with the Hub at the lowest request cost.
+
+    Lists the Hub newest first by lastModified down to the last refresh's watermark (the
+    first refresh of a store starts from the newest lastModified it holds, and says so):
+    new models and edited cards arrive this way, ~1000 a request, and are saved as a scan
+    saves them. Deletions are checked only with --check-deleted; downloads of models not
+    edited are not re-read (a scan does that). Prints the requests used and the changes
+    found. Resumes after a kill or Ctrl-C (run it again); one crawl or refresh at a time.
+
+    \b
+    Examples:
+      ecograph refresh --db hub.db
+      ecograph refresh --db llama.db --check-deleted --sample 500
+      ecograph refresh --db hub.db --since 2025-06-01 --quiet
+    """
+    from ..crawl import HUB_SIZE
+    from ..hub import HubClient
+    from ..refresh import refresh
+    from ..store import Store
+
+    honour_ctrl_c()
+    if sample is not None and not check_deleted:
+        raise UsageError("--sample applies to --check-deleted")
+    if not Path(db).exists():
+        raise UsageError(f"no store at {db}: crawl or import first")
+    hub = HubClient(endpoint, token, deadline=deadline)
+    with Store.open(db, create=False) as store, _marking_interrupts(store):
+        click.echo(f"Refreshing {db} from {hub.endpoint} ...")
+        bar = progress_bar(None, "refreshing", quiet=quiet or not sys.stderr.isatty(),
+                           unit="page")
+
+        def _progress(p: Any) -> None:
+            bar.n = p.done
+            bar.set_postfix(requests=p.requests, refresh=False)
+            bar.refresh()
+
+        try:
+            result = refresh(store, hub, check_deleted=check_deleted, sample=sample,
+                             since=since, progress=_progress)
+        finally:
+            bar.close()
+    click.echo(f"  listed down to lastModified {_when(result.watermark)} "
+               f"({result.watermark_source})")
+    for line in refresh_lines(result, db, check_deleted=check_deleted, hub_size=HUB_SIZE):
+        click.echo(line)
+
+
+COMMANDS.append(refresh_command)
 
 
 # ----------------------------------------------------------------- import / info (store)

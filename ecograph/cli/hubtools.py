@@ -46,6 +46,14 @@ COMMANDS: list[click.Command] = []
 )
 @click.option("--seed", type=click.IntRange(0, MAX_SEED), default=0, show_default=True,
               help="Seed of the fault sequence.")
+@click.option("--evolve-seed", type=click.IntRange(0, MAX_SEED), default=None, metavar="S",
+              help="Move the Hub forward (new models, edited cards, deletions, download "
+                   "changes), seeded: once before serving, or every --evolve-every requests.")
+@click.option("--evolve-changes", type=click.IntRange(1, MAX_COUNT), default=100,
+              show_default=True, metavar="N", help="Changes per evolution step.")
+@click.option("--evolve-every", type=click.IntRange(1, MAX_COUNT), default=None,
+              metavar="REQUESTS", help="Evolve every REQUESTS requests while serving "
+                                       "(needs --evolve-seed).")
 @click.option("--verbose", "-v", is_flag=True, help="Log every request on stderr.")
 def fakehub(
     snapshot: str,
@@ -60,6 +68,9 @@ def fakehub(
     truncate_rate: float,
     drop_rate: float,
     seed: int,
+    evolve_seed: int | None,
+    evolve_changes: int,
+    evolve_every: int | None,
     verbose: bool,
 ) -> None:
     """Serve a snapshot (JSONL or .jsonl.gz) as a fake Hugging Face Hub.
@@ -74,6 +85,8 @@ def fakehub(
       ecograph fakehub fixtures/small_hub.jsonl --port 8765
       export HF_ENDPOINT=http://127.0.0.1:8765
       ecograph fakehub hub.jsonl.gz --quota 500 --window 300 --fail-rate 0.02 --seed 1
+      ecograph fakehub hub.jsonl.gz --evolve-seed 7 --evolve-changes 5000
+      ecograph fakehub hub.jsonl.gz --evolve-seed 7 --evolve-changes 20 --evolve-every 50
     """
     import signal
     import threading
@@ -83,6 +96,8 @@ def fakehub(
 
     if fail_rate + stall_rate + truncate_rate + drop_rate > 1:
         raise click.BadParameter("the fault rates add up to more than 1")
+    if evolve_every is not None and evolve_seed is None:
+        raise click.BadParameter("--evolve-every needs --evolve-seed")
     click.echo(f"Loading {snapshot} ...", err=True)
     started = time.perf_counter()
     hub = FakeHub(
@@ -99,6 +114,9 @@ def fakehub(
         drop_rate=drop_rate,
         seed=seed,
         verbose=verbose,
+        evolve_every=evolve_every,
+        evolve_changes=evolve_changes,
+        evolve_seed=evolve_seed or 0,
     )
     index = hub.index
     click.echo(
@@ -106,6 +124,11 @@ def fakehub(
         f"in {time.perf_counter() - started:.1f} s",
         err=True,
     )
+    if evolve_seed is not None and evolve_every is None:
+        done = hub.evolve()
+        click.echo(f"Evolved (seed {evolve_seed}): {len(done.added):,} new, "
+                   f"{len(done.edited):,} edited, {len(done.deleted):,} deleted, "
+                   f"{len(done.downloads):,} download changes", err=True)
     stop = threading.Event()
 
     def _terminate(signum: int, frame: object) -> None:

@@ -28,6 +28,8 @@ DESIGN §7 specifies: the snapshot never carries them.
 
 from __future__ import annotations
 
+import bisect
+import gzip
 import hashlib
 import json
 import threading
@@ -38,6 +40,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
+
+import numpy as np
 
 from ..errors import SnapshotError
 from ..records import RELATIONS
@@ -319,6 +323,8 @@ class SnapshotIndex:
         ]
         self.duplicates = 0
         self.with_parents = 0
+        #: positions of deleted models (their lines stay; lookups and listings skip them)
+        self.deleted: set[int] = set()
         self._tag_index: dict[str, list[int]] | None = None
         self._cache: OrderedDict[str, Sequence[int]] = OrderedDict()
         self._lock = threading.Lock()
@@ -536,15 +542,48 @@ class SnapshotIndex:
             if isinstance(base, range) and not query.filters:
                 return self._full_order(query.sort, query.descending)
             base = self._sorted(base, query.sort, query.descending)
+        if self.deleted:
+            deleted = self.deleted
+            base = [i for i in base if i not in deleted]
         return base
 
+    def sort_key(self, query: ListQuery, position: int) -> tuple[Any, ...] | None:
+        """Where a model falls in a listing sorted by a numeric column (``None`` for an
+        unsorted listing or one sorted by id): the listing is ascending in this key, so a
+        cursor holding the last key served resumes right after it even when models were
+        added, edited or deleted in between (a keyset cursor)."""
+        if query.sort is None or SORT_KEYS.get(query.sort, "id") == "id":
+            return None
+        value = self.columns[SORT_KEYS[query.sort]][position]
+        if query.descending:
+            return (-value, position)
+        return (value == float("-inf"), value, position)
+
+    def resume_at(self, query: ListQuery, positions: Sequence[int], key: Sequence[Any]) -> int:
+        """The index in ``positions`` (a sorted listing) of the first model after ``key``
+        (a :meth:`sort_key`)."""
+        target = tuple(key)
+        return bisect.bisect_right(
+            positions, target, key=lambda i: self.sort_key(query, i)  # type: ignore[arg-type,return-value]
+        )
     def _full_order(self, sort: str, descending: bool) -> Sequence[int]:
         """The whole snapshot sorted by one key (cached: a scan pages through it)."""
         key = f"order:{SORT_KEYS[sort]}:{descending}"
         with self._lock:
             hit = self._cache.get(key)
         if hit is None:
-            hit = array("I", self._sorted(range(len(self.ids)), sort, descending))
+            column = SORT_KEYS[sort]
+            if column == "id":
+                order = array("I", self._sorted(range(len(self.ids)), sort, descending))
+            else:
+                values = np.frombuffer(self.columns[column], dtype=np.float64)
+                # stable: ties keep snapshot order; missing timestamps (-inf) stay last
+                keys = -values if descending else np.where(np.isneginf(values), np.inf,
+                                                             values)
+                order = array("I", np.argsort(keys, kind="stable").astype(np.uint32).tobytes())
+            if self.deleted:
+                order = array("I", (i for i in order if i not in self.deleted))
+            hit = order
             with self._lock:
                 self._cache[key] = hit
         return hit
@@ -578,6 +617,8 @@ class SnapshotIndex:
             if self._tag_index is None:
                 index: dict[str, list[int]] = {}
                 for i, line in enumerate(self.lines):
+                    if i in self.deleted:
+                        continue
                     tags = json.loads(line).get("tags")
                     if not isinstance(tags, list):
                         continue
@@ -586,3 +627,93 @@ class SnapshotIndex:
                             index.setdefault(tag, []).append(i)
                 self._tag_index = index
             return self._tag_index
+
+    # ------------------------------------------------------------------ changes
+    # The Hub moves on: models are added, edited (card and ``lastModified``) and deleted.
+    # These keep every derived structure in step; callers serialise them with listings.
+
+    def _forget_parents(self, position: int) -> None:
+        parents, relation = tag_parents(self.model(position).get("tags"))
+        if not parents:
+            return
+        self.with_parents -= 1
+        rel = relation or "finetune"
+        for p in parents:
+            for lst in (self.children.get(p), self.children_by_relation[rel].get(p)):
+                if lst is not None and position in lst:
+                    lst.remove(position)
+            key = p.lower()
+            self.child_counts[rel][key] = self.child_counts[rel].get(key, 1) - 1
+
+    def _learn_parents(self, position: int, obj: Mapping[str, Any]) -> None:
+        parents, relation = tag_parents(obj.get("tags"))
+        if not parents:
+            return
+        self.with_parents += 1
+        rel = relation or "finetune"
+        for p in parents:
+            bisect.insort(self.children.setdefault(p, []), position)
+            bisect.insort(self.children_by_relation[rel].setdefault(p, []), position)
+            key = p.lower()
+            self.child_counts[rel][key] = self.child_counts[rel].get(key, 0) + 1
+
+    def _changed(self) -> None:
+        with self._lock:
+            self._cache.clear()
+            self._tag_index = None
+
+    def add(self, obj: Mapping[str, Any]) -> int:
+        """Add a model (a new upload); returns its position.
+
+        Raises :class:`ValueError` when a live model already has that id."""
+        mid = obj.get("id")
+        if isinstance(mid, str) and self.lookup(mid) is not None:
+            raise ValueError(f"model {mid!r} already exists")
+        try:
+            self._add(obj, json.dumps(obj, separators=(",", ":"), ensure_ascii=False))
+        except _BadLine as exc:
+            raise ValueError(str(exc)) from None
+        self._changed()
+        return len(self.ids) - 1
+
+    def replace(self, position: int, obj: Mapping[str, Any]) -> None:
+        """Replace a live model's object (same id): its parents, columns and line."""
+        if position in self.deleted or obj.get("id") != self.ids[position]:
+            raise ValueError("replace() keeps a live model's id")
+        self._forget_parents(position)
+        self.lines[position] = json.dumps(obj, separators=(",", ":"), ensure_ascii=False)
+        self._learn_parents(position, obj)
+        self.columns["downloads"][position] = _number(obj.get("downloads"))
+        self.columns["likes"][position] = _number(obj.get("likes"))
+        self.columns["trending"][position] = _number(obj.get("trendingScore"))
+        self.columns["created"][position] = _epoch(obj.get("createdAt"))
+        self.columns["modified"][position] = _epoch(obj.get("lastModified"))
+        self._changed()
+
+    def delete(self, position: int) -> None:
+        """Delete a model: the detail route answers 404 and listings leave it out; its
+        children keep their tags (as on the Hub), so it stays a parent in ``baseModels``."""
+        if position in self.deleted:
+            return
+        self._forget_parents(position)
+        self.deleted.add(position)
+        del self.by_lower[self.ids[position].lower()]
+        self._changed()
+
+    def live(self) -> Iterable[int]:
+        """Positions of the models not deleted, in snapshot order."""
+        deleted = self.deleted
+        return (i for i in range(len(self.ids)) if i not in deleted)
+
+    def write_jsonl(self, path: str | Path) -> int:
+        """Write the live models as a snapshot (gzipped when ``path`` ends in ``.gz``);
+        returns how many. Importing it gives the Hub as it stands now."""
+        p = Path(path)
+        opener = gzip.open if p.suffix == ".gz" else open
+        n = 0
+        with opener(p, "wt", encoding="utf-8") as fh:
+            for i in self.live():
+                fh.write(self.lines[i])
+                fh.write("\n")
+                n += 1
+        return n

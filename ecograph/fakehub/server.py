@@ -36,7 +36,7 @@ import sys
 import threading
 import time
 from collections import Counter
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from email.utils import formatdate
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -46,6 +46,7 @@ from typing import Any
 from urllib.parse import parse_qsl, unquote, urlencode, urlsplit
 
 from ..errors import UsageError
+from .evolve import Changes, evolve
 from .index import (
     DETAIL_DEFAULT_FIELDS,
     DETAIL_EXPAND,
@@ -210,6 +211,15 @@ class FakeHub:
         faults on every run.
     page_size
         Models per listing page when the request gives no ``limit``.
+    evolve_every, evolve_changes, evolve_seed
+        Move the Hub forward while serving: every ``evolve_every`` requests (``None``:
+        never), apply ``evolve_changes`` changes (:func:`ecograph.fakehub.evolve.evolve`,
+        seeded by ``evolve_seed`` and the step number). :meth:`evolve` does one step on
+        demand (e.g. between two runs); :attr:`changes` lists everything changed so far.
+
+    Listings sorted by a numeric field (``sort=lastModified``, ``createdAt``, ...) page
+    with keyset cursors (the last model's sort key): a model added, edited or deleted
+    between two pages neither shifts the listing nor hides a model that did not change.
 
     Knobs are plain attributes and may be changed while the server runs. Use as a
     context manager (``with FakeHub(path) as hub: ...``) or call :meth:`start` /
@@ -233,6 +243,9 @@ class FakeHub:
         seed: int = 0,
         page_size: int = MAX_PAGE_SIZE,
         verbose: bool = False,
+        evolve_every: int | None = None,
+        evolve_changes: int = 100,
+        evolve_seed: int = 0,
     ) -> None:
         if isinstance(snapshot, SnapshotIndex):
             self.index = snapshot
@@ -264,6 +277,30 @@ class FakeHub:
         self._stopping = threading.Event()
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
+        if evolve_every is not None and evolve_every < 1:
+            raise ValueError("evolve_every must be >= 1 request (or None)")
+        self.evolve_every = evolve_every
+        self.evolve_changes = evolve_changes
+        self.evolve_seed = evolve_seed
+        self.changes = Changes()
+        self._steps = 0
+        # listings and lookups see the index either before or after a change, never during
+        self._index_lock = threading.Lock()
+
+    # ------------------------------------------------------------------ evolution
+
+    def evolve(self, n: int | None = None, *, seed: int | None = None,
+               kinds: Mapping[str, float] | None = None) -> Changes:
+        """Apply ``n`` changes (default :attr:`evolve_changes`) now and return them; the
+        seed defaults to ``evolve_seed`` + the number of steps so far, so a sequence of
+        steps is reproducible."""
+        with self._index_lock:
+            step_seed = self.evolve_seed + self._steps if seed is None else seed
+            self._steps += 1
+            done = evolve(self.index, self.evolve_changes if n is None else n,
+                          seed=step_seed, kinds=kinds)
+            self.changes.merge(done)
+        return done
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -404,6 +441,9 @@ class FakeHub:
         with self._lock:
             self._requests += 1
             self._counts["route"][route] += 1
+            number = self._requests
+        if self.evolve_every is not None and number % self.evolve_every == 0:
+            self.evolve()
         if self.latency_ms > 0:
             self._stopping.wait(self.latency_ms / 1000)
 
@@ -436,12 +476,13 @@ class FakeHub:
 
         try:
             params = parse_qsl(parts.query, keep_blank_values=True)
-            if route == "list":
-                status, payload, extra = self._list(h, parts.path, params)
-            elif route == "detail":
-                status, payload, extra = self._detail(path, params)
-            else:
-                status, payload, extra = 404, {"error": "Not Found"}, []
+            with self._index_lock:
+                if route == "list":
+                    status, payload, extra = self._list(h, parts.path, params)
+                elif route == "detail":
+                    status, payload, extra = self._detail(path, params)
+                else:
+                    status, payload, extra = 404, {"error": "Not Found"}, []
         except QueryError as exc:
             status, payload, extra = 400, {"error": str(exc)}, []
         except Exception as exc:  # noqa: BLE001 - a bug here must not hang the client
@@ -532,9 +573,11 @@ class FakeHub:
             if limit < 1:
                 raise QueryError('"limit" must be greater than or equal to 1')
             limit = min(limit, MAX_PAGE_SIZE)
-        offset = _decode_cursor(one["cursor"], query.key) if "cursor" in one else 0
+        offset, after = _decode_cursor(one["cursor"], query.key) if "cursor" in one else (0, None)
 
         positions = self.index.select(query)
+        if after is not None:
+            offset = self.index.resume_at(query, positions, after)
         page = positions[offset : offset + limit]
         if expand:
             fields: tuple[str, ...] = ("_id", "id", *expand)
@@ -552,7 +595,8 @@ class FakeHub:
         nxt = offset + limit if offset + limit < len(positions) else self._looping_next()
         if nxt is not None:
             kept = [(k, v) for k, v in params if k != "cursor"]
-            kept.append(("cursor", _encode_cursor(nxt, query.key)))
+            last = self.index.sort_key(query, page[-1]) if len(page) and nxt else None
+            kept.append(("cursor", _encode_cursor(nxt, query.key, last)))
             host = h.headers.get("Host") or f"{self.host}:{self.port}"
             headers.append(("Link", f'<http://{host}{raw_path}?{urlencode(kept)}>; rel="next"'))
         return 200, items, headers
@@ -618,19 +662,32 @@ def _expand_error(bad: list[str], allowed: frozenset[str]) -> str:
     )
 
 
-def _encode_cursor(offset: int, query_key: str) -> str:
-    raw = json.dumps({"o": offset, "q": query_key}, separators=(",", ":")).encode()
+def _encode_cursor(offset: int, query_key: str, after: Sequence[Any] | None = None) -> str:
+    """A cursor: the next offset, and for a sorted listing the last model's sort key."""
+    data: dict[str, Any] = {"o": offset, "q": query_key}
+    if after is not None:
+        data["k"] = [None if isinstance(v, float) and math.isinf(v) else v for v in after]
+        data["i"] = [i for i, v in enumerate(after) if isinstance(v, float) and math.isinf(v)]
+        data["s"] = [1 if isinstance(v, float) and v > 0 else -1 for v in after]
+    raw = json.dumps(data, separators=(",", ":")).encode()
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
-def _decode_cursor(cursor: str, query_key: str) -> int:
-    """Offset from a cursor issued for the same query (else a 400, like a bad cursor)."""
+def _decode_cursor(cursor: str, query_key: str) -> tuple[int, tuple[Any, ...] | None]:
+    """Offset (and sort key, for a sorted listing) from a cursor issued for the same query
+    (else a 400, like a bad cursor)."""
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
         data = json.loads(raw)
         offset = data["o"]
         if data["q"] != query_key or not isinstance(offset, int) or offset < 0:
             raise ValueError
-    except (binascii.Error, ValueError, KeyError, TypeError):
+        after = None
+        if "k" in data:
+            key = list(data["k"])
+            for i in data["i"]:
+                key[i] = math.inf * data["s"][i]
+            after = tuple(key)
+    except (binascii.Error, ValueError, KeyError, TypeError, IndexError):
         raise QueryError("Invalid cursor") from None
-    return offset
+    return offset, after
