@@ -385,6 +385,23 @@ class Ecosystem:
                                           "root": pl.Utf8, "family_downloads": pl.Int64},
                             orient="row")
 
+    def plot_downloads(self, roots: Iterable[str], *, ax: Axes | None = None) -> Figure:
+        """Family downloads over the store's observations, one line per root
+        (:func:`ecograph.plots_history.family_downloads_over_time`)."""
+        from .plots_history import family_downloads_over_time
+
+        return family_downloads_over_time(self.downloads_over_time(roots), ax=ax)
+
+    def save_downloads_plot(self, path: str | os.PathLike[str], roots: Iterable[str], *,
+                            dpi: float = 200) -> Path:
+        """Draw :meth:`plot_downloads` and write it to ``path`` (checked first, written
+        atomically, like :meth:`save_plot`)."""
+        from .render import save_figure
+
+        format_for(path, PICTURE_FORMATS)
+        check_output(path, self._inputs)
+        return save_figure(self.plot_downloads(roots), path, dpi=dpi)
+
     # ---------------------------------------------------------------- analysis
     def resolve(self, text: str) -> str:
         """The model id matching user input (see :func:`ecograph.graph.resolve_root`)."""

@@ -211,8 +211,9 @@ def changes(before: tuple[pl.DataFrame, pl.DataFrame], after: tuple[pl.DataFrame
     id. ``deleted``: models not ``missing`` before and ``missing`` after (id, author,
     relation). ``new_foundations``: foundations after that were not foundations before
     (id, author, created_at). ``movers``: the ``top`` models whose downloads changed most
-    (id, before, after, change; by |change| then id). With ``roots``, deleted models and
-    movers are those of their families (before or after).
+    (id, before, after, change; by |change| then id; models present at both, not
+    ``missing`` after). With ``roots``, deleted models and movers are those of their
+    families (before or after); new foundations are always all of them.
 
     >>> m0 = pl.DataFrame({"id": ["r", "a"], "author": ["o", "x"], "created_at": [None, None],
     ...     "downloads": [10, 5], "relation": [None, "finetune"], "status": ["ok", "ok"]})
@@ -253,7 +254,8 @@ def changes(before: tuple[pl.DataFrame, pl.DataFrame], after: tuple[pl.DataFrame
         "id", "author", "created_at").sort("id")
     moved = keyed1.join(keys0.rename({"downloads": "_before", "status": "_s0"}), on="_k",
                         how="inner").filter(pl.col("_before").is_not_null()
-                                            & pl.col("downloads").is_not_null())
+                                            & pl.col("downloads").is_not_null()
+                                            & (pl.col("status") != "missing"))
     if scope is not None:
         moved = moved.filter(pl.col("_k").is_in(scope.implode()))
     movers = moved.select(

@@ -158,6 +158,7 @@ def test_changes_between_observations(evolved) -> None:
     assert movers == {"org1/r1": (1100, 1200, 100), "x/a": (300, 250, -50),
                       "z/c": (70, 90, 20), "v/e": (5, 8, 3)}
     assert [m["id"] for m in out["movers"]] == ["org1/r1", "x/a", "z/c", "v/e"]
+    assert "y/b" not in movers  # deleted: its last downloads are not a move
     # by run id, and restricted to one family
     by_run = ecograph.open(db).changes(1, ["org2/r2"])
     assert [(d["root"], d["id"]) for d in by_run["new_derivatives"]] == [("org2/r2", "u/f")]
@@ -305,8 +306,8 @@ def test_cli_as_of_and_changes(evolved, tmp_path) -> None:
 
 
 @pytest.mark.parametrize(("args", "message"), [
-    (["stats", "--as-of", "2020-01-01"], "before the first observation"),
-    (["stats", "--as-of", "2999-01-01"], "in the future"),
+    (["stats", "org1/r1", "--as-of", "2020-01-01"], "before the first observation"),
+    (["stats", "org1/r1", "--as-of", "2999-01-01"], "in the future"),
     (["changes", "--since", "42"], "no run 42 in"),
     (["changes", "--since", "soon"], "not a date or time"),
 ])
@@ -316,6 +317,25 @@ def test_cli_history_errors_are_one_line(evolved, args, message) -> None:
     assert res.exit_code != 0
     lines = [line for line in res.output.splitlines() if line.strip()]
     assert len(lines) == 1 and lines[0].startswith("Error: ") and message in lines[0], res.output
+
+
+def test_every_analysis_command_takes_as_of(evolved, tmp_path) -> None:
+    db, files = evolved
+    runner = CliRunner()
+    for name in ("stats", "families", "quality", "export", "render", "plot", "report",
+                 "lineages", "trends", "compare"):
+        res = runner.invoke(main, [name, "-h"])
+        assert "--as-of DATE" in res.output, name
+    out = tmp_path / "then.csv"
+    res = runner.invoke(main, ["export", "--all", "--db", str(db), "-o", str(out),
+                               "--as-of", T1.isoformat()])
+    assert res.exit_code == 0, res.output
+    exported = sorted(out.parent.glob("then*edges*.csv"))
+    assert exported, list(out.parent.iterdir())
+    edges = pl.read_csv(exported[0])
+    assert ("org2/r2", "w/d") in set(edges.select("parent", "child").rows())  # closed at T2
+    fresh = _fresh(tmp_path, files[0], "x")
+    assert edges.height == fresh.edges.height
 
 
 def test_plot_downloads(evolved, tmp_path) -> None:
