@@ -885,6 +885,8 @@ _OLD_EDGES = "_ecograph_old_edges"
 _SEEN = "_ecograph_seen"
 _OLD_EDGES_DDL = (f"CREATE TEMP TABLE IF NOT EXISTS {_OLD_EDGES} (parent TEXT COLLATE NOCASE, "
                   "child TEXT COLLATE NOCASE, relation TEXT, source TEXT)")
+_OLD_EDGES_INDEX = (f"CREATE INDEX IF NOT EXISTS temp.{_OLD_EDGES}_key "
+                    f"ON {_OLD_EDGES} (parent, child)")
 _MERGE_SQL = (
     # imported ids already stored (maybe spelled differently: placeholder "a/b", "A/B")
     f"CREATE TEMP TABLE IF NOT EXISTS {_EXISTING} (id TEXT, stored TEXT)",
@@ -893,6 +895,7 @@ _MERGE_SQL = (
     "JOIN models m ON m.id = s.id",
     # their edges before the merge: the history records what changed (edge_events_sql)
     _OLD_EDGES_DDL,
+    _OLD_EDGES_INDEX,
     f"DELETE FROM {_OLD_EDGES}",
     f"INSERT INTO {_OLD_EDGES} SELECT parent, child, relation, source FROM edges "
     f"WHERE child IN (SELECT stored FROM {_EXISTING})",
@@ -1023,6 +1026,7 @@ def _delete_unseen(conn: Any, observation: tuple[int | None, int]) -> int:
                 f"CREATE TEMP TABLE IF NOT EXISTS {gone} (id TEXT PRIMARY KEY COLLATE NOCASE)",
                 f"DELETE FROM {gone}",
                 _OLD_EDGES_DDL,
+                _OLD_EDGES_INDEX,
                 f"INSERT INTO {gone} SELECT id FROM models WHERE status <> 'missing' "
                 f"AND id NOT IN (SELECT id FROM temp.{_SEEN})",
                 f"DELETE FROM {_OLD_EDGES}",
