@@ -357,7 +357,8 @@ class Ecosystem:
             start = obs.filter(pl.col("id") == run)["effective_at"].item()
         columns = tuple(ANALYSIS_COLUMNS)
         before = _load_store_as_of(path, columns, at, run)
-        after = (self._analysis, self.edges) if self._as_of is None else             _load_store_as_of(path, columns, self._as_of, None)
+        after = ((self._analysis, self.edges) if self._as_of is None
+                 else _load_store_as_of(path, columns, self._as_of, None))
         ids = None if roots is None else [self.resolve(r) for r in roots] or None
         out = _history.changes(before, after, ids, top=top)
         until = self._as_of or obs["effective_at"].max()

@@ -67,8 +67,10 @@ def clock_skew(obs: pl.DataFrame) -> list[str]:
 
     >>> from datetime import datetime, UTC
     >>> t = [datetime(2025, m, 1, tzinfo=UTC) for m in (3, 2)]
-    >>> clock_skew(observations(pl.DataFrame({"id": [1, 2], "observed_at": t})))
-    ['run 2 is dated 2025-02-01T00:00:00+00:00, before an earlier run (2025-03-01T00:00:00+00:00); runs are kept in run order']
+    >>> print(*clock_skew(observations(pl.DataFrame({"id": [1, 2], "observed_at": t}))))
+    ... # doctest: +NORMALIZE_WHITESPACE
+    run 2 is dated 2025-02-01T00:00:00+00:00, before an earlier run
+    (2025-03-01T00:00:00+00:00); runs are kept in run order
     """
     out = []
     for run, seen, eff in obs.filter(pl.col("skewed")).select(
