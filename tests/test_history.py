@@ -190,6 +190,13 @@ def test_clock_skew_keeps_run_order_and_says_so(tmp_path) -> None:
     out = eco.changes("1")
     assert out["warnings"] and "run 2" in out["warnings"][0]
     assert {d["id"] for d in out["new_derivatives"]} == {"v/e", "u/f"}
+    # run 2 keeps its place after run 1 (effective at T2): as of T2 its values hold
+    then = eco.as_of(T2).models
+    assert then.height == len(S2)
+    assert then.filter(pl.col("id") == "org1/r1")["downloads"].item() == 1100
+    res = CliRunner().invoke(main, ["families", "--db", str(db), "--as-of", T2.isoformat()])
+    assert res.exit_code == 0, res.output
+    assert "Note: run 2 is dated" in res.output and "runs are kept in run order" in res.output
 
 
 def test_crawl_path_records_history_per_node(tmp_path) -> None:

@@ -211,7 +211,13 @@ def open_ecosystem(db: str, snapshot: str | None = None) -> Ecosystem:
         if as_of is not None:
             raise UsageError("--as-of reads the history of a store; a snapshot has none")
         return Ecosystem.from_snapshot(snapshot)
-    return open(db, as_of=as_of)
+    eco = open(db, as_of=as_of)
+    if as_of is not None:
+        from ..history import clock_skew
+
+        for note in clock_skew(eco.observations()):
+            click.echo(f"Note: {note}", err=True)
+    return eco
 
 
 def quiet_option(f: F) -> F:
