@@ -18,6 +18,7 @@ from __future__ import annotations
 import html
 import os
 from collections.abc import Callable, Iterable
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -41,8 +42,11 @@ if TYPE_CHECKING:  # the drawing and graph libraries load on first use, not with
 __all__ = ["open", "crawl_hub", "import_file", "Ecosystem", "Family"]
 
 
-def open(path: str | os.PathLike[str]) -> Ecosystem:
+def open(path: str | os.PathLike[str], *, as_of: str | datetime | None = None) -> Ecosystem:
     """Open an ecograph store (the SQLite file written by ``ecograph crawl`` / ``import``).
+
+    ``as_of`` (a date or ISO time, UTC; a date means its midnight): the ecosystem as it
+    stood then (:meth:`Ecosystem.as_of`).
 
     Nothing is read until the first frame is needed. A snapshot file (``.jsonl``,
     ``.jsonl.gz``) is accepted too and read with :func:`ecograph.snapshot.read_snapshot`.
@@ -68,7 +72,53 @@ def open(path: str | os.PathLike[str]) -> Ecosystem:
     eco = Ecosystem(_loader=lambda columns=None: _load_store(p, columns), _source=str(p))
     eco._inputs = (p,)
     eco._references = lambda: _store_references(p)
-    return eco
+    eco._store = p
+    return eco if as_of is None else eco.as_of(as_of)
+
+
+def parse_when(when: str | datetime) -> datetime:
+    """A user's date or time as an aware UTC datetime (naive and date-only mean UTC; a date
+    is its midnight).
+
+    >>> parse_when("2025-01-02").isoformat()
+    '2025-01-02T00:00:00+00:00'
+    >>> parse_when("2025-01-02T03:04:05+01:00").isoformat()
+    '2025-01-02T02:04:05+00:00'
+    """
+    if isinstance(when, datetime):
+        value = when
+    else:
+        try:
+            value = datetime.fromisoformat(str(when).strip().replace("Z", "+00:00"))
+        except ValueError:
+            raise InputError(f"not a date or time: {when!r} (use YYYY-MM-DD or an ISO "
+                             "8601 time)") from None
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def _history_of(path: Path) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
+    """(observations, model_history, edge_history) of the store at ``path``."""
+    from . import history as _history
+    from .store import Store
+
+    with Store.open(path, create=False) as store:
+        runs = store.runs()
+        model_history, edge_history = store.load_history()
+    return _history.observations(runs), model_history, edge_history
+
+
+def _load_store_as_of(
+    path: Path, columns: tuple[str, ...] | None, at: datetime | None, run: int | None,
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    from . import history as _history
+    from .frames import EDGE_SCHEMA
+
+    models, _ = _load_store(path, columns)
+    obs, model_history, edge_history = _history_of(path)
+    then = _history.models_as_of(models, model_history, obs, at=at, run=run)
+    edges = _history.edges_as_of(edge_history, obs, then, at=at, run=run,
+                                 schema=dict(EDGE_SCHEMA))
+    return then, edges
 
 
 def _store_references(path: Path) -> pl.DataFrame:
@@ -165,6 +215,8 @@ class Ecosystem:
         self._traits: tuple[pl.DataFrame, pl.DataFrame] | None = None  # trait columns
         # the parents as the records spell them (store or snapshot), for case variants
         self._references: Callable[[], pl.DataFrame] | None = None
+        self._store: Path | None = None  # the store (history lives there)
+        self._as_of: datetime | None = None
 
     # ---------------------------------------------------------------- constructors
     @classmethod
@@ -230,6 +282,139 @@ class Ecosystem:
             models = self._analysis
             self._index = _graph.GraphIndex.from_frames(models, self.edges)
         return self._index
+
+    # ---------------------------------------------------------------- history
+    def _history_store(self, what: str) -> Path:
+        if self._store is None:
+            raise UsageError(f"{what} needs a store (its history); {self._source} is not one")
+        return self._store
+
+    def observations(self) -> pl.DataFrame:
+        """The store's observations (runs) in run order: ``id``, ``observed_at``,
+        ``effective_at`` and ``skewed`` (:func:`ecograph.history.observations`)."""
+        from . import history as _history
+        from .store import Store
+
+        with Store.open(self._history_store("observations"), create=False) as store:
+            return _history.observations(store.runs())
+
+    def as_of(self, when: str | datetime) -> Ecosystem:
+        """The ecosystem as it stood at ``when`` (DESIGN §10): the models observed by
+        then with their latest observed downloads, likes, status, licence and relation,
+        and the edges open then (:mod:`ecograph.history`). ``when``: a date (its midnight,
+        UTC) or an ISO time. Raises :class:`~ecograph.errors.InputError` when ``when`` is
+        before the first observation or in the future.
+
+        Examples
+        --------
+        >>> import ecograph, tempfile, pathlib
+        >>> from ecograph.snapshot import bundled_snapshot
+        >>> db = pathlib.Path(tempfile.mkdtemp()) / "hub.db"
+        >>> _ = ecograph.import_file(bundled_snapshot(), db)
+        >>> when = ecograph.open(db).observations()["observed_at"][0]
+        >>> ecograph.open(db).as_of(when).stats(["Qwen/Qwen2.5-7B"])["size"].item()
+        45
+        """
+        from . import history as _history
+
+        path = self._history_store("as of")
+        at = parse_when(when)
+        obs = self.observations()
+        first = obs["effective_at"].min() if obs.height else None
+        _history.check_as_of(at, first if isinstance(first, datetime) else None,
+                             datetime.now(UTC))
+        eco = Ecosystem(
+            _loader=lambda columns=None: _load_store_as_of(path, columns, at, None),
+            _source=f"{path} as of {at.isoformat()}",
+        )
+        eco._inputs = self._inputs
+        eco._store = path
+        eco._as_of = at
+        return eco
+
+    def _since(self, since: str | int | datetime) -> tuple[datetime | None, int | None]:
+        """``since`` as a time or a run id (digits, or ``run:N``)."""
+        text = str(since).strip() if not isinstance(since, datetime) else None
+        if isinstance(since, int) or (text is not None and (
+                text.isdigit() or text.lower().startswith("run:"))):
+            run = int(str(since).lower().removeprefix("run:"))
+            ids = self.observations()["id"].to_list()
+            if run not in ids:
+                span = f"runs {min(ids)}-{max(ids)}" if ids else "no runs"
+                raise InputError(f"no run {run} in {self._store} ({span})")
+            return None, run
+        return parse_when(since), None
+
+    def changes(self, since: str | int | datetime, roots: Iterable[str] | None = None, *,
+                top: int = 10) -> dict[str, Any]:
+        """What changed since an observation (a date or time, or a run id): new
+        derivatives per family, deleted models, new foundations and the ``top`` download
+        movers between the state then and now (:func:`ecograph.history.changes`).
+
+        Returns a dict with ``since``, ``until`` (ISO times of the two observations),
+        ``new_derivatives``, ``deleted``, ``new_foundations``, ``movers`` and ``warnings``
+        (clock skew between observations).
+        """
+        from . import history as _history
+        from .metrics import ANALYSIS_COLUMNS
+
+        path = self._history_store("changes")
+        obs = self.observations()
+        at, run = self._since(since)
+        if at is not None:
+            first = obs["effective_at"].min() if obs.height else None
+            _history.check_as_of(at, first if isinstance(first, datetime) else None,
+                                 datetime.now(UTC))
+            start = at
+        else:
+            start = obs.filter(pl.col("id") == run)["effective_at"].item()
+        columns = tuple(ANALYSIS_COLUMNS)
+        before = _load_store_as_of(path, columns, at, run)
+        after = ((self._analysis, self.edges) if self._as_of is None
+                 else _load_store_as_of(path, columns, self._as_of, None))
+        ids = None if roots is None else [self.resolve(r) for r in roots] or None
+        out = _history.changes(before, after, ids, top=top)
+        until = self._as_of or obs["effective_at"].max()
+        return {"since": start.isoformat(),
+                "until": until.isoformat() if isinstance(until, datetime) else None,
+                **out, "warnings": _history.clock_skew(obs)}
+
+    def downloads_over_time(self, roots: Iterable[str]) -> pl.DataFrame:
+        """Family downloads (Σ downloads (30 d) over family(R)) at each observation:
+        ``observed_at``, ``root``, ``family_downloads``, one row per (observation, root),
+        in run order (:meth:`as_of` at each observation's effective time)."""
+        path = self._history_store("downloads over time")
+        ids = [self.resolve(r) for r in ([roots] if isinstance(roots, str) else roots)]
+        obs = self.observations().unique("effective_at", keep="last", maintain_order=True)
+        rows: list[tuple[Any, str, Any]] = []
+        for when in obs["effective_at"].to_list():
+            then = Ecosystem(_loader=lambda columns=None, w=when: _load_store_as_of(
+                path, columns, w, None))
+            present = set(then._analysis["id"].to_list())
+            known = [r for r in ids if r in present]
+            values = dict(then.stats(known).select("root", "family_downloads").iter_rows()) \
+                if known else {}
+            rows.extend((when, root, values.get(root)) for root in ids)
+        return pl.DataFrame(rows, schema={"observed_at": pl.Datetime("us", "UTC"),
+                                          "root": pl.Utf8, "family_downloads": pl.Int64},
+                            orient="row")
+
+    def plot_downloads(self, roots: Iterable[str], *, ax: Axes | None = None) -> Figure:
+        """Family downloads over the store's observations, one line per root
+        (:func:`ecograph.plots_history.family_downloads_over_time`)."""
+        from .plots_history import family_downloads_over_time
+
+        return family_downloads_over_time(self.downloads_over_time(roots), ax=ax)
+
+    def save_downloads_plot(self, path: str | os.PathLike[str], roots: Iterable[str], *,
+                            dpi: float = 200) -> Path:
+        """Draw :meth:`plot_downloads` and write it to ``path`` (checked first, written
+        atomically, like :meth:`save_plot`)."""
+        from .render import save_figure
+
+        format_for(path, PICTURE_FORMATS)
+        check_output(path, self._inputs)
+        return save_figure(self.plot_downloads(roots), path, dpi=dpi)
 
     # ---------------------------------------------------------------- analysis
     def resolve(self, text: str) -> str:

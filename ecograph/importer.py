@@ -41,7 +41,7 @@ import time
 from collections.abc import Callable, Generator, Iterator
 from contextlib import closing
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -66,7 +66,9 @@ from .store import (
     UPSERT_MODELS_FROM,
     Store,
     adbc_errors,
+    edge_events_sql,
     first_line,
+    history_sql,
     raise_if_interrupted,
     to_micros,
 )
@@ -1118,12 +1120,24 @@ def _parquet_batches(
 # --------------------------------------------------------------------------- writing
 
 _EXISTING = "_ecograph_existing"
+_OLD_EDGES = "_ecograph_old_edges"
+_SEEN = "_ecograph_seen"
+_OLD_EDGES_DDL = (f"CREATE TEMP TABLE IF NOT EXISTS {_OLD_EDGES} (parent TEXT COLLATE NOCASE, "
+                  "child TEXT COLLATE NOCASE, relation TEXT, source TEXT)")
+_OLD_EDGES_INDEX = (f"CREATE INDEX IF NOT EXISTS temp.{_OLD_EDGES}_key "
+                    f"ON {_OLD_EDGES} (parent, child)")
 _MERGE_SQL = (
     # imported ids already stored (maybe spelled differently: placeholder "a/b", "A/B")
     f"CREATE TEMP TABLE IF NOT EXISTS {_EXISTING} (id TEXT, stored TEXT)",
     f"DELETE FROM {_EXISTING}",
     f"INSERT INTO {_EXISTING} SELECT s.id, m.id FROM temp.{_MODELS_STAGE} s "
     "JOIN models m ON m.id = s.id",
+    # their edges before the merge: the history records what changed (edge_events_sql)
+    _OLD_EDGES_DDL,
+    _OLD_EDGES_INDEX,
+    f"DELETE FROM {_OLD_EDGES}",
+    f"INSERT INTO {_OLD_EDGES} SELECT parent, child, relation, source FROM edges "
+    f"WHERE child IN (SELECT stored FROM {_EXISTING})",
     # every imported record is the truth about its own parents
     f"DELETE FROM edges WHERE child IN (SELECT stored FROM {_EXISTING})",
     UPSERT_MODELS_FROM.format(src=f"temp.{_MODELS_STAGE}"),
@@ -1143,8 +1157,25 @@ _MERGE_SQL = (
 )
 
 
-def _write_batch(conn: Any, batch: _Batch) -> None:
-    """Stage one batch through Arrow and merge it, in one transaction."""
+def _history_sql(run_id: int | None, at: int) -> tuple[str, ...]:
+    """The history of one merged batch: a row for each imported model or new placeholder
+    whose tracked values changed, and the open / close events of the imported children's
+    edges (set-based: one statement each over the staging tables)."""
+    touched = (f"SELECT id FROM temp.{_MODELS_STAGE} UNION "
+               f"SELECT parent FROM temp.{_EDGES_STAGE}")
+    return (history_sql(touched, run_id, at),
+            *edge_events_sql(f"temp.{_OLD_EDGES}", f"SELECT id FROM temp.{_MODELS_STAGE}",
+                             run_id, at))
+
+
+def _write_batch(conn: Any, batch: _Batch,
+                 observation: tuple[int | None, int] | None = None) -> None:
+    """Stage one batch through Arrow and merge it, in one transaction, with its history
+    (``observation`` = the run id and time the history rows carry; default: now)."""
+    if observation is None:
+        now = to_micros(datetime.now(UTC))
+        assert now is not None
+        observation = (None, now)
     # insert in key order: B-tree pages are then touched once, not at random
     models = (
         batch.models.select(list(_STAGE_SCHEMA))
@@ -1161,8 +1192,11 @@ def _write_batch(conn: Any, batch: _Batch) -> None:
         try:
             cur.adbc_ingest(_MODELS_STAGE, models.to_arrow(), mode="replace", temporary=True)
             cur.adbc_ingest(_EDGES_STAGE, edges.to_arrow(), mode="replace", temporary=True)
-            for sql in _MERGE_SQL:
+            for sql in (*_MERGE_SQL, *_history_sql(*observation)):
                 cur.execute(sql)
+            cur.execute(f"CREATE TEMP TABLE IF NOT EXISTS {_SEEN} "
+                        "(id TEXT PRIMARY KEY COLLATE NOCASE)")
+            cur.execute(f"INSERT OR IGNORE INTO {_SEEN} SELECT id FROM temp.{_MODELS_STAGE}")
             cur.execute(BUMP_GENERATION_SQL)
         except BaseException:
             cur.execute("ROLLBACK")
@@ -1219,6 +1253,42 @@ def _prefetch(batches: Iterator[_Batch]) -> Generator[_Batch, None, None]:
         worker.join(timeout=10)
 
 
+def _delete_unseen(conn: Any, observation: tuple[int | None, int]) -> int:
+    """Mark deleted every stored model that is not ``missing`` and was not in the import
+    (a complete snapshot of the Hub), in one transaction; returns how many."""
+    gone = "_ecograph_gone"
+    run_id, at = observation
+    with conn.cursor() as cur:
+        cur.execute("BEGIN IMMEDIATE")
+        try:
+            for sql in (
+                f"CREATE TEMP TABLE IF NOT EXISTS {gone} (id TEXT PRIMARY KEY COLLATE NOCASE)",
+                f"DELETE FROM {gone}",
+                _OLD_EDGES_DDL,
+                _OLD_EDGES_INDEX,
+                f"INSERT INTO {gone} SELECT id FROM models WHERE status <> 'missing' "
+                f"AND id NOT IN (SELECT id FROM temp.{_SEEN})",
+                f"DELETE FROM {_OLD_EDGES}",
+                f"INSERT INTO {_OLD_EDGES} SELECT parent, child, relation, source FROM edges "
+                f"WHERE child IN (SELECT id FROM temp.{gone})",
+                f"DELETE FROM edges WHERE child IN (SELECT id FROM temp.{gone})",
+                f"UPDATE models SET status = 'missing', fetched_at = {int(at)} "
+                f"WHERE id IN (SELECT id FROM temp.{gone})",
+                history_sql(f"SELECT id FROM temp.{gone}", run_id, at),
+                *edge_events_sql(f"temp.{_OLD_EDGES}", f"SELECT id FROM temp.{gone}",
+                                 run_id, at),
+                BUMP_GENERATION_SQL,
+            ):
+                cur.execute(sql)
+            cur.execute(f"SELECT count(*) FROM temp.{gone}")
+            row = cur.fetchone()
+        except BaseException:
+            cur.execute("ROLLBACK")
+            raise
+        cur.execute("COMMIT")
+    return int(row[0]) if row else 0
+
+
 def _scalar(conn: Any, sql: str) -> int:
     with conn.cursor() as cur:
         cur.execute(sql)
@@ -1232,6 +1302,7 @@ def import_snapshot(
     *,
     batch_size: int = BATCH_SIZE,
     progress: Callable[[int], None] | None = None,
+    complete: bool = False,
 ) -> ImportResult:
     """Import a snapshot (JSONL, JSONL.gz or models.parquet) into ``store``.
 
@@ -1244,14 +1315,23 @@ def import_snapshot(
     Every imported record gets the snapshot's observation time as ``fetched_at``
     (:func:`~ecograph.snapshot.observed_at`); parent references that could not be read
     are listed in :attr:`ImportResult.problems` and counted in the run's ``counts``.
+
+    The import is an observation dated at that time (DESIGN §10): the store's history gets
+    a row for each model whose downloads, likes, status, licence or relation changed and
+    an event for each edge that appeared, changed or disappeared (:mod:`ecograph.history`).
+    ``complete=True`` says the file is the whole Hub: stored models it lacks are marked
+    deleted, as :meth:`~ecograph.store.Store.mark_deleted` does (counted as ``deleted``).
     """
     p = Path(path)
     fmt = snapshot_format(p)
     fetched_at = observed_at(p)
     problems: list[ImportProblem] = []
     started = time.perf_counter()
-    run_id = store.begin_run("import", {"file": str(p), "format": fmt, "batch_size": batch_size})
-    rows = edges = slow = skipped = cleaned = 0
+    run_id = store.begin_run(
+        "import", {"file": str(p), "format": fmt, "batch_size": batch_size,
+                   "complete": complete}, observed_at=fetched_at)
+    observation = store.observation()
+    rows = edges = slow = skipped = cleaned = deleted = 0
     status = "failed"
     try:
         reader = (
@@ -1261,8 +1341,12 @@ def import_snapshot(
         )
         with closing(_prefetch(reader)) as batches, store.adbc(cache_mb=128) as conn:
             try:
+                with conn.cursor() as cur:
+                    cur.execute(f"CREATE TEMP TABLE IF NOT EXISTS {_SEEN} "
+                                "(id TEXT PRIMARY KEY COLLATE NOCASE)")
+                    cur.execute(f"DELETE FROM {_SEEN}")
                 for batch in batches:
-                    _write_batch(conn, batch)
+                    _write_batch(conn, batch, observation)
                     rows += batch.rows
                     edges += batch.edges.height
                     slow += batch.slow
@@ -1271,6 +1355,8 @@ def import_snapshot(
                     problems.extend(batch.problems)
                     if progress is not None:
                         progress(batch.rows)
+                if complete:
+                    deleted = _delete_unseen(conn, observation)
             except SnapshotError as exc:
                 done = (
                     "nothing was imported"
@@ -1302,6 +1388,8 @@ def import_snapshot(
                   "cleaned_values": cleaned, "unread_parents": len(problems) - skipped - cleaned}
         if status == "ok":
             counts["missing"] = missing
+            if complete:
+                counts["deleted"] = deleted
         store.end_run(run_id, status=status, counts=counts)
     return ImportResult(
         path=str(p),

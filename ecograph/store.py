@@ -14,6 +14,21 @@ Layout (schema version :data:`SCHEMA_VERSION`, ``PRAGMA application_id`` = :data
 ``runs``      one row per crawl or import: kind, params (JSON, never a token), start/end
               (ISO 8601 UTC text), status, counts (JSON).
 ``state``     key/value (scan cursors and the like).
+``model_history``  per model, one row each time a tracked value (:data:`HISTORY_COLUMNS`:
+              downloads, likes, downloads_all_time, status, licence, relation) differs
+              from the model's latest row: ``seq`` (write order), ``id``, ``run_id``,
+              ``observed_at`` (integer microseconds, UTC). A re-crawl that sees nothing new
+              adds nothing.
+``edge_history``   per edge, one event each time it opens (``open`` = 1: appears, or its
+              relation / source changes) or closes (``open`` = 0: the child no longer
+              declares the parent, or the child is deleted), with ``run_id`` and
+              ``observed_at``. Closed edges leave ``edges`` but stay here.
+
+Every crawl, scan, refresh and import is an observation (DESIGN §10): a ``runs`` row with
+its ``observed_at`` (when the Hub was read: the run's start, or a snapshot's time). The
+writes of a run carry its id and time; a write outside any run is observed when it is
+made. A model the Hub no longer has is *deleted* (:meth:`Store.mark_deleted`): its status
+becomes ``missing``, its own edges close, its row and history stay.
 
 Ids compare case-insensitively (``COLLATE NOCASE``), as on the Hub: a placeholder
 ``org/model`` and a record ``Org/Model`` are the same node, and the record's spelling wins.
@@ -26,7 +41,9 @@ replaces it. Bulk loading goes through Arrow (ADBC); the crawl's small transacti
 (:mod:`ecograph.cache`), which :meth:`Store.load` reads while the store's ``generation``
 is unchanged and rebuilds after any write.
 
-A version 1 store (no ``store_id`` / ``generation``) is upgraded in place when opened.
+An older store is upgraded in place when opened: version 1 (no ``store_id`` /
+``generation``) and version 2 (no history: one history row per model and one open event
+per edge are written, dated at the store's last run).
 """
 
 from __future__ import annotations
@@ -54,12 +71,13 @@ from .records import ModelRecord, ParsedModel, Status
 
 __all__ = [
     "Store", "SCHEMA_VERSION", "APPLICATION_ID", "MODEL_COLUMNS", "BUMP_GENERATION_SQL",
-    "to_micros",
+    "HISTORY_COLUMNS", "to_micros", "history_sql", "edge_events_sql",
 ]
 
 #: Version of the table layout; a store with a newer version is refused, an older one
-#: upgraded (1 → 2: ``meta`` gains ``store_id`` and ``generation``).
-SCHEMA_VERSION = 2
+#: upgraded (1 → 2: ``meta`` gains ``store_id`` and ``generation``; 2 → 3: the history
+#: tables and ``runs.observed_at``).
+SCHEMA_VERSION = 3
 #: Run inside every write transaction (:meth:`Store._tx` does; so must any writer that
 #: goes around it, like the bulk import through :meth:`Store.adbc`): the new generation
 #: tells every reader that cached frames of the store are stale.
@@ -126,10 +144,94 @@ CREATE TABLE IF NOT EXISTS runs (
     started_at TEXT NOT NULL,
     finished_at TEXT,
     status TEXT NOT NULL DEFAULT 'running',
-    counts TEXT
+    counts TEXT,
+    observed_at TEXT
 );
 CREATE TABLE IF NOT EXISTS state (key TEXT PRIMARY KEY, value TEXT);
+""" + """
+CREATE TABLE IF NOT EXISTS model_history (
+    seq INTEGER PRIMARY KEY,
+    id TEXT NOT NULL COLLATE NOCASE,
+    run_id INTEGER,
+    observed_at INTEGER NOT NULL,
+    downloads INTEGER,
+    likes INTEGER,
+    downloads_all_time INTEGER,
+    status TEXT,
+    license TEXT,
+    relation TEXT
+);
+CREATE INDEX IF NOT EXISTS model_history_id ON model_history (id, seq);
+CREATE TABLE IF NOT EXISTS edge_history (
+    seq INTEGER PRIMARY KEY,
+    parent TEXT NOT NULL COLLATE NOCASE,
+    child TEXT NOT NULL COLLATE NOCASE,
+    relation TEXT,
+    source TEXT,
+    run_id INTEGER,
+    observed_at INTEGER NOT NULL,
+    open INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS edge_history_key ON edge_history (parent, child, seq);
+CREATE INDEX IF NOT EXISTS edge_history_child ON edge_history (child);
 """
+
+#: The ``models`` columns whose changes ``model_history`` keeps.
+HISTORY_COLUMNS: tuple[str, ...] = (
+    "downloads", "likes", "downloads_all_time", "status", "license", "relation",
+)
+_SAME_AS_LATEST = " AND ".join(f"l.{c} IS m.{c}" for c in HISTORY_COLUMNS)
+
+
+def _sql_int(value: int | None) -> str:
+    return "NULL" if value is None else str(int(value))
+
+
+def history_sql(ids: str, run_id: int | None, observed_at: int) -> str:
+    """SQL that appends a ``model_history`` row for each model whose id is in the subquery
+    ``ids`` and whose tracked values differ from its latest history row (or that has
+    none): a row when a value changes, not a copy per observation. Set-based, so the bulk
+    import runs it once per batch over its staging table.
+
+    >>> "NOT EXISTS" in history_sql("SELECT 'a/b'", 1, 0)
+    True
+    """
+    cols = ", ".join(HISTORY_COLUMNS)
+    mcols = ", ".join(f"m.{c}" for c in HISTORY_COLUMNS)
+    return (
+        f"INSERT INTO model_history (id, run_id, observed_at, {cols}) "
+        f"SELECT m.id, {_sql_int(run_id)}, {_sql_int(observed_at)}, {mcols} FROM models m "
+        f"WHERE m.id IN ({ids}) AND NOT EXISTS (SELECT 1 FROM model_history l WHERE "
+        "l.seq = (SELECT max(h.seq) FROM model_history h WHERE h.id = m.id) "
+        f"AND {_SAME_AS_LATEST})"
+    )
+
+
+def edge_events_sql(old: str, children: str, run_id: int | None,
+                    observed_at: int) -> tuple[str, str]:
+    """Two SQL statements recording how the edges of the children in the subquery
+    ``children`` changed, given the table ``old`` holding their edges (parent, child,
+    relation, source) before the change: close events for old edges now gone or changed,
+    open events for current edges that are new or changed.
+
+    >>> len(edge_events_sql("temp.old", "SELECT 'c'", None, 0))
+    2
+    """
+    run, at = _sql_int(run_id), _sql_int(observed_at)
+    closed = (
+        "INSERT INTO edge_history (parent, child, relation, source, run_id, observed_at, open) "
+        f"SELECT o.parent, o.child, o.relation, o.source, {run}, {at}, 0 FROM {old} o "
+        "WHERE NOT EXISTS (SELECT 1 FROM edges e WHERE e.parent = o.parent "
+        "AND e.child = o.child AND e.relation IS o.relation AND e.source IS o.source)"
+    )
+    opened = (
+        "INSERT INTO edge_history (parent, child, relation, source, run_id, observed_at, open) "
+        f"SELECT e.parent, e.child, e.relation, e.source, {run}, {at}, 1 FROM edges e "
+        f"WHERE e.child IN ({children}) AND NOT EXISTS (SELECT 1 FROM {old} o "
+        "WHERE e.parent = o.parent AND e.child = o.child AND e.relation IS o.relation "
+        "AND e.source IS o.source)"
+    )
+    return closed, opened
 
 # A record replaces a stored row when it is ``ok``, or when it is a non-placeholder status
 # (private / error) and the stored row is not ``ok``. ``missing`` never replaces anything.
@@ -165,6 +267,13 @@ def to_micros(dt: datetime | None) -> int | None:
 
 def _now_iso() -> str:
     return datetime.now(UTC).isoformat(timespec="microseconds")
+
+
+def _iso(dt: datetime) -> str:
+    """``dt`` as ISO 8601 text in UTC (naive means UTC)."""
+    if dt.tzinfo is None:
+        dt = dt.replace(tzinfo=UTC)
+    return dt.astimezone(UTC).isoformat(timespec="microseconds")
 
 
 def _value(v: Any) -> Any:
@@ -394,6 +503,8 @@ class Store:
             self._file = _FILES.setdefault(_file_key(path), _File())
             self._file.stores.add(self)
         self._lock = self._file.lock
+        #: (run id, observed_at in microseconds) of the run this store is recording
+        self._run: tuple[int, int] | None = None
 
     # ------------------------------------------------------------------ open / close
 
@@ -524,6 +635,8 @@ class Store:
                     "INSERT OR IGNORE INTO meta (key, value) VALUES (?, ?)",
                     [("store_id", uuid.uuid4().hex), ("generation", "0")],
                 )
+            if version < 3:
+                Store._add_history(conn)
             conn.execute(
                 "UPDATE meta SET value = ? WHERE key = 'schema_version'", (str(SCHEMA_VERSION),)
             )
@@ -532,6 +645,33 @@ class Store:
         except sqlite3.Error:
             if conn.in_transaction:
                 conn.execute("ROLLBACK")
+
+    @staticmethod
+    def _add_history(conn: sqlite3.Connection) -> None:
+        """2 → 3: the history tables, ``runs.observed_at`` (a run's start), and one history
+        row per model and one open event per edge from their current values, dated at the
+        store's last run (its start; else the store's creation)."""
+        for stmt in _SCHEMA.split(";"):
+            if stmt.strip():
+                conn.execute(stmt)
+        columns = {row[1] for row in conn.execute("PRAGMA table_info(runs)")}
+        if "observed_at" not in columns:
+            conn.execute("ALTER TABLE runs ADD COLUMN observed_at TEXT")
+        conn.execute("UPDATE runs SET observed_at = started_at WHERE observed_at IS NULL")
+        last = conn.execute(
+            "SELECT id, observed_at FROM runs ORDER BY id DESC LIMIT 1"
+        ).fetchone()
+        if last is None:
+            created = conn.execute("SELECT value FROM meta WHERE key = 'created_at'").fetchone()
+            last = (None, created[0] if created else _now_iso())
+        at = to_micros(datetime.fromisoformat(last[1]))
+        assert at is not None
+        conn.execute(history_sql("SELECT id FROM models", last[0], at))
+        conn.execute(
+            "INSERT INTO edge_history (parent, child, relation, source, run_id, observed_at, "
+            f"open) SELECT parent, child, relation, source, {_sql_int(last[0])}, {at}, 1 "
+            "FROM edges WHERE NOT EXISTS (SELECT 1 FROM edge_history)"
+        )
 
     @staticmethod
     def _check_meta(conn: sqlite3.Connection, p: Path) -> None:
@@ -627,28 +767,60 @@ class Store:
 
     # ------------------------------------------------------------------ models & edges
 
+    def observation(self) -> tuple[int | None, int]:
+        """(run id, observed_at in microseconds UTC) that writes made now are recorded
+        with: the run begun by :meth:`begin_run` on this store until :meth:`end_run`, else
+        no run and the current time."""
+        if self._run is not None:
+            return self._run
+        now = to_micros(datetime.now(UTC))
+        assert now is not None
+        return None, now
+
     @staticmethod
-    def _upsert_record(conn: sqlite3.Connection, r: ModelRecord) -> None:
-        """Upsert one record; when a real record takes over a differently spelled row,
-        rewrite that id's spelling in ``edges`` too."""
+    def _upsert_record(conn: sqlite3.Connection, r: ModelRecord,
+                       obs: tuple[int | None, int]) -> None:
+        """Upsert one record and its history row; when a real record takes over a
+        differently spelled row, rewrite that id's spelling in ``edges`` too."""
         old = conn.execute("SELECT id, status FROM models WHERE id = ?", (r.id,)).fetchone()
         conn.execute(_UPSERT_MODEL, _record_row(r))
+        conn.execute(history_sql("?", *obs), (r.id,))
         if old is not None and old[0] != r.id:
             new = conn.execute("SELECT id FROM models WHERE id = ?", (r.id,)).fetchone()[0]
             if new != old[0]:
                 conn.execute("UPDATE edges SET parent = ? WHERE parent = ?", (new, new))
                 conn.execute("UPDATE edges SET child = ? WHERE child = ?", (new, new))
 
+    _EDGES_OF = "SELECT parent, child, relation, source FROM edges WHERE child = ?"
+
     @staticmethod
-    def _save_parsed(conn: sqlite3.Connection, parsed: Sequence[ParsedModel]) -> None:
+    def _edge_events(conn: sqlite3.Connection, before: Iterable[Sequence[Any]],
+                     after: Iterable[Sequence[Any]], obs: tuple[int | None, int]) -> None:
+        """Record the difference between two edge lists (parent, child, relation,
+        source) in ``edge_history``: a close event for each edge gone or changed, an open
+        event for each edge new or changed (ids compare case-insensitively)."""
+        old = {(p.lower(), c.lower()): (p, c, rel, src) for p, c, rel, src in before}
+        new = {(p.lower(), c.lower()): (p, c, rel, src) for p, c, rel, src in after}
+        rows = [(*old[k], *obs, 0) for k in old if k not in new or new[k][2:] != old[k][2:]]
+        rows += [(*new[k], *obs, 1) for k in new if k not in old or new[k][2:] != old[k][2:]]
+        if rows:
+            conn.executemany(
+                "INSERT INTO edge_history (parent, child, relation, source, run_id, "
+                "observed_at, open) VALUES (?, ?, ?, ?, ?, ?, ?)", rows,
+            )
+
+    @staticmethod
+    def _save_parsed(conn: sqlite3.Connection, parsed: Sequence[ParsedModel],
+                     obs: tuple[int | None, int]) -> None:
         for p in parsed:
             if p.record.id:
-                Store._upsert_record(conn, p.record)
+                Store._upsert_record(conn, p.record, obs)
         for p in parsed:
             r = p.record
             if not r.id or r.status != Status.OK:
                 continue
             # The record is the truth about its own parents: replace its edges.
+            before = conn.execute(Store._EDGES_OF, (r.id,)).fetchall()
             conn.execute("DELETE FROM edges WHERE child = ?", (r.id,))
             for e in p.edges:
                 author = e.parent.split("/", 1)[0] if "/" in e.parent else None
@@ -657,6 +829,8 @@ class Store:
                     "VALUES (?, ?, 'missing', '[]', '[]') ON CONFLICT(id) DO NOTHING",
                     (e.parent, author),
                 )
+                if conn.execute("SELECT changes()").fetchone()[0]:
+                    conn.execute(history_sql("?", *obs), (e.parent,))
                 (parent,) = conn.execute(
                     "SELECT id FROM models WHERE id = ?", (e.parent,)
                 ).fetchone()
@@ -666,6 +840,7 @@ class Store:
                     "relation = excluded.relation, source = excluded.source",
                     (parent, r.id, _value(e.relation), _value(e.source)),
                 )
+            Store._edge_events(conn, before, conn.execute(Store._EDGES_OF, (r.id,)), obs)
 
     def save_models(self, parsed: Iterable[ParsedModel]) -> None:
         """Bulk upsert records and their edges (scan pages, up-crawl): one transaction.
@@ -675,7 +850,7 @@ class Store:
         """
         items = list(parsed)
         with self._tx() as conn:
-            self._save_parsed(conn, items)
+            self._save_parsed(conn, items, self.observation())
 
     def save_node(
         self,
@@ -712,18 +887,23 @@ class Store:
         follow_rows = [(f, depth + 1, max_depth, now) for f in follow]
         listed_json = None if listed is None else json.dumps(list(listed), ensure_ascii=False)
         exp = None if expected_children is None else json.dumps(expected_children, sort_keys=True)
+        obs = self.observation()
         with self._tx() as conn:
             if node_record is not None and node_record.id:
-                self._upsert_record(conn, node_record)
-            self._save_parsed(conn, items)
+                self._upsert_record(conn, node_record, obs)
+            self._save_parsed(conn, items, obs)
             if listed_json is not None:
                 # (``child`` is COLLATE NOCASE: the IN test ignores case too)
-                conn.execute(
-                    "DELETE FROM edges WHERE parent = ? AND coalesce(source, '') <> 'card' "
+                stale = conn.execute(
+                    "SELECT parent, child, relation, source FROM edges WHERE parent = ? "
+                    "AND coalesce(source, '') <> 'card' "
                     "AND child NOT IN (SELECT value FROM json_each(?)) "
                     "AND child NOT IN (SELECT id FROM models WHERE fetched_at >= ?)",
                     (node_id, listed_json, to_micros(fresh_since)),
-                )
+                ).fetchall()
+                conn.executemany("DELETE FROM edges WHERE parent = ? AND child = ?",
+                                 [(p, c) for p, c, _, _ in stale])
+                self._edge_events(conn, stale, [], obs)
             conn.executemany(self._QUEUE_SQL, follow_rows)
             conn.execute(
                 "INSERT INTO frontier (id, depth, status, attempts, expected_children, "
@@ -996,12 +1176,18 @@ class Store:
         rows = self._query("SELECT value FROM state WHERE key = ?", (key,))
         return rows[0][0] if rows else None
 
-    def begin_run(self, kind: str, params: dict[str, Any]) -> int:
-        """Record the start of a run (``crawl``, ``import``, ...); returns its id.
+    def begin_run(self, kind: str, params: dict[str, Any], *,
+                  observed_at: datetime | None = None) -> int:
+        """Record the start of a run (``crawl``, ``import``, ``refresh``, ...); returns its id.
 
-        Any key naming a token is dropped from ``params`` before it is stored. Runs still
+        The run is an observation (DESIGN §10) dated ``observed_at`` (default: now; an
+        import passes its snapshot's time): every write this store makes until
+        :meth:`end_run` is recorded in the history with the run's id and that time. Any key
+        naming a token is dropped from ``params`` before it is stored. Runs still
         ``running`` whose process is gone (killed) are marked ``interrupted`` first.
         """
+        started = _now_iso()
+        seen = started if observed_at is None else _iso(observed_at)
         text = json.dumps(_scrub(params), sort_keys=True, default=str)
         owner = json.dumps({"pid": os.getpid(), "host": _HOST})
         with self._tx() as conn:
@@ -1020,11 +1206,15 @@ class Store:
                     continue
                 conn.execute("UPDATE runs SET status = 'interrupted' WHERE id = ?", (run_id,))
             cur = conn.execute(
-                "INSERT INTO runs (kind, params, started_at, status, counts) "
-                "VALUES (?, ?, ?, 'running', ?)",
-                (kind, text, _now_iso(), owner),
+                "INSERT INTO runs (kind, params, started_at, status, counts, observed_at) "
+                "VALUES (?, ?, ?, 'running', ?, ?)",
+                (kind, text, started, owner, seen),
             )
-            return int(cur.lastrowid or 0)
+            run_id = int(cur.lastrowid or 0)
+        at = to_micros(datetime.fromisoformat(seen))
+        assert at is not None
+        self._run = (run_id, at)
+        return run_id
 
     def end_run(self, run_id: int, *, status: str, counts: dict[str, Any]) -> None:
         """Record the end of a run with its status and counts."""
@@ -1034,11 +1224,15 @@ class Store:
                 "UPDATE runs SET finished_at = ?, status = ?, counts = ? WHERE id = ?",
                 (_now_iso(), status, text, run_id),
             )
+        if self._run is not None and self._run[0] == run_id:
+            self._run = None
 
     def runs(self) -> pl.DataFrame:
-        """The ``runs`` table (params and counts as JSON text), oldest first."""
+        """The ``runs`` table (params and counts as JSON text), oldest first, with each
+        run's ``observed_at`` (when its observation was made, see :meth:`begin_run`)."""
         rows = self._query(
-            "SELECT id, kind, params, started_at, finished_at, status, counts FROM runs ORDER BY id"
+            "SELECT id, kind, params, started_at, finished_at, status, counts, "
+            "coalesce(observed_at, started_at) FROM runs ORDER BY id"
         )
         frame = pl.DataFrame(
             rows,
@@ -1050,6 +1244,7 @@ class Store:
                 "finished_at": pl.Utf8(),
                 "status": pl.Utf8(),
                 "counts": pl.Utf8(),
+                "observed_at": pl.Utf8(),
             },
             orient="row",
         )
@@ -1057,9 +1252,62 @@ class Store:
         return frame.with_columns(
             [
                 pl.col(c).str.to_datetime(time_unit="us", time_zone="UTC", strict=False).cast(ts)
-                for c in ("started_at", "finished_at")
+                for c in ("started_at", "finished_at", "observed_at")
             ]
         )
+
+    # ------------------------------------------------------------------ history
+
+    def mark_deleted(self, ids: Iterable[str], at: datetime | None = None) -> list[str]:
+        """Record that the Hub no longer has the models ``ids`` (a 404 after they
+        existed): each stored model not already ``missing`` becomes ``missing`` with
+        ``fetched_at`` = ``at``, its own edges (to its parents) close, and a history row
+        dates the deletion (the current run's observation, see :meth:`observation`). Rows
+        and history stay; edges from the model to its children stay while the children
+        declare it. Returns the ids deleted (as stored, sorted)."""
+        payload = json.dumps(list(ids), ensure_ascii=False)
+        obs = self.observation()
+        when = to_micros(at) if at is not None else obs[1]
+        with self._tx() as conn:
+            gone = [i for (i,) in conn.execute(
+                "SELECT id FROM models WHERE status <> 'missing' "
+                "AND id IN (SELECT value FROM json_each(?)) ORDER BY id", (payload,))]
+            for mid in gone:
+                before = conn.execute(self._EDGES_OF, (mid,)).fetchall()
+                conn.execute("DELETE FROM edges WHERE child = ?", (mid,))
+                self._edge_events(conn, before, [], obs)
+                conn.execute("UPDATE models SET status = 'missing', fetched_at = ? WHERE id = ?",
+                             (when, mid))
+                conn.execute(history_sql("?", *obs), (mid,))
+        return gone
+
+    def load_history(self) -> tuple[pl.DataFrame, pl.DataFrame]:
+        """The ``model_history`` and ``edge_history`` tables as frames, in write order
+        (``seq``), ``observed_at`` as ``Datetime("us", "UTC")``; see
+        :mod:`ecograph.history` for what they mean. Raises
+        :class:`~ecograph.errors.StoreError` for a store without history (an old store
+        that could not be upgraded, e.g. read-only)."""
+        ts = pl.Datetime("us", "UTC")
+        mschema = {"seq": pl.Int64(), "id": pl.Utf8(), "run_id": pl.Int64(),
+                   "observed_at": pl.Int64(), "downloads": pl.Int64(), "likes": pl.Int64(),
+                   "downloads_all_time": pl.Int64(), "status": pl.Utf8(),
+                   "license": pl.Utf8(), "relation": pl.Utf8()}
+        eschema = {"seq": pl.Int64(), "parent": pl.Utf8(), "child": pl.Utf8(),
+                   "relation": pl.Utf8(), "source": pl.Utf8(), "run_id": pl.Int64(),
+                   "observed_at": pl.Int64(), "open": pl.Boolean()}
+        try:
+            mrows = self._query(f"SELECT {', '.join(mschema)} FROM model_history ORDER BY seq")
+            erows = self._query(f"SELECT {', '.join(eschema)} FROM edge_history ORDER BY seq")
+        except StoreError as exc:
+            if "no such table" in str(exc):
+                raise StoreError(
+                    f"{self.path} keeps no history (schema version 2 or older, not upgraded: "
+                    "open it once with write access)") from None
+            raise
+        models = pl.DataFrame(mrows, schema=mschema, orient="row")
+        edges = pl.DataFrame(erows, schema=eschema, orient="row")
+        return (models.with_columns(pl.col("observed_at").cast(ts)),
+                edges.with_columns(pl.col("observed_at").cast(ts)))
 
     # ------------------------------------------------------------------ summary
 
@@ -1368,23 +1616,6 @@ class Store:
             params.append(limit)
         return [i for (i,) in self._query(sql, params)]
 
-    def mark_deleted(self, ids: Iterable[str], at: datetime | None = None) -> int:
-        """Record that the Hub no longer has the models ``ids`` (404): each row stays, with
-        status ``missing`` and ``fetched_at`` = ``at`` (checked then), and its own parent
-        edges go (it declares nothing any more); edges from its children stay (their cards
-        still name it). Returns how many models were marked."""
-        payload = json.dumps(list(ids), ensure_ascii=False)
-        with self._tx() as conn:
-            before = conn.total_changes
-            conn.execute(
-                "UPDATE models SET status = 'missing', fetched_at = ? WHERE status <> 'missing' "
-                "AND id IN (SELECT value FROM json_each(?))",
-                (to_micros(at or datetime.now(UTC)), payload),
-            )
-            marked = conn.total_changes - before
-            conn.execute("DELETE FROM edges WHERE child IN (SELECT value FROM json_each(?))",
-                         (payload,))
-            return marked
 
 #: Tokens of the crawl locks this process holds.
 _HELD_LOCKS: set[str] = set()

@@ -10,12 +10,13 @@ from __future__ import annotations
 import click
 
 from .. import __version__
-from ._common import EcographGroup
+from ._common import EcographGroup, add_as_of_option
 from .analysis import COMMANDS as _ANALYSIS
 from .crawling import COMMANDS as _CRAWLING
 from .demo import COMMANDS as _DEMO
 from .drift import COMMANDS as _DRIFT
 from .dynamics import COMMANDS as _DYNAMICS
+from .history import COMMANDS as _HISTORY
 from .hubtools import COMMANDS as _HUBTOOLS
 from .outputs import COMMANDS as _OUTPUTS
 
@@ -36,7 +37,9 @@ def main() -> None:
     """
 
 
-for _cmd in (*_HUBTOOLS, *_CRAWLING, *_ANALYSIS, *_DYNAMICS, *_DRIFT, *_OUTPUTS, *_DEMO):
+for _cmd in (*_HUBTOOLS, *_CRAWLING, *_ANALYSIS, *_DYNAMICS, *_DRIFT, *_OUTPUTS, *_HISTORY,
+             *_DEMO):
     main.add_command(_cmd)
+add_as_of_option(main.commands.values())  # every analysis command reads --as-of
 
 __all__ = ["main"]

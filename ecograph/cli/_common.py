@@ -161,14 +161,63 @@ def format_option(choices: Iterable[str], help: str, *,
     return decorate
 
 
+_AS_OF_KEY = "ecograph.as_of"
+#: The analysis commands that take ``--as-of`` (those present are given it, see
+#: :func:`add_as_of_option`).
+AS_OF_COMMANDS = ("stats", "families", "quality", "export", "render", "plot", "report",
+                  "lineages", "trends", "drift", "compare")
+
+
+def _remember_as_of(ctx: click.Context, param: click.Parameter, value: str | None) -> None:
+    if value is not None:
+        ctx.meta[_AS_OF_KEY] = value
+
+
+def as_of_param() -> click.Option:
+    """``--as-of DATE``: analyse the store as it stood then. Not passed to the command:
+    :func:`open_ecosystem` reads it from the click context."""
+    return click.Option(
+        ["--as-of", "as_of"], metavar="DATE", default=None, expose_value=False,
+        callback=_remember_as_of,
+        help="Analyse the ecosystem as it stood at DATE (YYYY-MM-DD = its midnight, or an "
+             "ISO time; UTC) from the store's history.")
+
+
+def as_of_option(f: F) -> F:
+    """Decorator form of :func:`as_of_param`."""
+    params = getattr(f, "__click_params__", [])
+    params.append(as_of_param())
+    f.__click_params__ = params  # type: ignore[attr-defined]
+    return f
+
+
+def add_as_of_option(commands: Iterable[click.Command]) -> None:
+    """Give ``--as-of`` to those of ``commands`` named in :data:`AS_OF_COMMANDS` that lack it."""
+    for command in commands:
+        if command.name in AS_OF_COMMANDS and not any(
+                p.name == "as_of" for p in command.params):
+            command.params.append(as_of_param())
+
+
 def open_ecosystem(db: str, snapshot: str | None = None) -> Ecosystem:
     """The :class:`~ecograph.api.Ecosystem` of ``--db`` (a store or a snapshot file), or of
-    ``--snapshot`` when given."""
+    ``--snapshot`` when given; as it stood at ``--as-of`` when the command was given one."""
     from ..api import Ecosystem, open
+    from ..errors import UsageError
 
+    ctx = click.get_current_context(silent=True)
+    as_of = ctx.meta.get(_AS_OF_KEY) if ctx is not None else None
     if snapshot is not None:
+        if as_of is not None:
+            raise UsageError("--as-of reads the history of a store; a snapshot has none")
         return Ecosystem.from_snapshot(snapshot)
-    return open(db)
+    eco = open(db, as_of=as_of)
+    if as_of is not None:
+        from ..history import clock_skew
+
+        for note in clock_skew(eco.observations()):
+            click.echo(f"Note: {note}", err=True)
+    return eco
 
 
 def quiet_option(f: F) -> F:

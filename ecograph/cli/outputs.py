@@ -142,7 +142,7 @@ def compare_command(roots: tuple[str, ...], db: str, output: str, log: bool,
 
 @click.command("plot")
 @click.argument("kind", type=click.Choice(["adoption", "fanout", "relations", "drift",
-                                          "share", "new"]))
+                                          "downloads", "share", "new"]))
 @click.argument("roots", nargs=-1)
 @db_option
 @picture_option
@@ -155,10 +155,11 @@ def plot_command(kind: str, roots: tuple[str, ...], db: str, output: str, log: b
                  dpi: int, by: str, period: str, relation: str | None, since: str | None,
                  until: str | None, lineages: str | None, top: int) -> None:
     """Plot KIND for the families of ROOTS: adoption (cumulative derivatives since
-    release), fanout (fan-out distribution, log-log), relations (relation mix) or drift
-    (top licence transitions, coloured by the class of the new licence). Or who leads,
-    over every foundation (no ROOTS): share (stacked area of each period's shares of new
-    derivatives) or new (new derivatives per period), --by vendor, series, root or size.
+    release), fanout (fan-out distribution, log-log), relations (relation mix), drift
+    (top licence transitions, coloured by the class of the new licence) or downloads
+    (family downloads at each observation of the store). Or who leads, over every
+    foundation (no ROOTS): share (stacked area of each period's shares of new derivatives)
+    or new (new derivatives per period), --by vendor, series, root or size.
 
     \b
     Examples:
@@ -167,6 +168,7 @@ def plot_command(kind: str, roots: tuple[str, ...], db: str, output: str, log: b
       ecograph plot share --by vendor --period quarter --db hub.db -o share.png
       ecograph plot new --by series --top 6 --since 2024-01-01 --db hub.db -o new.png
       ecograph plot drift meta-llama/Llama-3.1-8B Qwen/Qwen2.5-7B --db hub.db -o drift.png
+      ecograph plot downloads meta-llama/Llama-3.1-8B Qwen/Qwen2.5-7B --db hub.db -o dl.png
     """
     if kind in ("share", "new"):
         if roots:
@@ -178,6 +180,12 @@ def plot_command(kind: str, roots: tuple[str, ...], db: str, output: str, log: b
         return
     if not roots:
         raise click.UsageError(f"plot {kind} needs at least one ROOT")
+    if kind == "downloads":  # family downloads over the store's observations
+        guard_output(output, db)
+        open_ecosystem(db).save_downloads_plot(output, roots, dpi=dpi)
+        click.echo(f"Wrote the downloads of {len(roots)} families over time to {output}",
+                   err=True)
+        return
     options = {"log": log} if kind == "adoption" else {}
     guard_output(output, db)
     open_ecosystem(db).save_plot(kind, output, roots, dpi=dpi, **options)
