@@ -70,9 +70,12 @@ def brute_missing(models: pl.DataFrame, edges: pl.DataFrame) -> list[tuple[str, 
 
 def brute_case_variants(models: pl.DataFrame, edges: pl.DataFrame) -> list[tuple[str, str, int]]:
     existing = _existing(models)
+    by_lower: dict[str, list[str]] = defaultdict(list)  # spellings of each lower-cased id
+    for m in existing:
+        by_lower[m.lower()].append(m)
     out = []
     for parent, n in brute_missing(models, edges):
-        same = [m for m in existing if m.lower() == parent.lower()]
+        same = by_lower.get(parent.lower(), [])
         if len(same) == 1 and same[0] != parent:
             out.append((parent, same[0], n))
     return sorted(out, key=lambda t: (-t[2], t[0]))
