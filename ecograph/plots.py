@@ -100,6 +100,9 @@ def _figure(ax: Axes | None, size: str, *, aspect: float | None = None,
         if fig.canvas is None or not hasattr(fig.canvas, "get_renderer"):
             FigureCanvasAgg(fig)
         return fig, ax
+    if aspect is not None and height is None:
+        # a column is narrow: the title block takes a larger part of it, so go taller
+        aspect = None if size == "slide" else aspect * 1.5 if size == "column" else aspect
     fig = style.figure(size, aspect=aspect, height=height)
     return fig, fig.add_subplot()
 
@@ -115,13 +118,13 @@ def _finish(fig: Figure, ax: Axes, own: bool, title: str, subtitle: str,
                      fontsize=style.preset(None, fig).subtitle)
 
 
-def _legend_below(ax: Axes, size: str, labels: list[str], **kw: Any) -> None:
-    """A legend under the axes, as many columns as fit the width."""
+def _legend_above(ax: Axes, size: str, labels: list[str], **kw: Any) -> None:
+    """A legend between the subtitle and the axes, left-aligned with them, as many
+    columns as fit the width (it never covers a line; constrained layout makes room)."""
     width = max((len(label) for label in labels), default=10)
     ncol = style.fit_legend_columns(len(labels), width, size)
-    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.16 if size != "slide" else -0.1),
-              ncol=ncol, frameon=False, borderaxespad=0.0, handlelength=1.6,
-              columnspacing=1.2, **kw)
+    ax.legend(loc="lower left", bbox_to_anchor=(0.0, 1.0), ncol=ncol, frameon=False,
+              borderaxespad=0.4, handlelength=1.6, columnspacing=1.2, **kw)
 
 
 def _style(k: int) -> dict[str, Any]:
@@ -189,7 +192,7 @@ def adoption_curves(
         if skipped:
             subtitle += f"; no release date: {', '.join(map(figure_text, skipped))}"
         if ax.get_lines():
-            _legend_below(ax, size, [str(line.get_label()) for line in ax.get_lines()])
+            _legend_above(ax, size, [str(line.get_label()) for line in ax.get_lines()])
         _finish(fig, ax, own, text, subtitle, observed, fams, size)
     return fig
 
@@ -260,14 +263,15 @@ def fanout_distribution(
         ax.set_xscale("log")
         ax.set_yscale("log")
         ax.set_xlabel("fan-out k (children of a model)")
-        ax.set_ylabel("share of parents with ≥ k children")
+        ax.set_ylabel("share of parents with ≥ k children" if size != "column"
+                      else "parents with ≥ k children")
         style.style_axes(ax, size, grid="both")
         text = (figure_text(title, keep_newlines=True) if title
                 else "Fan-out distribution (log-log)")
         subtitle = ("no model with children" if best is None else
                     f"most children: {figure_text(best[1])} with {best[0]:,}"
                     + (f" (family of {figure_text(best[2])})" if len(fams) > 1 else ""))
-        _legend_below(ax, size, [str(line.get_label()) for line in ax.get_lines()])
+        _legend_above(ax, size, [str(line.get_label()) for line in ax.get_lines()])
         _finish(fig, ax, own, text, subtitle, observed, fams, size)
     return fig
 
@@ -347,10 +351,10 @@ def relation_mix(
         ax.tick_params(axis="y", length=0)
         text = (figure_text(title, keep_newlines=True) if title
                 else "Relation mix per family")
-        if present:
+        if present:  # right-aligned: it may reach over the (empty) space above the labels
             ncol = style.fit_legend_columns(len(present), 9, size)
-            ax.legend(ncol=ncol, frameon=False, loc="lower left",
-                      bbox_to_anchor=(0.0, 1.0), borderaxespad=0.3, handlelength=1.2,
+            ax.legend(ncol=ncol, frameon=False, loc="lower right",
+                      bbox_to_anchor=(1.0, 1.0), borderaxespad=0.3, handlelength=1.2,
                       columnspacing=1.0)
         _finish(fig, ax, own, text, _mix_key(fams, counts), observed, fams, size)
     return fig

@@ -28,6 +28,7 @@ from matplotlib.axes import Axes
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter, MaxNLocator
+from matplotlib.transforms import ScaledTranslation
 
 from . import style
 from .dynamics import OTHER, UNKNOWN_SIZE, period_summary, top_groups
@@ -147,7 +148,7 @@ def _figure(ax: Axes | None, size: str) -> tuple[Figure, Axes]:
         if fig.canvas is None or not hasattr(fig.canvas, "get_renderer"):
             FigureCanvasAgg(fig)
         return fig, ax
-    fig = style.figure(size, aspect=None if size == "slide" else 0.68)
+    fig = style.figure(size, aspect={"slide": None, "column": 1.0}.get(size, 0.68))
     return fig, fig.add_subplot()
 
 
@@ -183,9 +184,15 @@ def _legend(ax: Axes, reverse: bool, size: str) -> None:
     handles, labels = ax.get_legend_handles_labels()
     if reverse:
         handles, labels = handles[::-1], labels[::-1]
-    if size == "column":
+    if size == "column":  # under the tick labels (an offset in inches: layout-proof)
+        fig = ax.get_figure(root=True)
+        assert fig is not None
+        p = style.preset(size)
+        drop = (p.tick * 1.5 + 8) / 72
         ncol = style.fit_legend_columns(len(labels), max(map(len, labels), default=8), size)
-        ax.legend(handles, labels, loc="upper left", bbox_to_anchor=(0.0, -0.14), ncol=ncol,
+        ax.legend(handles, labels, loc="upper left", bbox_to_anchor=(0.0, 0.0), ncol=ncol,
+                  bbox_transform=ax.transAxes + ScaledTranslation(0, -drop,
+                                                                  fig.dpi_scale_trans),
                   frameon=False, borderaxespad=0.0, handlelength=1.2, columnspacing=1.0)
         return
     ax.legend(handles, labels, frameon=False, loc="upper left",
@@ -223,7 +230,7 @@ def _share_chart(frame: pl.DataFrame, by: str, period: str, top: int | None,
                  observed: dt.date | None) -> Figure:
     own = ax is None
     if own:
-        fig = style.figure(size, aspect=None if size == "slide" else 0.74)
+        fig = style.figure(size, aspect={"slide": None, "column": 1.15}.get(size, 0.74))
         count_ax, ax = fig.subplots(2, 1, sharex=True, height_ratios=[1, 4])
     else:
         fig, ax = _figure(ax, size)

@@ -26,6 +26,7 @@ and a single scatter, which keeps a 5,000-node family well under a second to dra
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import functools
 import math
 import os
@@ -44,6 +45,7 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.transforms import Bbox, ScaledTranslation
 
+from . import style
 from .atomic import atomic_paths
 from .errors import UnknownModelError, UsageError
 from .escape import plain_text
@@ -69,14 +71,8 @@ __all__ = [
     "figure_text",
 ]
 
-#: Okabe-Ito colours (colour-blind safe), one per relation.
-RELATION_COLORS: dict[str, str] = {
-    "finetune": "#0072B2",  # blue
-    "quantized": "#E69F00",  # orange
-    "adapter": "#009E73",  # bluish green
-    "merge": "#CC79A7",  # reddish purple
-    "unknown": "#999999",  # grey
-}
+#: Okabe-Ito colours (colour-blind safe), one per relation (:data:`ecograph.style.RELATION_COLORS`).
+RELATION_COLORS: dict[str, str] = style.RELATION_COLORS
 ROOT_COLOR = "#000000"
 BADGE_COLOR = "#7f7f7f"
 EDGE_COLOR = "#a6a6a6"
@@ -259,8 +255,83 @@ def fork_tree(
     title: str | None = None,
     figsize: tuple[float, float] | None = None,
     dpi: float = 200,
+    size: str | None = None,
+    observed: dt.date | None = None,
 ) -> ForkTree:
-    """Draw the fork tree of ``root``'s family (nothing is saved).
+    """Draw the fork tree of ``root``'s family (nothing is saved), in the house style
+    (:mod:`ecograph.style`).
+
+    Parameters
+    ----------
+    nodes, edges, root
+        The family's ``models`` rows (``id``, ``relation``, ``downloads``, optional
+        ``status``) and ``edges`` (``parent``, ``child``), or a
+        :class:`~ecograph.api.Family`-like object with ``.nodes``, ``.edges``, ``.root``
+        passed as ``nodes``. Nodes not reachable from ``root`` are ignored.
+    ax
+        Draw into this Axes (its figure is returned); default: a new Figure of the size
+        preset's width, as tall as the layout needs, with the title and key numbers
+        above the tree and the legend, caption and source line below it.
+    layout
+        ``"radial"`` (root at the centre) or ``"layered"`` (root at the top).
+    max_nodes
+        Node budget: above it leaves are folded into "+N" badges (``None``: never fold).
+    labels
+        How many of the most downloaded models get a label (the root always has one).
+    title
+        Main title; the counts line (size, each relation, generations) is always shown
+        under it.
+    figsize
+        Width and height in inches (default: from ``size`` and the layout).
+    size
+        Size preset of the house style: ``column``, ``page`` (default) or ``slide``.
+    observed
+        The date in the source line (default: the latest ``fetched_at`` of ``nodes``).
+
+    Returns
+    -------
+    ForkTree
+        The Figure, the layout drawn, the caption and the family's counts.
+
+    Raises
+    ------
+    UnknownModelError
+        If ``root`` is not among ``nodes``.
+    UsageError
+        For an unknown ``layout`` or ``size``, or an ``ax`` attached to no figure.
+
+    Examples
+    --------
+    >>> n = pl.DataFrame({"id": ["r", "a", "b"], "relation": [None, "finetune", "merge"]})
+    >>> e = pl.DataFrame({"parent": ["r", "a"], "child": ["a", "b"]})
+    >>> tree = fork_tree(n, e, "r", dpi=50)
+    >>> tree.counts.size, tree.layout.folded, tree.caption.startswith("Marker area")
+    (2, 0, True)
+    """
+    chosen = style.preset(size if size is not None or figsize is None else None,
+                          Figure(figsize=figsize) if figsize is not None else None)
+    with style.house(chosen):
+        return _fork_tree(nodes, edges, root, ax=ax, layout=layout, max_nodes=max_nodes,
+                          labels=labels, title=title, figsize=figsize, dpi=dpi,
+                          size=chosen, observed=observed)
+
+
+def _fork_tree(
+    nodes: pl.DataFrame | FamilyLike,
+    edges: pl.DataFrame | None = None,
+    root: str | None = None,
+    *,
+    ax: Axes | None = None,
+    layout: str = "radial",
+    max_nodes: int | None = DEFAULT_MAX_NODES,
+    labels: int = 12,
+    title: str | None = None,
+    figsize: tuple[float, float] | None = None,
+    dpi: float = 200,
+    size: style.SizePreset = style.SIZE_PRESETS[style.DEFAULT_SIZE],
+    observed: dt.date | None = None,
+) -> ForkTree:
+    """The drawing of :func:`fork_tree` (run inside the house style's rc context).
 
     Parameters
     ----------
@@ -329,12 +400,21 @@ def fork_tree(
     counts = _counts(tree, rel)
 
     own_fig = ax is None
-    geo = _Geometry.for_layout(lay, figsize)
+    heading = (figure_text(title, keep_newlines=True) if title
+               else f"Fork tree of {_short(root, 80)}")
+    handles = [
+        Line2D([], [], ls="", marker="o", ms=size.legend, mfc=RELATION_COLORS.get(r, "#999999"),
+               mec="white", label=f"{figure_text(r)} ({counts.by_relation[r]:,})")
+        for r in counts.by_relation
+    ]
+    caption = _caption(lay, max_nodes, keyed)
     if ax is None:
-        fig = Figure(figsize=geo.figsize, dpi=dpi)
-        FigureCanvasAgg(fig)
+        when = observed or style.observed_date(nodes)
+        fig, geo = _framed_figure(lay, heading, counts.line(), caption, handles,
+                                  figsize, size, dpi, when)
         ax = fig.add_axes(geo.rect)
     else:
+        geo = _Geometry.for_layout(lay, figsize)
         root_fig = ax.get_figure(root=True)
         if root_fig is None:
             raise UsageError("ax is not attached to a figure")
@@ -404,35 +484,12 @@ def fork_tree(
             placer.place_badge(b, f"+{int(lay.badge_count[b]):,}", fontsize=fs - 0.5)
     placer.draw_leaders()
 
-    # ---- title, legend, caption
-    heading = (figure_text(title, keep_newlines=True) if title
-               else f"Fork tree of {_short(root, 80)}")
-    present = [r for r in counts.by_relation]
-    handles = [
-        Line2D([], [], ls="", marker="o", ms=7, mfc=RELATION_COLORS.get(r, "#999999"),
-               mec="white", label=f"{figure_text(r)} ({counts.by_relation[r]:,})")
-        for r in present
-    ]
-    caption = _caption(lay, max_nodes, keyed)
-    if own_fig:
-        h = geo.figsize[1]
-        fig.text(0.5, 1 - 0.22 / h, heading, ha="center", va="top", fontsize=13,
-                 weight="bold")
-        fig.text(0.5, 1 - 0.55 / h, counts.line(), ha="center", va="top", fontsize=9.5,
-                 color="#333333")
-        ncap = caption.count("\n") + 1
-        if handles:
-            fig.legend(handles=handles, loc="lower center",
-                       bbox_to_anchor=(0.5, (0.1 + 0.16 * ncap) / h), ncol=len(handles),
-                       frameon=False, fontsize=9, handletextpad=0.3, columnspacing=1.4,
-                       borderaxespad=0.0)
-        fig.text(0.5, 0.08 / h, caption, ha="center", va="bottom", fontsize=7.5,
-                 color="#555555", linespacing=1.4)
-    else:
-        ax.set_title(f"{heading}\n{counts.line()}", fontsize=10)
+    # ---- title, legend, caption: on the figure when it is ours (see _framed_figure)
+    if not own_fig:
+        ax.set_title(f"{heading}\n{counts.line()}", fontsize=size.subtitle)
         if handles:
             ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.0, 1.0),
-                      frameon=False, fontsize=8)
+                      frameon=False, fontsize=size.legend)
     return ForkTree(figure=fig, layout=lay, caption=caption, counts=counts, root=root)
 
 
@@ -442,11 +499,50 @@ def _caption(lay: TreeLayout, max_nodes: int | None, keyed: bool = True) -> str:
     if lay.folded:
         nb = len(lay.badge_parent)
         text += (f"\n{lay.folded:,} models folded into {nb:,} hollow “+N” badge"
-                 f"{'s' if nb != 1 else ''} on their parents ("
-                 + ("ring colour = their relation; " if keyed
-                    else "ring colour = their most frequent relation; ")
-                 + f"leaves first, biggest fans first) to stay within {max_nodes:,} markers")
+                 f"{'s' if nb != 1 else ''} on their parents, leaves first, biggest fans "
+                 f"first, to stay within {max_nodes:,} markers\n("
+                 + ("ring colour = their relation)" if keyed
+                    else "ring colour = their most frequent relation)"))
     return text
+
+
+def _framed_figure(lay: TreeLayout, heading: str, subtitle: str, caption: str,
+                   handles: list[Line2D], figsize: tuple[float, float] | None,
+                   size: style.SizePreset, dpi: float, observed: dt.date | None,
+                   ) -> tuple[Figure, _Geometry]:
+    """A new figure framed in the house style: title and key numbers at the top, the
+    legend (as many columns as fit), the caption and the source line at the bottom, and
+    the height the tree needs between them."""
+    if figsize is None and size.name == "slide":  # a slide is 16:9, whatever the tree
+        figsize = (size.width, size.height)
+    width = figsize[0] if figsize is not None else size.width
+    fig = Figure(figsize=(width, figsize[1] if figsize is not None else size.height),
+                 dpi=dpi)
+    FigureCanvasAgg(fig)
+    renderer = fig.canvas.get_renderer()
+    deco = style.decorate(fig, heading, subtitle, observed, size=size, note=caption)
+    legend_in = 0.0
+    legend = None
+    if handles:
+        avail = (width - 2 * size.pad) * dpi
+        for ncol in range(len(handles), 0, -1):
+            if legend is not None:
+                legend.remove()
+            legend = fig.legend(handles=handles, loc="lower left", ncol=ncol, frameon=False,
+                                fontsize=size.legend, handletextpad=0.3, columnspacing=1.2,
+                                borderaxespad=0.0, borderpad=0.0)
+            if legend.get_window_extent(renderer).width <= avail:
+                break
+        assert legend is not None
+        legend_in = legend.get_window_extent(renderer).height / dpi + size.pad
+    geo = _Geometry.for_layout(lay, figsize, width=width, top_in=deco.top,
+                               bottom_in=deco.bottom + legend_in)
+    fig.set_size_inches(geo.figsize)
+    if legend is not None:
+        legend.set_bbox_to_anchor((size.pad / geo.figsize[0],
+                                   (deco.bottom + size.pad / 2) / geo.figsize[1]),
+                                  transform=fig.transFigure)
+    return fig, geo
 
 
 @dataclass(frozen=True)
@@ -459,7 +555,9 @@ class _Geometry:
     ylim: tuple[float, float]
 
     @classmethod
-    def for_layout(cls, lay: TreeLayout, figsize: tuple[float, float] | None) -> _Geometry:
+    def for_layout(cls, lay: TreeLayout, figsize: tuple[float, float] | None, *,
+                   width: float = 10.0, top_in: float = 0.85,
+                   bottom_in: float | None = None) -> _Geometry:
         # the frame holds every marker, badge and connector (an arc can reach past the
         # markers when a parent sits far round the ring from its children)
         polys, ticks, _, bticks, _ = _connectors(
@@ -469,8 +567,9 @@ class _Geometry:
         ys = np.concatenate([lay.y, lay.badge_y, *(q[:, 1] for q in pts)])
         x0, x1 = float(xs.min()), float(xs.max())
         y0, y1 = float(ys.min()), float(ys.max())
-        top_in = 0.85  # title + counts line
-        bottom_in = 0.75 if not lay.folded else 0.95  # legend + caption
+        if bottom_in is None:  # legend + caption
+            bottom_in = 0.75 if not lay.folded else 0.95
+        frame_w = width
         if lay.kind == "radial":
             span = max(x1 - x0, y1 - y0, 1.0)
             # never thinner than 0.6 x the other side (tiny or one-branch families)
@@ -483,8 +582,9 @@ class _Geometry:
                 y0, y1 = (a, b) if lo_hi == "y" else (y0, y1)
             pad = 0.08 * span
             x0, x1, y0, y1 = x0 - pad, x1 + pad, y0 - pad, y1 + pad
-            width = 10.0
             ratio = float(np.clip((y1 - y0) / (x1 - x0), 0.55, 1.15))
+            if figsize is not None:  # a given frame: the data box takes its proportions
+                ratio = max(figsize[1] - top_in - bottom_in, 1.0) / (figsize[0] * 0.96)
             # make the data box match the axes box exactly (equal aspect, nothing moves)
             if (y1 - y0) / (x1 - x0) > ratio:
                 mid, half = (x0 + x1) / 2, (y1 - y0) / ratio / 2
@@ -498,9 +598,13 @@ class _Geometry:
             padx = max(0.6, 0.015 * (x1 - x0))
             x0, x1 = x0 - padx, x1 + padx
             y0, y1 = y0 - 0.45, y1 + 0.45
-            width = float(np.clip(lay.n_slots * 0.14, 10.0, 24.0))
+            # the proportions of a drawing 0.14 in per leaf slot wide (10-24 in), scaled
+            # to the frame's width
+            natural_w = float(np.clip(lay.n_slots * 0.14, 10.0, 24.0)) * 0.96
+            natural_h = float(np.clip(1.15 * (y1 - y0), 3.5, 11.0))
+            width = frame_w
             ax_w = width * 0.96
-            ax_h = float(np.clip(1.15 * (y1 - y0), 3.5, 11.0))
+            ax_h = ax_w * natural_h / natural_w
         if figsize is not None:
             width, height = figsize
             ax_w, ax_h = width * 0.96, max(height - top_in - bottom_in, 1.0)
@@ -775,8 +879,8 @@ class _LabelPlacer:
 def save_figure(
     fig: Figure, path: str | os.PathLike[str], *, dpi: float | None = None
 ) -> Path:
-    """Save ``fig`` as PNG, SVG or PDF (from the suffix), byte-for-byte reproducibly and
-    atomically (a failed save leaves no partial file and keeps the previous one), parent
+    """Save ``fig`` as PNG, SVG or PDF (from the suffix; :func:`ecograph.style.savefig`:
+    PDF fonts embedded as TrueType), byte-for-byte reproducibly and atomically (a failed save leaves no partial file and keeps the previous one), parent
     directories created.
 
     Raises
@@ -784,21 +888,8 @@ def save_figure(
     UsageError
         If the suffix of ``path`` is not ``.png``, ``.svg`` or ``.pdf``.
     """
-    import matplotlib
-
     p = Path(path)
     fmt = format_for(p, PICTURE_FORMATS)
-    metas: dict[str, dict[str, Any]] = {
-        "png": {"Software": "ecograph"},
-        "svg": {"Date": None, "Creator": "ecograph"},
-        "pdf": {"CreationDate": None, "ModDate": None, "Creator": "ecograph",
-                "Producer": "ecograph"},
-    }
-    meta = metas[fmt]
-    if fig.canvas is None or not hasattr(fig.canvas, "print_figure"):
-        FigureCanvasAgg(fig)
-    with (matplotlib.rc_context({"svg.hashsalt": "ecograph", "pdf.compression": 6}),
-          atomic_paths(p) as (tmp,)):
-        fig.savefig(tmp, format=fmt, dpi=dpi or fig.dpi, metadata=meta,
-                    facecolor="white")
+    with atomic_paths(p) as (tmp,):
+        style.savefig(fig, tmp, fmt, dpi=dpi or fig.dpi)
     return p

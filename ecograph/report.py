@@ -20,6 +20,7 @@ pages). Every file is written atomically (:mod:`ecograph.atomic`).
 from __future__ import annotations
 
 import base64
+import datetime as dt
 import html
 import json
 import os
@@ -196,6 +197,8 @@ def write_report(
     max_nodes: int = 1500,
     dpi: int = 200,
     protected: Iterable[str | os.PathLike[str]] = (),
+    size: str = "page",
+    observed: dt.date | None = None,
 ) -> dict[str, Path]:
     """Write the report on ``root``'s family (an exact id) into ``out_dir`` (created if
     needed); return the paths by name (``metrics_json``, ``metrics_md``, ``fork_tree``,
@@ -203,11 +206,16 @@ def write_report(
 
     Each file is written atomically. A file that would overwrite one of ``protected``
     (the store or snapshot being read; :func:`ecograph.atomic.check_output`) is refused
-    before anything is written.
+    before anything is written. ``size`` is the pictures' size preset
+    (:mod:`ecograph.style`); ``observed`` the date in their source line (default: the
+    latest ``fetched_at`` of ``models``).
     """
     from .graph import family_frames
     from .plots import adoption_curves, fanout_distribution
 
+    from .style import observed_date, preset
+
+    preset(size)  # an unknown size is refused before anything is written
     out = Path(out_dir)
     names = {"metrics_json": "metrics.json", "metrics_md": "metrics.md",
              "fork_tree": "fork_tree.png", "adoption": "adoption.png",
@@ -222,11 +230,14 @@ def write_report(
         fh.write(json.dumps(rec, indent=2, ensure_ascii=False) + "\n")
     with atomic_write(paths["metrics_md"]) as fh:
         fh.write(metrics_markdown(rec))
-    tree = fork_tree(nodes, fam_edges, root, layout=layout, max_nodes=max_nodes, dpi=dpi)
+    when = observed or observed_date(models)
+    tree = fork_tree(nodes, fam_edges, root, layout=layout, max_nodes=max_nodes, dpi=dpi,
+                     size=size, observed=when)
     tree.save(paths["fork_tree"], dpi=dpi)
     fam = [(root, nodes, fam_edges)]
-    save_figure(adoption_curves(fam), paths["adoption"], dpi=dpi)
-    save_figure(fanout_distribution(fam), paths["fanout"], dpi=dpi)
+    save_figure(adoption_curves(fam, size=size, observed=when), paths["adoption"], dpi=dpi)
+    save_figure(fanout_distribution(fam, size=size, observed=when), paths["fanout"],
+                dpi=dpi)
     with atomic_write(paths["html"]) as fh:
         fh.write(_html(rec, nodes, paths, tree.caption))
     return paths
