@@ -518,8 +518,7 @@ def _framed_figure(lay: TreeLayout, heading: str, subtitle: str, caption: str,
     width = figsize[0] if figsize is not None else size.width
     fig = Figure(figsize=(width, figsize[1] if figsize is not None else size.height),
                  dpi=dpi)
-    FigureCanvasAgg(fig)
-    renderer = fig.canvas.get_renderer()
+    renderer = FigureCanvasAgg(fig).get_renderer()
     deco = style.decorate(fig, heading, subtitle, observed, size=size, note=caption)
     legend_in = 0.0
     legend = None
@@ -880,8 +879,8 @@ def save_figure(
     fig: Figure, path: str | os.PathLike[str], *, dpi: float | None = None
 ) -> Path:
     """Save ``fig`` as PNG, SVG or PDF (from the suffix; :func:`ecograph.style.savefig`:
-    PDF fonts embedded as TrueType), byte-for-byte reproducibly and atomically (a failed save leaves no partial file and keeps the previous one), parent
-    directories created.
+    PDF fonts embedded as TrueType), byte-for-byte reproducibly and atomically (a failed
+    save leaves no partial file and keeps the previous one), parent directories created.
 
     Raises
     ------

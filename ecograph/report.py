@@ -212,7 +212,6 @@ def write_report(
     """
     from .graph import family_frames
     from .plots import adoption_curves, fanout_distribution
-
     from .style import observed_date, preset
 
     preset(size)  # an unknown size is refused before anything is written

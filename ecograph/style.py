@@ -39,6 +39,7 @@ from typing import IO, Any
 
 import matplotlib
 import polars as pl
+from cycler import cycler
 from matplotlib.axes import Axes
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
@@ -189,7 +190,7 @@ def rc_params(size: str | SizePreset | None = None) -> dict[str, Any]:
         "axes.linewidth": 0.6,
         "axes.spines.top": False,
         "axes.spines.right": False,
-        "axes.prop_cycle": matplotlib.cycler(color=LINE_COLORS),
+        "axes.prop_cycle": cycler(color=LINE_COLORS),
         "xtick.labelsize": p.tick,
         "ytick.labelsize": p.tick,
         "xtick.color": "#444444",
@@ -222,7 +223,7 @@ def house(size: str | SizePreset | None = None) -> Iterator[None]:
     >>> dict(matplotlib.rcParams) == before
     True
     """
-    with matplotlib.rc_context(rc_params(size)):
+    with matplotlib.rc_context(rc_params(size)):  # type: ignore[arg-type]
         yield
 
 
@@ -382,10 +383,11 @@ def decorate(
     common: dict[str, Any] = {"ha": "left", "family": FONT_FAMILY, "wrap": False}
     y = p.pad
     made: dict[str, Text | None] = {"title": None, "subtitle": None, "note": None}
-    for key, value, fontsize, extra in (
+    styles: tuple[tuple[str, str | None, float, dict[str, Any]], ...] = (
         ("title", title, p.title, {"weight": "bold", "color": TEXT_COLOR}),
         ("subtitle", subtitle, p.subtitle, {"color": "#333333"}),
-    ):
+    )
+    for key, value, fontsize, extra in styles:
         if not value:
             continue
         tr = offset_copy(fig.transFigure, fig=fig, x=p.pad, y=-y, units="inches")
@@ -405,11 +407,12 @@ def decorate(
     if note:
         bottom += 0.3 * p.source / 72
         tr = offset_copy(fig.transFigure, fig=fig, x=p.pad, y=bottom, units="inches")
-        made["note"] = fig.text(0, 0, note, transform=tr, va="bottom", fontsize=p.source,
-                                color=MUTED_COLOR, linespacing=1.3, **common)
-        _wrap(made["note"], avail, renderer)
-        made["note"].set_gid("ecograph-note")
-        bottom += made["note"].get_window_extent(renderer).height / fig.dpi
+        note_text = fig.text(0, 0, note, transform=tr, va="bottom", fontsize=p.source,
+                             color=MUTED_COLOR, linespacing=1.3, **common)
+        _wrap(note_text, avail, renderer)
+        note_text.set_gid("ecograph-note")
+        bottom += note_text.get_window_extent(renderer).height / fig.dpi
+        made["note"] = note_text
     bottom += p.pad / 2
     engine = fig.get_layout_engine()
     if isinstance(engine, ConstrainedLayoutEngine):
@@ -450,6 +453,6 @@ def savefig(fig: Figure, target: str | Path | IO[bytes], fmt: str, *, dpi: float
         FigureCanvasAgg(fig)
     keep = {k: v for k, v in rc_params().items()
             if k.startswith(("pdf.", "ps.", "svg.")) or k == "savefig.facecolor"}
-    with matplotlib.rc_context(keep):
+    with matplotlib.rc_context(keep):  # type: ignore[arg-type]
         fig.savefig(target, format=fmt, dpi=dpi, metadata=SAVE_METADATA[fmt],
                     facecolor="white")

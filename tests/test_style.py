@@ -24,8 +24,12 @@ from ecograph.api import Ecosystem  # noqa: E402
 from ecograph.cli import main  # noqa: E402
 from ecograph.dynamics import trends  # noqa: E402
 from ecograph.errors import UsageError  # noqa: E402
-from ecograph.plots import adoption_curves, families_from_frames, fanout_distribution  # noqa: E402
-from ecograph.plots import relation_mix  # noqa: E402
+from ecograph.plots import (  # noqa: E402
+    adoption_curves,
+    families_from_frames,
+    fanout_distribution,
+    relation_mix,  # noqa: E402
+)
 from ecograph.plots_dynamics import new_chart, share_chart  # noqa: E402
 from ecograph.render import fork_tree, save_figure  # noqa: E402
 from ecograph.snapshot import read_snapshot  # noqa: E402
