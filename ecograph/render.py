@@ -596,7 +596,8 @@ def _sunburst_fork_tree(tree: SpanningTree, codes: list[int], counts: FamilyCoun
     root_label = (f"{figure_text(org)}/\n{_short(name, 26)}" if name else _short(root, 26))
     root_label += f"\n{counts.size:,} derivative{'s' if counts.size != 1 else ''}"
     draw_sunburst(fig, ax, sb, colors, labels=labels, root_label=root_label,
-                  text=figure_text, relation_names=list(_REL_NAMES))
+                  text=figure_text, relation_names=list(_REL_NAMES),
+                  fontsize=max(size.tick - 1.0, 7.5))  # 7.5 pt in print, larger on slides
     if not own_fig:
         _decorate_axes(ax, heading, counts, handles, size)
     return ForkTree(figure=fig, layout=None, caption=caption, counts=counts, root=root,
