@@ -15,6 +15,8 @@ hands polars frames to the pure modules (:mod:`ecograph.graph`, :mod:`ecograph.m
 
 from __future__ import annotations
 
+import contextlib
+import datetime as dt
 import html
 import os
 from collections.abc import Callable, Iterable
@@ -128,6 +130,21 @@ def _store_references(path: Path) -> pl.DataFrame:
         return store.parent_references()
 
 
+def _store_observed(path: Path) -> dt.date | None:
+    """The latest ``fetched_at`` of a store (one indexed-free scan, read-only)."""
+    import sqlite3
+
+    uri = f"{path.resolve().as_uri()}?mode=ro"
+    try:
+        with contextlib.closing(sqlite3.connect(uri, uri=True)) as conn:
+            (micros,) = conn.execute("SELECT max(fetched_at) FROM models").fetchone()
+    except sqlite3.Error:
+        return None
+    if micros is None:
+        return None
+    return (dt.datetime(1970, 1, 1, tzinfo=dt.UTC) + dt.timedelta(microseconds=micros)).date()
+
+
 def _load_store(
     path: Path, columns: tuple[str, ...] | None = None
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
@@ -217,6 +234,7 @@ class Ecosystem:
         self._references: Callable[[], pl.DataFrame] | None = None
         self._store: Path | None = None  # the store (history lives there)
         self._as_of: datetime | None = None
+        self._observed: tuple[dt.date | None] | None = None
 
     # ---------------------------------------------------------------- constructors
     @classmethod
@@ -483,7 +501,8 @@ class Ecosystem:
         (:mod:`ecograph.plots`; ``roots=None``: the ``top`` largest, default 5); or who
         leads: ``share`` / ``new`` (:meth:`plot_trends`: ``top`` groups, default 8); or
         ``drift`` (licence transitions, :func:`ecograph.drift_plot.drift_transitions`).
-        Returns the matplotlib Figure."""
+        ``size`` (``column``, ``page``, ``slide``) picks the house style's size preset;
+        the source line gives :meth:`observed_on`. Returns the matplotlib Figure."""
         from .plots import families_from_frames
         from .plots import plot as _plot
 
@@ -496,6 +515,8 @@ class Ecosystem:
             ids = self.foundations(5 if top is None else top)["root"].to_list()
         else:
             ids = [self.resolve(r) for r in ([roots] if isinstance(roots, str) else roots)]
+        if kw.get("ax") is None:
+            kw.setdefault("observed", self.observed_on())
         if kind == "drift":  # licence transitions (ecograph.drift_plot)
             from .drift_plot import drift_transitions
 
@@ -532,6 +553,39 @@ class Ecosystem:
     def to_networkx(self) -> nx.DiGraph:
         """The whole graph as a networkx DiGraph (small hubs only)."""
         return _graph.to_networkx(self.models, self.edges)
+
+    def observed_on(self) -> dt.date | None:
+        """The day the data was observed: the latest ``fetched_at`` of the store (a
+        crawl's fetch or an import's observation time), of the snapshot's records, or
+        the snapshot file's date (what an import would give its records); None when
+        unknown (frames without ``fetched_at``). Figures print it in their source line.
+
+        Examples
+        --------
+        >>> import datetime as dt
+        >>> t = dt.datetime(2025, 5, 6, 7, tzinfo=dt.UTC)
+        >>> m = pl.DataFrame({"id": ["a"], "fetched_at": [t]})
+        >>> Ecosystem.from_frames(m, pl.DataFrame({"parent": [], "child": []})).observed_on()
+        datetime.date(2025, 5, 6)
+        """
+        if self._observed is None:
+            self._observed = (self._find_observed(),)
+        return self._observed[0]
+
+    def _find_observed(self) -> dt.date | None:
+        from .style import observed_date
+
+        if self._models is not None:
+            found = observed_date(self._models)
+            if found is not None:
+                return found
+        for path in self._inputs:
+            if is_snapshot(path):
+                from .snapshot import observed_at
+
+                return observed_at(path).date()
+            return _store_observed(path)
+        return None
 
     def __repr__(self) -> str:
         if self._models is None and self._lean is None:
@@ -661,12 +715,15 @@ class Ecosystem:
         """Who leads, drawn (:mod:`ecograph.plots_dynamics`): ``share`` (stacked area of
         each period's shares, the ``top`` groups and ``other``) or ``new`` (new derivatives
         per period, one line per group). Arguments as :meth:`trends`; ``kw`` go to the
-        plot (``ax``, ``title``). ``ecograph plot share|new``; also
+        plot (``ax``, ``title``, ``size``, ``observed``). ``ecograph plot share|new``; also
         ``eco.plot("share", by=...)`` and :meth:`save_plot`."""
         from .plots_dynamics import trend_plot
 
         frame = self.trends(by, period, relation, since, until, overrides)
+        if kw.get("ax") is None:
+            kw.setdefault("observed", self.observed_on())
         return trend_plot(kind, frame, by=by, period=period, top=top, **kw)
+
     # ---------------------------------------------------------------- trait drift
     #: ``models`` columns the traits are read from (DESIGN §9).
     TRAIT_COLUMNS: tuple[str, ...] = ("id", "status", "license", "license_tags", "gated",
@@ -782,9 +839,12 @@ class Family:
         """The fork tree of this family (:func:`ecograph.render.fork_tree`): the Figure,
         its layout (what was folded) and caption. Keywords: ``style``
         (auto|tree|sunburst: a sunburst above 300 models by default), ``layout``
-        (radial|layered), ``max_nodes``, ``labels``, ``title``, ``ax``, ``dpi``, ..."""
+        (radial|layered), ``max_nodes``, ``labels``, ``title``, ``ax``, ``dpi``, ``size``
+        (column|page|slide), ..."""
         from .render import fork_tree
 
+        if kw.get("ax") is None:
+            kw.setdefault("observed", self.ecosystem.observed_on())
         return fork_tree(self.nodes, self.edges, self.root, **kw)
 
     def draw(self, *, interactive: bool = False, **kw: Any) -> Figure | InteractiveTree:
@@ -803,9 +863,9 @@ class Family:
                **kw: Any) -> ForkTree | InteractiveTree:
         """Draw the fork tree and write it to ``path`` (``.png``, ``.svg`` or ``.pdf``; or
         ``.html``: one self-contained interactive page, :mod:`ecograph.html_tree`, where
-        ``dpi`` does not apply; the suffix is checked before anything is drawn; written
-        atomically): ``ecograph render``. Keywords as :meth:`fork_tree`; returns the drawn
-        :class:`~ecograph.render.ForkTree` or
+        ``dpi``, ``size`` and ``observed`` do not apply; the suffix is checked before
+        anything is drawn; written atomically): ``ecograph render``. Keywords as
+        :meth:`fork_tree`; returns the drawn :class:`~ecograph.render.ForkTree` or
         :class:`~ecograph.html_tree.InteractiveTree`."""
         fmt = format_for(path, RENDER_FORMATS)
         check_output(path, self.ecosystem._inputs)
@@ -816,6 +876,8 @@ class Family:
             if kw.pop("style", "auto") == "sunburst":
                 raise UsageError("the interactive tree (.html) is a node-link tree: "
                                  "--style sunburst draws .png, .svg or .pdf")
+            for picture_only in ("size", "observed"):  # the page fits the browser window
+                kw.pop(picture_only, None)
             page = interactive_tree(self.nodes, self.edges, self.root, **kw)
             with atomic_write(path) as fh:
                 fh.write(page.page)
@@ -839,15 +901,16 @@ class Family:
                             protected=self.ecosystem._inputs)
 
     def report(self, out_dir: str | os.PathLike[str], *, layout: str = "radial",
-               dpi: int = 200) -> dict[str, Path]:
+               dpi: int = 200, size: str = "page") -> dict[str, Path]:
         """Write the family's report into ``out_dir`` (:func:`ecograph.report.write_report`:
-        metrics, fork tree, adoption and fan-out plots, report.html); returns the paths by
-        name."""
+        metrics, fork tree, adoption and fan-out plots, report.html, pictures at the size
+        preset ``size``); returns the paths by name."""
         from .report import write_report
 
         return write_report(self.ecosystem.models, self.ecosystem.edges, self.root,
                             Path(out_dir), layout=layout, dpi=dpi,
-                            protected=self.ecosystem._inputs)
+                            protected=self.ecosystem._inputs, size=size,
+                            observed=self.ecosystem.observed_on())
 
     def quality(self) -> pl.DataFrame:
         """Data-quality problems of this family's models (root included), judged on the

@@ -2,24 +2,27 @@
 
 :func:`drift_transitions` draws, for each family, horizontal bars of its top licence
 transitions (``from -> to``, members), coloured by the class of the licence they move
-to (:mod:`ecograph.licenses`), with a title and a subtitle giving the key number: the
-share of members with a known licence that changed it. ``ecograph plot drift ROOT...``
-and the report's "What its forks changed" section draw it. Returns the Figure; nothing is
-shown or saved (see :func:`ecograph.render.save_figure`).
+to (:mod:`ecograph.licenses`), in the house style (:mod:`ecograph.style`): a title, a
+subtitle giving the key number (the share of members with a known licence that changed
+it), a note on how to read it and the source line; ``size`` is a preset. ``ecograph plot
+drift ROOT...`` and the report's "What its forks changed" section draw it. Returns the
+Figure; nothing is shown or saved (see :func:`ecograph.render.save_figure`).
 """
 
 from __future__ import annotations
 
+import datetime as dt
+import math
 from collections.abc import Iterable, Mapping
 from typing import Any
 
 import numpy as np
 import polars as pl
 from matplotlib.axes import Axes
-from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.patches import Patch
 
+from . import style
 from .errors import UsageError
 from .licenses import (
     COPYLEFT,
@@ -30,6 +33,7 @@ from .licenses import (
     UNKNOWN,
     license_class,
 )
+from .render import figure_text
 
 __all__ = ["CLASS_COLORS", "drift_transitions", "headline"]
 
@@ -41,7 +45,6 @@ CLASS_COLORS: dict[str, str] = {
     NON_COMMERCIAL: "#D55E00",
     UNKNOWN: "#999999",
 }
-_WIDTH_IN = 7.0
 _BAR_IN = 0.27
 _LABEL_CHARS = 34
 _ARROW = " → "
@@ -92,8 +95,11 @@ def drift_transitions(
     top: int = 8,
     title: str | None = None,
     ax: Axes | None = None,
+    size: str = style.DEFAULT_SIZE,
+    observed: dt.date | None = None,
 ) -> Figure:
-    """Horizontal bars of the top licence transitions of each family.
+    """Horizontal bars of the top licence transitions of each family, in the house style
+    (:mod:`ecograph.style`).
 
     Parameters
     ----------
@@ -107,7 +113,12 @@ def drift_transitions(
         always gives :func:`headline`.
     ax : matplotlib Axes, optional
         Draw on this axis (one family only); by default a new figure with one panel per
-        family.
+        family under a legend of the licence classes.
+    size : str
+        Size preset of the house style: ``column``, ``page`` (default) or ``slide``.
+    observed : datetime.date, optional
+        The date in the source line (the rows carry none: without it the line says the
+        observation date is unknown).
 
     Returns
     -------
@@ -116,85 +127,119 @@ def drift_transitions(
     rows = _rows(drift)
     if top < 1:
         raise UsageError("top must be at least 1")
+    p = style.preset(size)
+    chars = _LABEL_CHARS if p.name != "column" else 44
     shown = [r["transitions"][:top] for r in rows]
-    n_bars = [max(len(s), 1) for s in shown]
-    header: Axes | None = None
-    if ax is None:
-        height = 1.0 + 0.15 * (len(rows) == 1) + sum(0.45 + _BAR_IN * n for n in n_bars)
-        fig = Figure(figsize=(_WIDTH_IN, height), dpi=200, layout="constrained")
-        fig.get_layout_engine().set(w_pad=0.12)  # type: ignore[union-attr, call-arg]
-        FigureCanvasAgg(fig)
-        grid = fig.subplots(len(rows) + 1, 1, squeeze=False,
-                            height_ratios=[3.2 + (len(rows) == 1), *n_bars])[:, 0]
-        header, axes = grid[0], grid[1:]
-    else:
-        root_fig = ax.get_figure(root=True)
-        if root_fig is None:
-            raise UsageError("ax is not attached to a figure")
-        if len(rows) != 1:
-            raise UsageError("drift_transitions draws one family on a given ax")
-        fig, axes = root_fig, np.array([ax])
-    used: set[str] = set()
-    for panel, (row, trans) in enumerate(zip(rows, shown, strict=True)):
-        a = axes[panel]
-        changed, known = row["license_changed"] or 0, row["license_known"] or 0
-        share = f" ({100 * changed / known:.0f}%)" if known else ""
-        rest = changed - sum(t["count"] for t in trans)
-        xmax = max((t["count"] for t in trans), default=1)
-        if len(rows) > 1:  # one family: the subtitle names it
-            a.set_title(f"{_clip(row['root'], 56)}: {changed:,} of {known:,} changed "
-                        f"their licence{share}", fontsize=8.5, loc="left", fontweight="bold")
-        if rest > 0:
-            a.text(1, 0, f"+ {rest:,} in other transitions", transform=a.transAxes,
-                   ha="right", va="bottom", fontsize=7, color="#555555")
-        if not trans:
-            a.text(0.5, 0.5, "no member changed its licence" if known else
-                   "no member declares a licence", transform=a.transAxes, ha="center",
-                   va="center", fontsize=8, color="#555555")
-            a.set_yticks([])
-        else:
-            classes = [license_class(t["to"]) for t in trans]
-            used.update(classes)
-            ypos = np.arange(len(trans))[::-1]
-            counts = [t["count"] for t in trans]
-            a.barh(ypos, counts, height=0.68, color=[CLASS_COLORS[c] for c in classes])
-            labels = [_clip(f"{t['from']}{_ARROW}{t['to']}") for t in trans]
-            a.set_yticks(ypos, labels, fontsize=7.5)
-            for y, c in zip(ypos, counts, strict=True):
-                a.text(c + xmax * 0.01, y, f"{c:,}", va="center", ha="left", fontsize=7)
-            a.set_ylim(-0.6, len(trans) - 0.4)
-            a.xaxis.get_major_locator().set_params(integer=True)
-        a.tick_params(axis="y", length=0)
-        a.tick_params(axis="x", labelsize=7.5)
-        for side in ("top", "right", "left"):
-            a.spines[side].set_visible(False)
-        a.grid(True, axis="x", color="#e5e5e5", lw=0.6)
-        a.set_axisbelow(True)
-        a.set_xlim(0, xmax * 1.12)
-    scale = "each panel has its own scale; " if len(rows) > 1 else ""
-    axes[-1].set_xlabel(f"members ({scale}a merge counts once, under all its parents' "
-                        "licences)", fontsize=7.5)
-    text = title or "What the forks changed: licence transitions"
-    subtitle = headline(rows) if rows else "no family given"
-
+    used = {license_class(t["to"]) for trans in shown for t in trans}
     handles = [Patch(color=CLASS_COLORS[c], label=c) for c in LICENSE_CLASSES if c in used]
-    if header is None:  # a given ax: title and subtitle above it
-        axes[0].set_title(f"{text}\n{subtitle}", fontsize=10, loc="left", pad=14)
-        if handles:
-            axes[0].legend(handles=handles, fontsize=7, frameon=False, loc="lower right")
-        return fig
-    header.axis("off")
-    header.text(0, 1, text, transform=header.transAxes, ha="left", va="top", fontsize=11.5,
-                fontweight="bold")
-    sentences = [p.strip() for p in subtitle.split(";")]
-    lines = [p[:1].upper() + p[1:] + "." for p in sentences]
+    text = figure_text(title, keep_newlines=True) if title else \
+        "What the forks changed: licence transitions"
+    subtitle = headline(rows) if rows else "no family given"
+    lines = [part.strip() for part in subtitle.split(";")]
+    lines = [part[:1].upper() + part[1:] + "." for part in lines]
     if len(rows) == 1:
-        lines.insert(0, f"Family of {_clip(rows[0]['root'], 80)}")
-    header.text(0, 0.72, "\n".join(lines), transform=header.transAxes, ha="left", va="top",
-                fontsize=8.5, linespacing=1.35)
-    if handles:
-        header.legend(handles=handles, title="colour: class of the new licence",
-                      title_fontsize=7.5, fontsize=7.5, ncol=len(handles), frameon=False,
-                      loc="lower left", bbox_to_anchor=(0, -0.2), alignment="left",
-                      handlelength=1.2, borderaxespad=0)
+        lines.insert(0, f"Family of {figure_text(_clip(rows[0]['root'], 80))}")
+    note = ("Each panel has its own scale. " if len(rows) > 1 else "") + \
+        "A merge counts once, under all its parents' licences."
+    with style.house(size):
+        header: Axes | None = None
+        if ax is None:
+            fig, header, axes = _frame(p, rows, shown, handles, text, "\n".join(lines), note,
+                                       observed)
+        else:
+            root_fig = ax.get_figure(root=True)
+            if root_fig is None:
+                raise UsageError("ax is not attached to a figure")
+            if len(rows) != 1:
+                raise UsageError("drift_transitions draws one family on a given ax")
+            fig, axes = root_fig, [ax]
+        small = max(p.tick - 0.5, style.MIN_FONT_PT)
+        for a, row, trans in zip(axes, rows, shown, strict=True):
+            _panel(a, row, trans, p, chars, small, titled=len(rows) > 1)
+        axes[-1].set_xlabel("members")
+        if header is None:  # a given ax: title and subtitle above it
+            axes[0].set_title(f"{text}\n{subtitle}", loc="left", fontsize=p.subtitle,
+                              pad=14)
+            if handles:
+                axes[0].legend(handles=handles, frameon=False, loc="lower right")
+        elif handles:
+            header.axis("off")
+            ncol = style.fit_legend_columns(len(handles), 14, p)
+            header.legend(handles=handles, title="colour: class of the new licence",
+                          ncol=ncol, frameon=False, loc="center left", alignment="left",
+                          handlelength=1.2, borderaxespad=0, borderpad=0)
     return fig
+
+
+def _panel(a: Axes, row: dict[str, Any], trans: list[dict[str, Any]],
+           p: style.SizePreset, chars: int, small: float, *, titled: bool) -> None:
+    """One family's bars (``trans``) on ``a``, with the rest counted at the bottom right."""
+    changed, known = row["license_changed"] or 0, row["license_known"] or 0
+    share = f" ({100 * changed / known:.0f}%)" if known else ""
+    rest = changed - sum(t["count"] for t in trans)
+    xmax = max((t["count"] for t in trans), default=1)
+    if titled:  # one family: the subtitle names it
+        root = figure_text(_clip(row["root"], 56))
+        sep = ":\n" if p.name == "column" else ": "
+        a.set_title(f"{root}{sep}{changed:,} of {known:,} changed their licence{share}",
+                    fontsize=p.label, loc="left", fontweight="bold")
+    if rest > 0:
+        a.text(1, 0, f"+ {rest:,} in other transitions", transform=a.transAxes,
+               ha="right", va="bottom", fontsize=small, color=style.MUTED_COLOR)
+    if not trans:
+        a.text(0.5, 0.5, "no member changed its licence" if known else
+               "no member declares a licence", transform=a.transAxes, ha="center",
+               va="center", fontsize=p.label, color=style.MUTED_COLOR)
+        a.set_yticks([])
+    else:
+        classes = [license_class(t["to"]) for t in trans]
+        ypos = np.arange(len(trans))[::-1]
+        counts = [t["count"] for t in trans]
+        labels = [figure_text(_clip(f"{t['from']}{_ARROW}{t['to']}", chars)) for t in trans]
+        above = p.name == "column"  # a column is too narrow for labels beside the bars
+        a.barh(ypos, counts, height=0.42 if above else 0.68,
+               color=[CLASS_COLORS[c] for c in classes])
+        if above:
+            a.set_yticks([])
+            for y, label in zip(ypos, labels, strict=True):
+                a.text(0, y + 0.25, label, va="bottom", ha="left", fontsize=small)
+        else:
+            a.set_yticks(ypos, labels)
+        for y, c in zip(ypos, counts, strict=True):
+            a.text(c + xmax * 0.01, y, f"{c:,}", va="center", ha="left", fontsize=small)
+        a.set_ylim(-0.45 if above else -0.6, len(trans) - (0.1 if above else 0.4))
+        a.xaxis.get_major_locator().set_params(integer=True)  # type: ignore[call-arg]
+    style.style_axes(a, p, grid="x")
+    a.tick_params(axis="y", length=0)
+    a.spines["left"].set_visible(False)
+    a.set_xlim(0, xmax * 1.12)
+
+
+def _frame(p: style.SizePreset, rows: list[dict[str, Any]], shown: list[list[Any]],
+           handles: list[Patch], title: str, subtitle: str, note: str,
+           observed: dt.date | None) -> tuple[Figure, Axes | None, list[Axes]]:
+    """The figure (as tall as its bars need between the title block and the source line),
+    a header Axes for the legend (None without bars) and one Axes per family."""
+    bar_in = _BAR_IN * p.label / 9 * (1.55 if p.name == "column" else 1.0)
+    line_in = 1.6 / 72
+    n_bars = [max(len(s), 1) for s in shown]
+    panels_in = [(p.label * line_in * (2 if p.name == "column" else 1) if len(rows) > 1
+                  else 0) + p.tick * 2.2 / 72 + bar_in * n for n in n_bars]
+    header_in = 0.0
+    if handles:
+        ncol = style.fit_legend_columns(len(handles), 14, p)
+        header_in = (1 + math.ceil(len(handles) / ncol)) * p.legend * 1.5 / 72
+    probe = style.figure(p, dpi=72)  # the bands only depend on the width
+    bands = style.decorate(probe, title, subtitle, observed, size=p, note=note)
+    body = sum(panels_in) + header_in + p.label * 2 / 72
+    height = bands.top + bands.bottom + body + 2 * p.pad
+    if p.name == "slide":
+        height = max(height, p.height)
+    fig = style.figure(p, height=height)
+    style.decorate(fig, title, subtitle, observed, size=p, note=note)
+    if handles:
+        grid = fig.subplots(len(rows) + 1, 1, squeeze=False,
+                            height_ratios=[header_in, *panels_in])[:, 0]
+        return fig, grid[0], list(grid[1:])
+    grid = fig.subplots(len(rows), 1, squeeze=False, height_ratios=panels_in)[:, 0]
+    return fig, None, list(grid)

@@ -7,12 +7,19 @@ and a ``depth`` column (root at 0), as :func:`ecograph.graph.family_frames` retu
 any object with ``.root``, ``.nodes`` and ``.edges`` (an :class:`ecograph.api.Family`).
 :func:`families_from_frames` builds the tuples from a store's frames.
 
+Every figure is drawn in the house style (:mod:`ecograph.style`): ``size`` is a preset
+(``column``, ``page``, ``slide``), the title is followed by a subtitle with the key number
+and the source line dates the data (``observed``: the day the data was fetched; by
+default the latest ``fetched_at`` of the frames). Drawn into a given ``ax``, the plot
+puts its title and key number on that Axes and leaves the rest of the figure alone.
+
 Ids and titles are drawn as literal text (:func:`ecograph.render.figure_text`) and
 matplotlib's warnings are silenced while drawing (:func:`ecograph.render.quiet_warnings`).
 """
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -22,9 +29,11 @@ from matplotlib.axes import Axes
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
+from . import style
 from .errors import UsageError
 from .records import RELATION_KEYS
-from .render import RELATION_COLORS, FamilyLike, figure_text, quiet_warnings
+from .render import FamilyLike, figure_text, quiet_warnings
+from .style import LINE_COLORS, RELATION_COLORS
 
 __all__ = [
     "FamilyFrames",
@@ -33,6 +42,7 @@ __all__ = [
     "adoption_curves",
     "fanout_distribution",
     "relation_mix",
+    "top_parent",
     "PLOT_KINDS",
     "LINE_COLORS",
 ]
@@ -49,9 +59,6 @@ Families = (
     | Mapping[str, pl.DataFrame | tuple[pl.DataFrame, pl.DataFrame]]
 )
 
-#: Okabe-Ito (black last), then cycled with dashes for more than 8 families.
-LINE_COLORS = ["#0072B2", "#E69F00", "#009E73", "#CC79A7", "#D55E00", "#56B4E9",
-               "#F0E442", "#000000"]
 _DASHES = ["-", "--", ":", "-."]
 _DAY_US = 86_400 * 1_000_000
 _RELS = RELATION_KEYS
@@ -84,15 +91,40 @@ def _normalise(families: Families) -> list[_Family]:
     return out
 
 
-def _figure(ax: Axes | None, size: tuple[float, float]) -> tuple[Figure, Axes]:
+def _figure(ax: Axes | None, size: str, *, aspect: float | None = None,
+            height: float | None = None) -> tuple[Figure, Axes]:
     if ax is not None:
         fig = ax.get_figure(root=True)
         if fig is None:
             raise UsageError("ax is not attached to a figure")
+        if fig.canvas is None or not hasattr(fig.canvas, "get_renderer"):
+            FigureCanvasAgg(fig)
         return fig, ax
-    fig = Figure(figsize=size, dpi=200, layout="constrained")
-    FigureCanvasAgg(fig)
+    if aspect is not None and height is None:
+        # a column is narrow: the title block takes a larger part of it, so go taller
+        aspect = None if size == "slide" else aspect * 1.5 if size == "column" else aspect
+    fig = style.figure(size, aspect=aspect, height=height)
     return fig, fig.add_subplot()
+
+
+def _finish(fig: Figure, ax: Axes, own: bool, title: str, subtitle: str,
+            observed: dt.date | None, frames: list[_Family], size: str) -> None:
+    """Title, key number and source line: on the figure when it is ours, else on ``ax``."""
+    if own:
+        when = observed or style.observed_date(*(n for _r, n, _e in frames))
+        style.decorate(fig, title, subtitle, when, size=size)
+    else:
+        ax.set_title(f"{title}\n{subtitle}", loc="left",
+                     fontsize=style.preset(None, fig).subtitle)
+
+
+def _legend_above(ax: Axes, size: str, labels: list[str], **kw: Any) -> None:
+    """A legend between the subtitle and the axes, left-aligned with them, as many
+    columns as fit the width (it never covers a line; constrained layout makes room)."""
+    width = max((len(label) for label in labels), default=10)
+    ncol = style.fit_legend_columns(len(labels), width, size)
+    ax.legend(loc="lower left", bbox_to_anchor=(0.0, 1.0), ncol=ncol, frameon=False,
+              borderaxespad=0.4, handlelength=1.6, columnspacing=1.2, **kw)
 
 
 def _style(k: int) -> dict[str, Any]:
@@ -120,43 +152,67 @@ def adoption_days(nodes: pl.DataFrame, root: str) -> np.ndarray:
 
 @quiet_warnings
 def adoption_curves(
-    families: Families, *, ax: Axes | None = None, log: bool = False, title: str | None = None
+    families: Families, *, ax: Axes | None = None, log: bool = False,
+    title: str | None = None, size: str = style.DEFAULT_SIZE,
+    observed: dt.date | None = None,
 ) -> Figure:
     """The adoption race: cumulative derivatives over days since each root's release.
 
     One step line per family (families whose root has no creation date are left out and
-    named in the title). ``log`` puts the y axis on a log scale.
+    named in the subtitle). ``log`` puts the y axis on a log scale. The subtitle names the
+    family with the most derivatives and how many days it took.
     """
     fams = _normalise(families)
-    fig, ax = _figure(ax, (8.0, 5.0))
-    skipped = []
-    for k, (root, nodes, _e) in enumerate(fams):
-        days = adoption_days(nodes, root)
-        if len(days) == 0 and nodes.filter(pl.col("id") == root)["created_at"].null_count():
-            skipped.append(root)
-            continue
-        x = np.concatenate([[min(0.0, float(days[0]) if len(days) else 0.0)], days])
-        y = np.arange(len(x), dtype=np.float64)
+    style.preset(size)
+    with style.house(size):
+        own = ax is None
+        fig, ax = _figure(ax, size, aspect=0.62)
+        skipped: list[str] = []
+        finals: list[tuple[str, int, float]] = []
+        for k, (root, nodes, _e) in enumerate(fams):
+            days = adoption_days(nodes, root)
+            if len(days) == 0 and nodes.filter(pl.col("id") == root)["created_at"].null_count():
+                skipped.append(root)
+                continue
+            x = np.concatenate([[min(0.0, float(days[0]) if len(days) else 0.0)], days])
+            y = np.arange(len(x), dtype=np.float64)
+            if log:
+                x, y = x[1:], y[1:]
+            ax.step(x, y, where="post", lw=1.6 if size != "slide" else 2.6,
+                    label=f"{figure_text(root)} ({len(days):,})", **_style(k))
+            finals.append((root, len(days), float(days[-1]) if len(days) else 0.0))
         if log:
-            x, y = x[1:], y[1:]
-        ax.step(x, y, where="post", lw=1.8, label=f"{figure_text(root)} ({len(days):,})",
-                **_style(k))
-    if log:
-        ax.set_yscale("log")
-    ax.set_xlabel("days since the foundation's release")
-    ax.set_ylabel("derivatives (cumulative)")
-    ax.grid(True, color="#e5e5e5", lw=0.6)
-    ax.set_axisbelow(True)
-    for side in ("top", "right"):
-        ax.spines[side].set_visible(False)
-    text = (figure_text(title, keep_newlines=True) if title
-            else "Adoption race: derivatives since release")
-    if skipped:
-        text += f"\n(no release date: {', '.join(map(figure_text, skipped))})"
-    ax.set_title(text, fontsize=11)
-    if ax.get_lines():
-        ax.legend(frameon=False, fontsize=8, loc="best")
+            ax.set_yscale("log")
+        ax.set_xlabel("days since the foundation's release")
+        ax.set_ylabel("derivatives (cumulative)")
+        style.style_axes(ax, size, grid="both")
+        text = (figure_text(title, keep_newlines=True) if title
+                else "Adoption race: derivatives since release")
+        subtitle = _adoption_key(finals)
+        if skipped:
+            subtitle += f"; no release date: {', '.join(map(figure_text, skipped))}"
+        if ax.get_lines():
+            _legend_above(ax, size, [str(line.get_label()) for line in ax.get_lines()])
+        _finish(fig, ax, own, text, subtitle, observed, fams, size)
     return fig
+
+
+def _adoption_key(finals: list[tuple[str, int, float]]) -> str:
+    """The key number of an adoption race: the family with the most derivatives.
+
+    >>> _adoption_key([("a/x", 10, 40.0), ("b/y", 25, 90.4)])
+    'b/y: 25 derivatives in 90 days, the most of 2 families'
+    >>> _adoption_key([("a/x", 1, 3.0)])
+    'a/x: 1 derivative in 3 days since its release'
+    """
+    if not finals:
+        return "no family with a release date"
+    root, count, days = max(finals, key=lambda f: (f[1], -f[2], f[0]))
+    head = (f"{figure_text(root)}: {count:,} derivative{'s' if count != 1 else ''} in "
+            f"{days:,.0f} days")
+    if len(finals) == 1:
+        return f"{head} since its release"
+    return f"{head}, the most of {len(finals)} families"
 
 
 def fanout_values(nodes: pl.DataFrame, edges: pl.DataFrame) -> np.ndarray:
@@ -177,34 +233,66 @@ def fanout_values(nodes: pl.DataFrame, edges: pl.DataFrame) -> np.ndarray:
 
 @quiet_warnings
 def fanout_distribution(
-    families: Families, *, ax: Axes | None = None, title: str | None = None
+    families: Families, *, ax: Axes | None = None, title: str | None = None,
+    size: str = style.DEFAULT_SIZE, observed: dt.date | None = None,
 ) -> Figure:
     """Fan-out distribution, log-log: for each family, the share of parents with at least
-    ``k`` children (complementary CDF), one line per family."""
+    ``k`` children (complementary CDF), one line per family. The subtitle names the model
+    with the most children."""
     fams = _normalise(families)
-    fig, ax = _figure(ax, (7.0, 5.0))
-    for k, (root, nodes, edges) in enumerate(fams):
-        if edges is None:
-            raise UsageError("fanout_distribution needs each family's edges")
-        vals = np.sort(fanout_values(nodes, edges))
-        if len(vals) == 0:
-            ax.plot([], [], label=f"{figure_text(root)} (no parents)", **_style(k))
-            continue
-        uniq = np.unique(vals)
-        ccdf = np.array([(vals >= u).mean() for u in uniq])
-        ax.plot(uniq, ccdf, marker="o", ms=3.5, lw=1.4,
-                label=f"{figure_text(root)} (max {int(vals.max()):,})", **_style(k))
-    ax.set_xscale("log")
-    ax.set_yscale("log")
-    ax.set_xlabel("fan-out k (children of a model)")
-    ax.set_ylabel("share of parents with ≥ k children")
-    ax.grid(True, which="major", color="#e5e5e5", lw=0.6)
-    for side in ("top", "right"):
-        ax.spines[side].set_visible(False)
-    ax.set_title(figure_text(title, keep_newlines=True) if title
-                 else "Fan-out distribution (log-log)", fontsize=11)
-    ax.legend(frameon=False, fontsize=8, loc="lower left")
+    style.preset(size)
+    with style.house(size):
+        own = ax is None
+        fig, ax = _figure(ax, size, aspect=0.62)
+        best: tuple[int, str, str] | None = None
+        for k, (root, nodes, edges) in enumerate(fams):
+            if edges is None:
+                raise UsageError("fanout_distribution needs each family's edges")
+            vals = np.sort(fanout_values(nodes, edges))
+            if len(vals) == 0:
+                ax.plot([], [], label=f"{figure_text(root)} (no parents)", **_style(k))
+                continue
+            uniq = np.unique(vals)
+            ccdf = np.array([(vals >= u).mean() for u in uniq])
+            ax.plot(uniq, ccdf, marker="o", ms=3.5 if size != "column" else 2.5,
+                    lw=1.4 if size != "slide" else 2.4,
+                    label=f"{figure_text(root)} (max {int(vals.max()):,})", **_style(k))
+            node, most = top_parent(nodes, edges)
+            if best is None or (most, root) > (best[0], best[2]):
+                best = (most, node, root)
+        ax.set_xscale("log")
+        ax.set_yscale("log")
+        ax.set_xlabel("fan-out k (children of a model)")
+        ax.set_ylabel("share of parents with ≥ k children" if size != "column"
+                      else "parents with ≥ k children")
+        style.style_axes(ax, size, grid="both")
+        text = (figure_text(title, keep_newlines=True) if title
+                else "Fan-out distribution (log-log)")
+        subtitle = ("no model with children" if best is None else
+                    f"most children: {figure_text(best[1])} with {best[0]:,}"
+                    + (f" (family of {figure_text(best[2])})" if len(fams) > 1 else ""))
+        _legend_above(ax, size, [str(line.get_label()) for line in ax.get_lines()])
+        _finish(fig, ax, own, text, subtitle, observed, fams, size)
     return fig
+
+
+def top_parent(nodes: pl.DataFrame, edges: pl.DataFrame) -> tuple[str, int]:
+    """The family node with the most children (ties: the smallest id) and its count.
+
+    >>> n = pl.DataFrame({"id": ["r", "a", "b", "c"]})
+    >>> e = pl.DataFrame({"parent": ["r", "r", "a"], "child": ["a", "b", "c"]})
+    >>> top_parent(n, e)
+    ('r', 2)
+    """
+    ids = nodes["id"].implode()
+    e = edges.filter(pl.col("parent").is_in(ids) & pl.col("child").is_in(ids)
+                     & (pl.col("parent") != pl.col("child")))
+    counts = (e.unique(subset=["parent", "child"]).group_by("parent").len()
+              .sort(["len", "parent"], descending=[True, False]))
+    if counts.height == 0:
+        return "", 0
+    parent, count = counts.row(0)
+    return str(parent), int(count)
 
 
 def relation_counts(nodes: pl.DataFrame, root: str) -> dict[str, int]:
@@ -221,43 +309,75 @@ def relation_counts(nodes: pl.DataFrame, root: str) -> dict[str, int]:
 
 @quiet_warnings
 def relation_mix(
-    families: Families, *, ax: Axes | None = None, share: bool = True, title: str | None = None
+    families: Families, *, ax: Axes | None = None, share: bool = True,
+    title: str | None = None, size: str = style.DEFAULT_SIZE,
+    observed: dt.date | None = None,
 ) -> Figure:
     """Relation mix per family as stacked horizontal bars (shares, or counts with
-    ``share=False``); a bar's segments are labelled with their count when wide enough."""
+    ``share=False``); a bar's segments are labelled with their count when wide enough.
+    The subtitle gives each family's size and largest relation."""
     fams = _normalise(families)
-    fig, ax = _figure(ax, (8.0, 1.4 + 0.55 * max(len(fams), 1)))
-    counts = [relation_counts(n, r) for r, n, _ in fams]
-    present = [r for r in _RELS if any(c[r] for c in counts)]
-    labels = [f"{figure_text(r)} ({sum(c.values()):,})"
-              for (r, _, _), c in zip(fams, counts, strict=True)]
-    ypos = np.arange(len(fams))[::-1]
-    left = np.zeros(len(fams))
-    for rel in present:
-        vals = np.array([c[rel] for c in counts], dtype=np.float64)
-        tot = np.array([max(sum(c.values()), 1) for c in counts], dtype=np.float64)
-        width = vals / tot * 100 if share else vals
-        bars = ax.barh(ypos, width, left=left, color=RELATION_COLORS[rel], label=rel,
-                       height=0.62, edgecolor="white", linewidth=0.6)
-        span = 100 if share else max(float((left + width).max()), 1.0)
-        for b, v, w in zip(bars, vals, width, strict=True):
-            if v and w / span > 0.06:
-                ax.text(b.get_x() + w / 2, b.get_y() + b.get_height() / 2, f"{int(v):,}",
-                        ha="center", va="center", fontsize=7.5,
-                        color="white" if rel in ("finetune", "merge") else "black")
-        left = left + width
-    ax.set_yticks(ypos, labels, fontsize=8.5)
-    ax.set_xlabel("share of the family (%)" if share else "models")
-    if share:
-        ax.set_xlim(0, 100)
-    for side in ("top", "right"):
-        ax.spines[side].set_visible(False)
-    ax.set_title(figure_text(title, keep_newlines=True) if title
-                 else "Relation mix per family", fontsize=11, pad=22)
-    if present:
-        ax.legend(ncol=len(present), frameon=False, fontsize=8, loc="lower center",
-                  bbox_to_anchor=(0.5, 1.0), borderaxespad=0.2, handlelength=1.2)
+    p = style.preset(size)
+    with style.house(size):
+        own = ax is None
+        rows = max(len(fams), 1)
+        height = (p.height if size == "slide"
+                  else 1.55 * p.title / 12 + 1.0 * p.label / 9 + rows * 3.4 * p.label / 72)
+        fig, ax = _figure(ax, size, height=height)
+        counts = [relation_counts(n, r) for r, n, _ in fams]
+        present = [r for r in _RELS if any(c[r] for c in counts)]
+        labels = [f"{figure_text(r)} ({sum(c.values()):,})"
+                  for (r, _, _), c in zip(fams, counts, strict=True)]
+        ypos = np.arange(len(fams))[::-1]
+        left = np.zeros(len(fams))
+        for rel in present:
+            vals = np.array([c[rel] for c in counts], dtype=np.float64)
+            tot = np.array([max(sum(c.values()), 1) for c in counts], dtype=np.float64)
+            width = vals / tot * 100 if share else vals
+            bars = ax.barh(ypos, width, left=left, color=RELATION_COLORS[rel], label=rel,
+                           height=0.62, edgecolor="white", linewidth=0.6)
+            span = 100 if share else max(float((left + width).max()), 1.0)
+            for b, v, w in zip(bars, vals, width, strict=True):
+                if v and w / span > (0.06 if size != "column" else 0.1):
+                    ax.text(b.get_x() + w / 2, b.get_y() + b.get_height() / 2, f"{int(v):,}",
+                            ha="center", va="center", fontsize=max(p.tick - 0.5, 7.0),
+                            color="white" if rel in ("finetune", "merge") else "black")
+            left = left + width
+        ax.set_yticks(ypos, labels)
+        ax.set_xlabel("share of the family (%)" if share else "models")
+        if share:
+            ax.set_xlim(0, 100)
+        style.style_axes(ax, size)
+        ax.tick_params(axis="y", length=0)
+        text = (figure_text(title, keep_newlines=True) if title
+                else "Relation mix per family")
+        if present:  # right-aligned: it may reach over the (empty) space above the labels
+            ncol = style.fit_legend_columns(len(present), 9, size)
+            ax.legend(ncol=ncol, frameon=False, loc="lower right",
+                      bbox_to_anchor=(1.0, 1.0), borderaxespad=0.3, handlelength=1.2,
+                      columnspacing=1.0)
+        _finish(fig, ax, own, text, _mix_key(fams, counts), observed, fams, size)
     return fig
+
+
+def _mix_key(fams: list[_Family], counts: list[dict[str, int]], most: int = 3) -> str:
+    """Each family's size and largest relation (the first ``most`` families).
+
+    >>> _mix_key([("a/x", None, None)], [{"finetune": 1, "quantized": 3}])
+    'a/x: 4 derivatives, 75% quantized'
+    """
+    parts = []
+    for (root, _n, _e), c in list(zip(fams, counts, strict=True))[:most]:
+        total = sum(c.values())
+        if total == 0:
+            parts.append(f"{figure_text(root)}: no derivatives")
+            continue
+        rel = max(c, key=lambda r: (c[r], -_RELS.index(r) if r in _RELS else 0))
+        parts.append(f"{figure_text(root)}: {total:,} derivative{'s' if total != 1 else ''}, "
+                     f"{c[rel] / total:.0%} {figure_text(rel)}")
+    if len(fams) > most:
+        parts.append(f"{len(fams) - most} more")
+    return "; ".join(parts)
 
 
 #: ``ecograph plot KIND``: kind -> function.

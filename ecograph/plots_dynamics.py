@@ -12,11 +12,13 @@ keeps its ``top`` groups and folds the rest into ``other``
 Periods run without gaps from the first to the last one with a derivative (a period
 without any stays blank in the share chart and at 0 in the lines). Colours are Paul Tol's *muted*
 qualitative scheme (distinguishable with the common colour-vision deficiencies), a group
-keeping its colour in both charts; ``other`` is grey.
+keeping its colour in both charts; ``other`` is grey (:mod:`ecograph.style`, the house
+style: ``size`` is a preset, ``observed`` the date in the source line).
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from typing import Any, NamedTuple
 
@@ -26,10 +28,13 @@ from matplotlib.axes import Axes
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter, MaxNLocator
+from matplotlib.transforms import ScaledTranslation
 
+from . import style
 from .dynamics import OTHER, UNKNOWN_SIZE, period_summary, top_groups
 from .errors import UsageError
 from .lineage import SIZE_CLASSES
+from .style import GROUP_COLORS, OTHER_COLOR, UNKNOWN_COLOR
 
 __all__ = [
     "GROUP_COLORS",
@@ -43,13 +48,6 @@ __all__ = [
     "trend_plot",
 ]
 
-#: Paul Tol's muted qualitative colours (9), in the order groups get them.
-GROUP_COLORS = ["#332288", "#88CCEE", "#44AA99", "#117733", "#999933", "#DDCC77",
-                "#CC6677", "#882255", "#AA4499"]
-#: The colour of ``other``.
-OTHER_COLOR = "#BBBBBB"
-#: The colour of the ``unknown`` size class.
-UNKNOWN_COLOR = "#DDDDDD"
 
 _MONTH = re.compile(r"(\d{4})-(\d{2})")
 _QUARTER = re.compile(r"(\d{4})-Q([1-4])")
@@ -142,49 +140,62 @@ def _colors(groups: list[str]) -> list[str]:
     return out
 
 
-def _figure(ax: Axes | None) -> tuple[Figure, Axes]:
+def _figure(ax: Axes | None, size: str) -> tuple[Figure, Axes]:
     if ax is not None:
         fig = ax.get_figure(root=True)
         if fig is None:
             raise UsageError("ax is not attached to a figure")
+        if fig.canvas is None or not hasattr(fig.canvas, "get_renderer"):
+            FigureCanvasAgg(fig)
         return fig, ax
-    fig = Figure(figsize=(7.0, 4.4), dpi=200, layout="constrained")
-    FigureCanvasAgg(fig)
+    fig = style.figure(size, aspect={"slide": None, "column": 1.0}.get(size, 0.68))
     return fig, fig.add_subplot()
 
 
-def _period_axis(ax: Axes, periods: list[str]) -> None:
+def _period_axis(ax: Axes, periods: list[str], size: str) -> None:
     x = np.arange(len(periods))
-    step = max(1, int(np.ceil(len(periods) / 8)))
-    if len(periods) > 8 and _MONTH.fullmatch(periods[0]):
-        step = 12 if len(periods) > 48 else 6 if len(periods) > 24 else 3
+    most = 4 if size == "column" else 8
+    step = max(1, int(np.ceil(len(periods) / most)))
+    if len(periods) > most and _MONTH.fullmatch(periods[0]):
+        step = 12 if len(periods) > 6 * most else 6 if len(periods) > 3 * most else 3
         # ticks on January (and July / each quarter's first month) for months
         first = next((i for i, p in enumerate(periods) if int(p[5:]) % step == 1 % step), 0)
         ticks = x[first::step]
     else:
         ticks = x[::step]
-    ax.set_xticks(ticks, [periods[i] for i in ticks], fontsize=8)
+    ax.set_xticks(ticks, [periods[i] for i in ticks])
     ax.set_xlim(-0.02 * max(len(periods) - 1, 1), len(periods) - 1 + 0.02 * max(
         len(periods) - 1, 1))
-    ax.tick_params(axis="y", labelsize=8)
-    for side in ("top", "right"):
-        ax.spines[side].set_visible(False)
+    style.style_axes(ax, size)
 
 
-def _titles(fig: Figure, ax: Axes, title: str, subtitle: str, own: bool) -> None:
-    """Title and subtitle: on the figure when it is ours, else on ``ax``."""
+def _titles(fig: Figure, ax: Axes, title: str, subtitle: str, own: bool, size: str,
+            observed: dt.date | None) -> None:
+    """Title, key number and source line: on the figure when it is ours, else on ``ax``."""
     if own:
-        fig.suptitle(title, x=0.01, ha="left", fontsize=11, fontweight="bold")
-        ax.set_title(subtitle, loc="left", fontsize=8.5, color="#444444")
+        style.decorate(fig, title, subtitle, observed, size=size)
     else:
-        ax.set_title(f"{title}\n{subtitle}", loc="left", fontsize=9)
+        ax.set_title(f"{title}\n{subtitle}", loc="left",
+                     fontsize=style.preset(None, fig).subtitle)
 
 
-def _legend(ax: Axes, reverse: bool) -> None:
+def _legend(ax: Axes, reverse: bool, size: str) -> None:
+    """Beside the axes, or under them at column width (too narrow for a side legend)."""
     handles, labels = ax.get_legend_handles_labels()
     if reverse:
         handles, labels = handles[::-1], labels[::-1]
-    ax.legend(handles, labels, frameon=False, fontsize=8, loc="upper left",
+    if size == "column":  # under the tick labels (an offset in inches: layout-proof)
+        fig = ax.get_figure(root=True)
+        assert fig is not None
+        p = style.preset(size)
+        drop = (p.tick * 1.5 + 8) / 72
+        ncol = style.fit_legend_columns(len(labels), max(map(len, labels), default=8), size)
+        ax.legend(handles, labels, loc="upper left", bbox_to_anchor=(0.0, 0.0), ncol=ncol,
+                  bbox_transform=ax.transAxes + ScaledTranslation(0, -drop,
+                                                                  fig.dpi_scale_trans),
+                  frameon=False, borderaxespad=0.0, handlelength=1.2, columnspacing=1.0)
+        return
+    ax.legend(handles, labels, frameon=False, loc="upper left",
               bbox_to_anchor=(1.01, 1.0), borderaxespad=0.0, handlelength=1.2)
 
 
@@ -200,6 +211,8 @@ def share_chart(
     top: int | None = 8,
     ax: Axes | None = None,
     title: str | None = None,
+    size: str = style.DEFAULT_SIZE,
+    observed: dt.date | None = None,
 ) -> Figure:
     """Stacked area of each period's shares of new derivatives: the ``top`` groups
     (largest at the bottom) and ``other`` (grey, on top), one flat step per period (a
@@ -207,13 +220,20 @@ def share_chart(
     how many derivatives each period's shares are made of. The subtitle names the last
     period's leader and its concentration (Σ share², with the number of equally sized
     groups it equals)."""
+    style.preset(size)
+    with style.house(size):
+        return _share_chart(frame, by, period, top, ax, title, size, observed)
+
+
+def _share_chart(frame: pl.DataFrame, by: str, period: str, top: int | None,
+                 ax: Axes | None, title: str | None, size: str,
+                 observed: dt.date | None) -> Figure:
     own = ax is None
     if own:
-        fig = Figure(figsize=(7.0, 4.8), dpi=200, layout="constrained")
-        FigureCanvasAgg(fig)
+        fig = style.figure(size, aspect={"slide": None, "column": 1.15}.get(size, 0.74))
         count_ax, ax = fig.subplots(2, 1, sharex=True, height_ratios=[1, 4])
     else:
-        fig, ax = _figure(ax)
+        fig, ax = _figure(ax, size)
         count_ax = None
     table = trend_table(frame, top, by=by)
     heading = title or (f"Share of new derivatives by {_by_word(by)}, "
@@ -221,7 +241,7 @@ def share_chart(
     if not table.periods:
         if count_ax is not None:
             fig.delaxes(count_ax)
-        _titles(fig, ax, heading, "no derivatives in this range", own)
+        _titles(fig, ax, heading, "no derivatives in this range", own, size, observed)
         ax.set_axis_off()
         return fig
     x = np.arange(len(table.periods))
@@ -233,8 +253,8 @@ def share_chart(
                  edgecolor="white", linewidth=0.3)
     ax.set_ylim(0, 100)
     ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _p: f"{v:.0f}%"))
-    ax.set_ylabel("share of new derivatives", fontsize=8.5)
-    _period_axis(ax, table.periods)
+    ax.set_ylabel("share of new derivatives")
+    _period_axis(ax, table.periods, size)
     ax.set_xlim(-0.5, len(x) - 0.5)
     summary = period_summary(frame)
     last = summary.row(-1, named=True)
@@ -247,17 +267,17 @@ def share_chart(
     if count_ax is not None:
         totals = table.new.sum(axis=0)
         count_ax.bar(x, totals, width=0.9 if len(x) <= 48 else 1.0, color="#777777")
-        count_ax.set_ylabel("derivatives", fontsize=7.5)
+        count_ax.set_ylabel("derivatives")
         count_ax.yaxis.set_major_locator(MaxNLocator(nbins=2, integer=True))
         count_ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _p: f"{v:,.0f}"))
-        count_ax.tick_params(axis="y", labelsize=7)
+        style.style_axes(count_ax, size)
         count_ax.tick_params(axis="x", bottom=False)
-        for side in ("top", "right"):
-            count_ax.spines[side].set_visible(False)
-        _titles(fig, count_ax, heading, subtitle, own)
+        # both y labels at the same distance from their axes (they read as one column)
+        fig.align_ylabels([count_ax, ax])
+        _titles(fig, count_ax, heading, subtitle, own, size, observed)
     else:
-        _titles(fig, ax, heading, subtitle, own)
-    _legend(ax, reverse=True)
+        _titles(fig, ax, heading, subtitle, own, size, observed)
+    _legend(ax, reverse=True, size=size)
     return fig
 
 
@@ -270,18 +290,28 @@ def new_chart(
     ax: Axes | None = None,
     title: str | None = None,
     log: bool = False,
+    size: str = style.DEFAULT_SIZE,
+    observed: dt.date | None = None,
 ) -> Figure:
     """New derivatives per period (fractional attribution), one line per group: the
     ``top`` groups (the smaller ones are not drawn, their total is in the subtitle: their
     sum would dwarf every line). ``log`` puts the counts on a log scale. The subtitle names
     the busiest period and the total."""
+    style.preset(size)
+    with style.house(size):
+        return _new_chart(frame, by, period, top, ax, title, log, size, observed)
+
+
+def _new_chart(frame: pl.DataFrame, by: str, period: str, top: int | None,
+               ax: Axes | None, title: str | None, log: bool, size: str,
+               observed: dt.date | None) -> Figure:
     own = ax is None
-    fig, ax = _figure(ax)
+    fig, ax = _figure(ax, size)
     table = trend_table(frame, top, by=by)
     heading = title or (f"New derivatives per {_PERIOD_WORD.get(period, period)} "
                         f"by {_by_word(by)}")
     if not table.periods:
-        _titles(fig, ax, heading, "no derivatives in this range", own)
+        _titles(fig, ax, heading, "no derivatives in this range", own, size, observed)
         ax.set_axis_off()
         return fig
     x = np.arange(len(table.periods))
@@ -291,18 +321,19 @@ def new_chart(
         if color == OTHER_COLOR:  # the sum of many groups would dwarf every line
             folded = float(counts.sum())
             continue
-        marker, size = ("o", 3.5) if len(x) <= 24 else ("", 0.0)
-        ax.plot(x, counts, color=color, lw=1.6, label=group, marker=marker, ms=size)
+        marker, ms = ("o", 3.5 if size != "column" else 2.5) if len(x) <= 24 else ("", 0.0)
+        ax.plot(x, counts, color=color, lw=1.6 if size != "slide" else 2.6, label=group,
+                marker=marker, ms=ms)
     if log:
         ax.set_yscale("log")
     else:
         ax.set_ylim(bottom=0)
         ax.yaxis.set_major_locator(MaxNLocator(integer=True))
     ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _p: f"{v:,.0f}"))
-    ax.set_ylabel("new derivatives", fontsize=8.5)
-    ax.grid(True, axis="y", color="#e5e5e5", lw=0.6)
+    ax.set_ylabel("new derivatives")
+    _period_axis(ax, table.periods, size)
+    ax.grid(True, axis="y", color=style.GRID_COLOR, lw=0.6)
     ax.set_axisbelow(True)
-    _period_axis(ax, table.periods)
     totals = table.new.sum(axis=0)
     busiest = int(np.argmax(totals))
     subtitle = (f"{totals.sum():,.0f} derivatives; most in {table.periods[busiest]} "
@@ -310,8 +341,8 @@ def new_chart(
     if folded:
         subtitle += (f"; {len(frame.get_column('group').unique()) - len(table.groups) + 1:,}"
                      f" smaller groups ({folded:,.0f}) not drawn")
-    _titles(fig, ax, heading, subtitle, own)
-    _legend(ax, reverse=False)
+    _titles(fig, ax, heading, subtitle, own, size, observed)
+    _legend(ax, reverse=False, size=size)
     return fig
 
 

@@ -6,11 +6,14 @@ the Figure (nothing shown or saved; see :func:`ecograph.render.save_figure`).
 
 from __future__ import annotations
 
+import datetime as dt
+
 import polars as pl
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
-from .plots import _figure, _style
+from . import style
+from .plots import _figure, _legend_above, _style
 from .render import figure_text, quiet_warnings
 
 __all__ = ["family_downloads_over_time"]
@@ -18,11 +21,13 @@ __all__ = ["family_downloads_over_time"]
 
 @quiet_warnings
 def family_downloads_over_time(series: pl.DataFrame, *, ax: Axes | None = None,
-                               title: str | None = None) -> Figure:
+                               title: str | None = None, size: str = style.DEFAULT_SIZE,
+                               observed: dt.date | None = None) -> Figure:
     """Family downloads (Σ downloads (30 d) over family(R)) at each observation, one line
     per root, from the frame :meth:`ecograph.api.Ecosystem.downloads_over_time` returns
     (``observed_at``, ``root``, ``family_downloads``; a null value, a root not observed
-    yet, leaves a gap).
+    yet, leaves a gap), in the house style (:mod:`ecograph.style`); the subtitle gives the
+    largest change between the first and the last observation.
 
     >>> from datetime import datetime, UTC
     >>> t = [datetime(2025, m, 1, tzinfo=UTC) for m in (1, 2)]
@@ -31,24 +36,43 @@ def family_downloads_over_time(series: pl.DataFrame, *, ax: Axes | None = None,
     >>> [len(line.get_xdata()) for line in family_downloads_over_time(s).axes[0].get_lines()]
     [2, 1]
     """
-    fig, ax = _figure(ax, (8.0, 5.0))
-    roots = list(dict.fromkeys(series["root"].to_list()))
-    for k, root in enumerate(roots):
-        points = series.filter((pl.col("root") == root)
-                               & pl.col("family_downloads").is_not_null()).sort("observed_at")
-        last = points["family_downloads"][-1] if points.height else None
-        label = f"{figure_text(root)} ({last:,})" if last is not None else figure_text(root)
-        ax.plot(points["observed_at"].to_list(), points["family_downloads"].to_list(),
-                marker="o", ms=3, lw=1.8, label=label, **_style(k))
-    ax.set_xlabel("observation")
-    ax.set_ylabel("family downloads (30 days)")
-    ax.grid(True, color="#e5e5e5", lw=0.6)
-    ax.set_axisbelow(True)
-    for side in ("top", "right"):
-        ax.spines[side].set_visible(False)
-    ax.set_title(figure_text(title) if title else "Family downloads over observations",
-                 fontsize=11)
-    if ax.get_lines():
-        ax.legend(frameon=False, fontsize=8, loc="best")
-    fig.autofmt_xdate()
+    style.preset(size)
+    with style.house(size):
+        own = ax is None
+        fig, ax = _figure(ax, size, aspect=0.62)
+        roots = list(dict.fromkeys(series["root"].to_list()))
+        moves: list[tuple[int, str]] = []
+        for k, root in enumerate(roots):
+            points = series.filter((pl.col("root") == root)
+                                   & pl.col("family_downloads").is_not_null()
+                                   ).sort("observed_at")
+            values = points["family_downloads"].to_list()
+            last = values[-1] if values else None
+            label = (f"{figure_text(root)} ({last:,})" if last is not None
+                     else figure_text(root))
+            ax.plot(points["observed_at"].to_list(), values, marker="o", ms=3, lw=1.8,
+                    label=label, **_style(k))
+            if len(values) > 1:
+                moves.append((values[-1] - values[0], root))
+        ax.set_xlabel("observation")
+        ax.set_ylabel("family downloads (30 days)")
+        style.style_axes(ax, size, grid="both")
+        text = (figure_text(title, keep_newlines=True) if title
+                else "Family downloads over observations")
+        if moves:
+            change, root = max(moves, key=lambda m: (abs(m[0]), m[1]))
+            subtitle = (f"largest change: {figure_text(root)} {change:+,} since the first "
+                        "observation")
+        else:
+            subtitle = "one observation so far: nothing to compare"
+        if ax.get_lines():
+            _legend_above(ax, size, [str(line.get_label()) for line in ax.get_lines()])
+        fig.autofmt_xdate()
+        if own:
+            when = observed or (series["observed_at"].max().date()  # type: ignore[union-attr]
+                                if series.height else None)
+            style.decorate(fig, text, subtitle, when, size=size)
+        else:
+            ax.set_title(f"{text}\n{subtitle}", loc="left",
+                         fontsize=style.preset(None, fig).subtitle)
     return fig

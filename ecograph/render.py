@@ -26,6 +26,7 @@ and a single scatter, which keeps a 5,000-node family well under a second to dra
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import functools
 import math
 import os
@@ -41,9 +42,11 @@ from matplotlib.axes import Axes
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.collections import LineCollection
 from matplotlib.figure import Figure
+from matplotlib.legend import Legend
 from matplotlib.lines import Line2D
 from matplotlib.transforms import Bbox, ScaledTranslation
 
+from . import style as _style  # the module; ``style`` is fork_tree's tree|sunburst
 from .atomic import atomic_paths
 from .errors import UnknownModelError, UsageError
 from .escape import plain_text
@@ -73,14 +76,8 @@ __all__ = [
     "figure_text",
 ]
 
-#: Okabe-Ito colours (colour-blind safe), one per relation.
-RELATION_COLORS: dict[str, str] = {
-    "finetune": "#0072B2",  # blue
-    "quantized": "#E69F00",  # orange
-    "adapter": "#009E73",  # bluish green
-    "merge": "#CC79A7",  # reddish purple
-    "unknown": "#999999",  # grey
-}
+#: Okabe-Ito colours (colour-blind safe), one per relation (:data:`ecograph.style.RELATION_COLORS`).
+RELATION_COLORS: dict[str, str] = _style.RELATION_COLORS
 #: Text versions of the relation colours, dark enough on white (contrast >= 4.5:1).
 _DARKER: dict[str, str] = {
     "finetune": "#005A8C", "quantized": "#8A5F00", "adapter": "#006B4E",
@@ -317,8 +314,11 @@ def fork_tree(
     figsize: tuple[float, float] | None = None,
     dpi: float = 200,
     style: str = "auto",
+    size: str | None = None,
+    observed: dt.date | None = None,
 ) -> ForkTree:
-    """Draw the fork tree of ``root``'s family (nothing is saved).
+    """Draw the fork tree of ``root``'s family (nothing is saved), in the house style
+    (:mod:`ecograph.style`).
 
     Parameters
     ----------
@@ -328,8 +328,9 @@ def fork_tree(
         :class:`~ecograph.api.Family`-like object with ``.nodes``, ``.edges``, ``.root``
         passed as ``nodes``. Nodes not reachable from ``root`` are ignored.
     ax
-        Draw into this Axes (its figure is returned); default: a new Figure sized for the
-        layout, with the legend and caption below the tree.
+        Draw into this Axes (its figure is returned); default: a new Figure of the size
+        preset's width, as tall as the layout needs, with the title and key numbers
+        above the tree and the legend, caption and source line below it.
     layout
         ``"radial"`` (root at the centre) or ``"layered"`` (root at the top).
     max_nodes
@@ -337,23 +338,33 @@ def fork_tree(
     labels
         How many of the most downloaded models get a label (the root always has one).
     title
-        Main title; the counts line is always shown under it.
+        Main title; the counts line (size, each relation, generations) is always shown
+        under it.
+    figsize
+        Width and height in inches (default: from ``size`` and the layout).
     style
         ``"tree"`` (node-link, ``layout`` applies), ``"sunburst"`` (rings = generations,
         wedge angle ∝ subtree size, small wedges merged into "+N others") or ``"auto"``:
-        a sunburst above :data:`SUNBURST_MIN_SIZE` models (:func:`choose_style`).
+        a sunburst above :data:`SUNBURST_MIN_SIZE` models (:func:`choose_style`). Both
+        get the same title block, legend, caption and source line.
+    size
+        Size preset of the house style: ``column``, ``page`` (default) or ``slide``.
+    observed
+        The date in the source line (default: the latest ``fetched_at`` of ``nodes``).
 
     Returns
     -------
     ForkTree
-        The Figure, the layout drawn, the caption and the family's counts.
+        The Figure, the layout drawn (None for a sunburst), the caption and the
+        family's counts.
 
     Raises
     ------
     UnknownModelError
         If ``root`` is not among ``nodes``.
     UsageError
-        For an unknown ``layout`` or ``style``, or an ``ax`` attached to no figure.
+        For an unknown ``layout``, ``style`` or ``size``, or an ``ax`` attached to no
+        figure.
 
     Examples
     --------
@@ -363,6 +374,34 @@ def fork_tree(
     >>> tree.counts.size, tree.layout.folded, tree.caption.startswith("Marker area")
     (2, 0, True)
     """
+    if style not in STYLES:
+        raise UsageError(f"unknown style {style!r}; choose auto, tree or sunburst")
+    chosen = _style.preset(size if size is not None or figsize is None else None,
+                           Figure(figsize=figsize) if figsize is not None else None)
+    with _style.house(chosen):
+        return _fork_tree(nodes, edges, root, ax=ax, layout=layout, max_nodes=max_nodes,
+                          labels=labels, title=title, figsize=figsize, dpi=dpi,
+                          style=style, size=chosen, observed=observed)
+
+
+def _fork_tree(
+    nodes: pl.DataFrame | FamilyLike,
+    edges: pl.DataFrame | None = None,
+    root: str | None = None,
+    *,
+    ax: Axes | None = None,
+    layout: str = "radial",
+    max_nodes: int | None = DEFAULT_MAX_NODES,
+    labels: int = 12,
+    title: str | None = None,
+    figsize: tuple[float, float] | None = None,
+    dpi: float = 200,
+    style: str = "auto",
+    size: _style.SizePreset = _style.SIZE_PRESETS[_style.DEFAULT_SIZE],
+    observed: dt.date | None = None,
+) -> ForkTree:
+    """The drawing of :func:`fork_tree` (run inside the house style's rc context;
+    parameters as there, ``size`` resolved)."""
     if not isinstance(nodes, pl.DataFrame):
         fam = nodes
         nodes, edges, root = fam.nodes, fam.edges, (root or fam.root)
@@ -370,8 +409,6 @@ def fork_tree(
         raise TypeError("fork_tree needs (nodes, edges, root) or a Family")
     if layout not in ("radial", "layered"):
         raise UsageError(f"unknown layout {layout!r}; choose radial or layered")
-    if style not in STYLES:
-        raise UsageError(f"unknown style {style!r}; choose auto, tree or sunburst")
     if root not in set(nodes["id"].to_list()):
         raise UnknownModelError(root)
     rel = _relations(nodes)
@@ -383,9 +420,11 @@ def fork_tree(
     order_key = {mid: (_REL_ORDER.get(r or "unknown", 99),) for mid, r in rel.items()}
     tree = spanning_tree(nodes["id"].to_list(), _pairs(edges), root, order_key=order_key)
     codes = [_REL_ORDER.get(rel.get(m) or "unknown", _REL_ORDER["unknown"]) for m in tree.ids]
+    when = observed or _style.observed_date(nodes)
     if choose_style(len(tree) - 1, style) == "sunburst":
         return _sunburst_fork_tree(tree, codes, _counts(tree, rel), root, ax=ax,
-                                   labels=labels, title=title, figsize=figsize, dpi=dpi)
+                                   labels=labels, title=title, figsize=figsize, dpi=dpi,
+                                   size=size, observed=when)
     lay = tree_layout(tree, kind=layout, max_nodes=max_nodes, key=codes)
     keyed = True
     if len(lay.badge_parent) > 0.2 * lay.n_markers:
@@ -396,12 +435,21 @@ def fork_tree(
     counts = _counts(tree, rel)
 
     own_fig = ax is None
-    geo = _Geometry.for_layout(lay, figsize)
+    heading, handles = _heading(root, title, counts, size)
+    caption = _caption(lay, max_nodes, keyed)
     if ax is None:
-        fig = Figure(figsize=geo.figsize, dpi=dpi)
-        FigureCanvasAgg(fig)
+        if figsize is None and size.name == "slide":  # a slide is 16:9, whatever the tree
+            figsize = (size.width, size.height)
+        width = figsize[0] if figsize is not None else size.width
+        frame = _framed_figure(heading, counts.line(), caption, handles, width, size, dpi,
+                               when)
+        geo = _Geometry.for_layout(lay, figsize, width=width, top_in=frame.top,
+                                   bottom_in=frame.bottom)
+        frame.fit(geo.figsize)
+        fig = frame.fig
         ax = fig.add_axes(geo.rect)
     else:
+        geo = _Geometry.for_layout(lay, figsize)
         root_fig = ax.get_figure(root=True)
         if root_fig is None:
             raise UsageError("ax is not attached to a figure")
@@ -488,61 +536,52 @@ def fork_tree(
                                color=_DARKER.get(rel_name, "#444444"))
     placer.draw_leaders()
 
-    # ---- title, legend, caption
-    caption = _caption(lay, max_nodes, keyed)
-    _decorate(fig, ax, own_fig, root, title, counts, caption, geo.figsize[1])
+    # ---- title, legend, caption: on the figure when it is ours (see _framed_figure)
+    if not own_fig:
+        _decorate_axes(ax, heading, counts, handles, size)
     return ForkTree(figure=fig, layout=lay, caption=caption, counts=counts, root=root)
-
-
-def _decorate(fig: Figure, ax: Axes, own_fig: bool, root: str, title: str | None,
-              counts: FamilyCounts, caption: str, height: float) -> None:
-    """Title, counts line, relation legend and caption (figure text for a figure of our
-    own, axes title and legend in a caller's Axes)."""
-    heading = (figure_text(title, keep_newlines=True) if title
-               else f"Fork tree of {_short(root, 80)}")
-    present = [r for r in counts.by_relation]
-    handles = [
-        Line2D([], [], ls="", marker="o", ms=7, mfc=RELATION_COLORS.get(r, "#999999"),
-               mec="white", label=f"{figure_text(r)} ({counts.by_relation[r]:,})")
-        for r in present
-    ]
-    if own_fig:
-        h = height
-        fig.text(0.5, 1 - 0.22 / h, heading, ha="center", va="top", fontsize=13,
-                 weight="bold")
-        fig.text(0.5, 1 - 0.55 / h, counts.line(), ha="center", va="top", fontsize=9.5,
-                 color="#333333")
-        ncap = caption.count("\n") + 1
-        if handles:
-            fig.legend(handles=handles, loc="lower center",
-                       bbox_to_anchor=(0.5, (0.1 + 0.16 * ncap) / h), ncol=len(handles),
-                       frameon=False, fontsize=9, handletextpad=0.3, columnspacing=1.4,
-                       borderaxespad=0.0)
-        fig.text(0.5, 0.08 / h, caption, ha="center", va="bottom", fontsize=7.5,
-                 color="#555555", linespacing=1.4)
-    else:
-        ax.set_title(f"{heading}\n{counts.line()}", fontsize=10)
-        if handles:
-            ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.0, 1.0),
-                      frameon=False, fontsize=8)
 
 
 def _sunburst_fork_tree(tree: SpanningTree, codes: list[int], counts: FamilyCounts,
                         root: str, *, ax: Axes | None, labels: int, title: str | None,
-                        figsize: tuple[float, float] | None, dpi: float) -> ForkTree:
-    """The ``style="sunburst"`` branch of :func:`fork_tree`."""
+                        figsize: tuple[float, float] | None, dpi: float,
+                        size: _style.SizePreset, observed: dt.date | None) -> ForkTree:
+    """The ``style="sunburst"`` branch of :func:`fork_tree`: the same title block, legend,
+    caption and source line as the tree (:func:`_framed_figure`), a square wheel between
+    them."""
     from .render_sunburst import draw_sunburst
 
     sb = sunburst_layout(tree, key=np.asarray(codes, dtype=np.int64), min_angle=MIN_WEDGE_ANGLE,
                           max_rings=MAX_RINGS)
+    merged = int(sb.count[sb.others].sum())
+    caption = ("Rings = generations from the root (centre) · wedge angle ~ models in the "
+               "subtree · colour = relation")
+    if merged:
+        caption += (f"\n{merged:,} models in wedges under {MIN_WEDGE_ANGLE:g}° merged into "
+                    f"{sb.others.size:,} pale “+N” wedges (per parent and relation)")
+    if sb.n_rings == MAX_RINGS and counts.max_depth > MAX_RINGS:
+        caption += (f"\ngenerations beyond {MAX_RINGS} are counted in their ancestors' "
+                    "wedges")
+    heading, handles = _heading(root, title, counts, size)
     own_fig = ax is None
-    top_in, bottom_in = 0.85, 0.85
-    width, height = figsize or (7.0, 7.0 + top_in + bottom_in - 1.0)
     if ax is None:
-        fig = Figure(figsize=(width, height), dpi=dpi)
-        FigureCanvasAgg(fig)
-        side = height - top_in - bottom_in
-        ax = fig.add_axes(((width - side) / 2 / width, bottom_in / height, side / width,
+        if figsize is None and size.name == "slide":  # a slide is 16:9
+            figsize = (size.width, size.height)
+        width = figsize[0] if figsize is not None else size.width
+        frame = _framed_figure(heading, counts.line(), caption, handles, width, size, dpi,
+                               observed)
+        room = width - 2 * size.pad
+        if figsize is not None:  # the wheel takes the height left between the bands
+            side = max(min(figsize[1] - frame.top - frame.bottom, room), 1.0)
+            height = figsize[1]
+        else:  # the wheel spans the width (less a margin), the figure grows to hold it
+            side = room * 0.92
+            # whole quarter inches: whole pixels at 72, 100, 120, 200, 300 dpi
+            height = math.ceil((side + frame.top + frame.bottom) * 4) / 4
+        frame.fit((width, height))
+        fig = frame.fig
+        bottom = frame.bottom + (height - frame.top - frame.bottom - side) / 2
+        ax = fig.add_axes(((width - side) / 2 / width, bottom / height, side / width,
                            side / height))
     else:
         root_fig = ax.get_figure(root=True)
@@ -557,19 +596,36 @@ def _sunburst_fork_tree(tree: SpanningTree, codes: list[int], counts: FamilyCoun
     root_label = (f"{figure_text(org)}/\n{_short(name, 26)}" if name else _short(root, 26))
     root_label += f"\n{counts.size:,} derivative{'s' if counts.size != 1 else ''}"
     draw_sunburst(fig, ax, sb, colors, labels=labels, root_label=root_label,
-                  text=figure_text, relation_names=list(_REL_NAMES))
-    merged = int(sb.count[sb.others].sum())
-    caption = ("Rings = generations from the root (centre) · wedge angle ~ models in the "
-               "subtree · colour = relation")
-    if merged:
-        caption += (f"\n{merged:,} models in wedges under {MIN_WEDGE_ANGLE:g}° merged into "
-                    f"{sb.others.size:,} pale “+N” wedges (per parent and relation)")
-    if sb.n_rings == MAX_RINGS and counts.max_depth > MAX_RINGS:
-        caption += (f"\ngenerations beyond {MAX_RINGS} are counted in their ancestors' "
-                    "wedges")
-    _decorate(fig, ax, own_fig, root, title, counts, caption, height)
+                  text=figure_text, relation_names=list(_REL_NAMES),
+                  fontsize=max(size.tick - 1.0, 7.5))  # 7.5 pt in print, larger on slides
+    if not own_fig:
+        _decorate_axes(ax, heading, counts, handles, size)
     return ForkTree(figure=fig, layout=None, caption=caption, counts=counts, root=root,
                     style="sunburst", sunburst=sb)
+
+
+def _heading(root: str, title: str | None, counts: FamilyCounts,
+             size: _style.SizePreset) -> tuple[str, list[Line2D]]:
+    """The title (``title`` or "Fork tree of ROOT") and the relation legend's handles,
+    each relation with its count (the same for the tree and the sunburst)."""
+    heading = (figure_text(title, keep_newlines=True) if title
+               else f"Fork tree of {_short(root, 80)}")
+    handles = [
+        Line2D([], [], ls="", marker="o", ms=size.legend, mfc=RELATION_COLORS.get(r, "#999999"),
+               mec="white", label=f"{figure_text(r)} ({counts.by_relation[r]:,})")
+        for r in counts.by_relation
+    ]
+    return heading, handles
+
+
+def _decorate_axes(ax: Axes, heading: str, counts: FamilyCounts, handles: list[Line2D],
+                   size: _style.SizePreset) -> None:
+    """Title, counts line and relation legend in a caller's Axes (the figure is theirs:
+    no title block, caption or source line on it)."""
+    ax.set_title(f"{heading}\n{counts.line()}", fontsize=size.subtitle)
+    if handles:
+        ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.0, 1.0),
+                  frameon=False, fontsize=size.legend)
 
 
 def _caption(lay: TreeLayout, max_nodes: int | None, keyed: bool = True) -> str:
@@ -578,11 +634,61 @@ def _caption(lay: TreeLayout, max_nodes: int | None, keyed: bool = True) -> str:
     if lay.folded:
         nb = len(lay.badge_parent)
         text += (f"\n{lay.folded:,} models folded into {nb:,} hollow “+N” badge"
-                 f"{'s' if nb != 1 else ''} on their parents\n("
-                 + ("ring colour and label = their relation; " if keyed
-                    else "ring colour = their most frequent relation; ")
-                 + f"leaves first, biggest fans first) to stay within {max_nodes:,} markers")
+                 f"{'s' if nb != 1 else ''} on their parents, leaves first, biggest fans "
+                 f"first, to stay within {max_nodes:,} markers\n("
+                 + ("ring colour and label = their relation)" if keyed
+                    else "ring colour = their most frequent relation)"))
     return text
+
+
+def _framed_figure(heading: str, subtitle: str, caption: str, handles: list[Line2D],
+                   width: float, size: _style.SizePreset, dpi: float,
+                   observed: dt.date | None) -> _Frame:
+    """A new figure ``width`` inches wide framed in the house style, for the tree and the
+    sunburst alike: title and key numbers at the top (:func:`ecograph.style.decorate`),
+    the relation legend (as many columns as fit the width), the caption and the source
+    line at the bottom. The caller picks the height from the bands and calls
+    :meth:`_Frame.fit`."""
+    fig = Figure(figsize=(width, size.height), dpi=dpi)
+    renderer = FigureCanvasAgg(fig).get_renderer()
+    deco = _style.decorate(fig, heading, subtitle, observed, size=size, note=caption)
+    legend_in = 0.0
+    legend = None
+    if handles:
+        avail = (width - 2 * size.pad) * dpi
+        for ncol in range(len(handles), 0, -1):
+            if legend is not None:
+                legend.remove()
+            legend = fig.legend(handles=handles, loc="lower left", ncol=ncol, frameon=False,
+                                fontsize=size.legend, handletextpad=0.3, columnspacing=1.2,
+                                borderaxespad=0.0, borderpad=0.0)
+            if legend.get_window_extent(renderer).width <= avail:
+                break
+        assert legend is not None
+        legend_in = legend.get_window_extent(renderer).height / dpi + size.pad
+    return _Frame(fig, deco.top, deco.bottom + legend_in, legend,
+                  deco.bottom + size.pad / 2, size.pad)
+
+
+@dataclass
+class _Frame:
+    """A figure with its title block and bottom band drawn (:func:`_framed_figure`):
+    ``top`` and ``bottom`` are the inches they take; the legend's lower left corner sits
+    ``pad`` from the left edge and ``legend_y`` above the bottom edge."""
+
+    fig: Figure
+    top: float
+    bottom: float
+    legend: Legend | None
+    legend_y: float
+    pad: float
+
+    def fit(self, figsize: tuple[float, float]) -> None:
+        """Give the figure its final size (the texts keep their distance to the edges)."""
+        self.fig.set_size_inches(figsize)
+        if self.legend is not None:
+            self.legend.set_bbox_to_anchor((self.pad / figsize[0], self.legend_y / figsize[1]),
+                                           transform=self.fig.transFigure)
 
 
 @dataclass(frozen=True)
@@ -595,7 +701,9 @@ class _Geometry:
     ylim: tuple[float, float]
 
     @classmethod
-    def for_layout(cls, lay: TreeLayout, figsize: tuple[float, float] | None) -> _Geometry:
+    def for_layout(cls, lay: TreeLayout, figsize: tuple[float, float] | None, *,
+                   width: float = 7.0, top_in: float = 0.85,
+                   bottom_in: float | None = None) -> _Geometry:
         # the frame holds every marker, badge and connector (an arc can reach past the
         # markers when a parent sits far round the ring from its children)
         polys, ticks, _, bticks, _ = _connectors(
@@ -605,8 +713,9 @@ class _Geometry:
         ys = np.concatenate([lay.y, lay.badge_y, *(q[:, 1] for q in pts)])
         x0, x1 = float(xs.min()), float(xs.max())
         y0, y1 = float(ys.min()), float(ys.max())
-        top_in = 0.85  # title + counts line
-        bottom_in = 0.75 if not lay.folded else 0.95  # legend + caption
+        if bottom_in is None:  # legend + caption
+            bottom_in = 0.75 if not lay.folded else 0.95
+        frame_w = width
         if lay.kind == "radial":
             span = max(x1 - x0, y1 - y0, 1.0)
             # never thinner than 0.6 x the other side (tiny or one-branch families)
@@ -619,8 +728,9 @@ class _Geometry:
                 y0, y1 = (a, b) if lo_hi == "y" else (y0, y1)
             pad = 0.08 * span
             x0, x1, y0, y1 = x0 - pad, x1 + pad, y0 - pad, y1 + pad
-            width = 7.0  # print width: 7 pt labels stay 7 pt
             ratio = float(np.clip((y1 - y0) / (x1 - x0), 0.55, 1.0))  # never portrait
+            if figsize is not None:  # a given frame: the data box takes its proportions
+                ratio = max(figsize[1] - top_in - bottom_in, 1.0) / (figsize[0] * 0.96)
             # make the data box match the axes box exactly (equal aspect, nothing moves)
             if (y1 - y0) / (x1 - x0) > ratio:
                 mid, half = (x0 + x1) / 2, (y1 - y0) / ratio / 2
@@ -634,14 +744,18 @@ class _Geometry:
             padx = max(0.6, 0.015 * (x1 - x0))
             x0, x1 = x0 - padx, x1 + padx
             y0, y1 = y0 - 0.45, y1 + 0.45
-            width = float(np.clip(lay.n_slots * 0.14, 10.0, 24.0))
+            # the proportions of a drawing 0.14 in per leaf slot wide (10-24 in), scaled
+            # to the frame's width
+            natural_w = float(np.clip(lay.n_slots * 0.14, 10.0, 24.0)) * 0.96
+            natural_h = float(np.clip(1.15 * (y1 - y0), 3.5, 11.0))
+            width = frame_w
             ax_w = width * 0.96
-            ax_h = float(np.clip(1.15 * (y1 - y0), 3.5, 11.0))
-        if figsize is not None:
+            ax_h = ax_w * natural_h / natural_w
+        if figsize is not None:  # a given size is kept as given
             width, height = figsize
             ax_w, ax_h = width * 0.96, max(height - top_in - bottom_in, 1.0)
-        # whole quarter inches: whole pixels at 72, 100, 120, 200, 300 dpi
-        height = math.ceil((ax_h + top_in + bottom_in) * 4) / 4
+        else:  # whole quarter inches: whole pixels at 72, 100, 120, 200, 300 dpi
+            height = math.ceil((ax_h + top_in + bottom_in) * 4) / 4
         rect = (0.02, bottom_in / height, ax_w / width, ax_h / height)
         return cls((width, height), rect, (x0, x1), (y0, y1))
 
@@ -912,30 +1026,17 @@ class _LabelPlacer:
 def save_figure(
     fig: Figure, path: str | os.PathLike[str], *, dpi: float | None = None
 ) -> Path:
-    """Save ``fig`` as PNG, SVG or PDF (from the suffix), byte-for-byte reproducibly and
-    atomically (a failed save leaves no partial file and keeps the previous one), parent
-    directories created.
+    """Save ``fig`` as PNG, SVG or PDF (from the suffix; :func:`ecograph.style.savefig`:
+    PDF fonts embedded as TrueType), byte-for-byte reproducibly and atomically (a failed
+    save leaves no partial file and keeps the previous one), parent directories created.
 
     Raises
     ------
     UsageError
         If the suffix of ``path`` is not ``.png``, ``.svg`` or ``.pdf``.
     """
-    import matplotlib
-
     p = Path(path)
     fmt = format_for(p, PICTURE_FORMATS)
-    metas: dict[str, dict[str, Any]] = {
-        "png": {"Software": "ecograph"},
-        "svg": {"Date": None, "Creator": "ecograph"},
-        "pdf": {"CreationDate": None, "ModDate": None, "Creator": "ecograph",
-                "Producer": "ecograph"},
-    }
-    meta = metas[fmt]
-    if fig.canvas is None or not hasattr(fig.canvas, "print_figure"):
-        FigureCanvasAgg(fig)
-    with (matplotlib.rc_context({"svg.hashsalt": "ecograph", "pdf.compression": 6}),
-          atomic_paths(p) as (tmp,)):
-        fig.savefig(tmp, format=fmt, dpi=dpi or fig.dpi, metadata=meta,
-                    facecolor="white")
+    with atomic_paths(p) as (tmp,):
+        _style.savefig(fig, tmp, fmt, dpi=dpi or fig.dpi)
     return p

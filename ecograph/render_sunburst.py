@@ -107,13 +107,19 @@ def draw_sunburst(
 
     placed: list[Bbox] = []
     drawn: list[Any] = []
-    # the root's label: centred, shrunk (not below MIN_FONT) and cut until it fits
+    # the root's label: centred, shrunk (not below MIN_FONT), then its leading lines
+    # dropped (the title names the root) until it fits; at worst its last word (the size)
     room = 2 * sb.inner_radius * 0.92 * ppu / math.sqrt(2) * 1.3
     if root_label:
-        for size in (fontsize + 2.0, fontsize + 1.0, fontsize, MIN_FONT):
-            t = ax.text(0, 0, root_label, ha="center", va="center", fontsize=size,
+        lines = root_label.split("\n")
+        shorter = ["\n".join(lines[k:]) for k in range(1, len(lines))]
+        steps = np.arange(fontsize + 2.0, MIN_FONT, -1.0).tolist() + [MIN_FONT]
+        tries = [(root_label, float(size)) for size in steps]
+        tries += [(label, MIN_FONT) for label in (*shorter, lines[-1].split(" ")[0])]
+        for label, size in tries:
+            t = ax.text(0, 0, label, ha="center", va="center", fontsize=size,
                         weight="bold", linespacing=1.25, zorder=5)
-            if _fits(t, fit, room, room) or size == MIN_FONT:
+            if _fits(t, fit, room, room) or (label, size) == tries[-1]:
                 break
             t.remove()
         t.set_gid(ROOT_LABEL_GID)

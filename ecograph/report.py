@@ -27,6 +27,7 @@ licence, ungated copies, gating / task / library changes and the top licence tra
 from __future__ import annotations
 
 import base64
+import datetime as dt
 import html
 import json
 import os
@@ -209,18 +210,24 @@ def write_report(
     max_nodes: int = 1500,
     dpi: int = 200,
     protected: Iterable[str | os.PathLike[str]] = (),
+    size: str = "page",
+    observed: dt.date | None = None,
 ) -> dict[str, Path]:
     """Write the report on ``root``'s family (an exact id) into ``out_dir`` (created if
     needed); return the paths by name (``metrics_json``, ``metrics_md``, ``fork_tree``,
-    ``adoption``, ``fanout``, ``html``).
+    ``adoption``, ``fanout``, ``html``; ``drift`` when a member changed its licence).
 
     Each file is written atomically. A file that would overwrite one of ``protected``
     (the store or snapshot being read; :func:`ecograph.atomic.check_output`) is refused
-    before anything is written.
+    before anything is written. ``size`` is the pictures' size preset
+    (:mod:`ecograph.style`); ``observed`` the date in their source line (default: the
+    latest ``fetched_at`` of ``models``).
     """
     from .graph import family_frames
     from .plots import adoption_curves, fanout_distribution
+    from .style import observed_date, preset
 
+    preset(size)  # an unknown size is refused before anything is written
     out = Path(out_dir)
     names = {"metrics_json": "metrics.json", "metrics_md": "metrics.md",
              "fork_tree": "fork_tree.png", "adoption": "adoption.png",
@@ -236,16 +243,20 @@ def write_report(
     drift_row = drift_record(models, edges, root)
     with atomic_write(paths["metrics_md"]) as fh:
         fh.write(metrics_markdown(rec) + "\n" + drift_markdown(drift_row))
-    tree = fork_tree(nodes, fam_edges, root, layout=layout, max_nodes=max_nodes, dpi=dpi)
+    when = observed or observed_date(models)
+    tree = fork_tree(nodes, fam_edges, root, layout=layout, max_nodes=max_nodes, dpi=dpi,
+                     size=size, observed=when)
     tree.save(paths["fork_tree"], dpi=dpi)
     fam = [(root, nodes, fam_edges)]
-    save_figure(adoption_curves(fam), paths["adoption"], dpi=dpi)
-    save_figure(fanout_distribution(fam), paths["fanout"], dpi=dpi)
+    save_figure(adoption_curves(fam, size=size, observed=when), paths["adoption"], dpi=dpi)
+    save_figure(fanout_distribution(fam, size=size, observed=when), paths["fanout"],
+                dpi=dpi)
     if drift_row["transitions"]:
         from .drift_plot import drift_transitions
 
         paths["drift"] = check_output(out / "drift.png", protected)
-        save_figure(drift_transitions([drift_row]), paths["drift"], dpi=dpi)
+        save_figure(drift_transitions([drift_row], size=size, observed=when), paths["drift"],
+                    dpi=dpi)
     live = interactive_tree(nodes, fam_edges, root, layout=layout, max_nodes=max_nodes)
     page = _html(rec, nodes, paths, tree.caption, live.fragment)
     section = _drift_html(drift_row, paths.get("drift"))

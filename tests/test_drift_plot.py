@@ -47,8 +47,10 @@ def test_one_panel_per_family_bars_are_the_transitions_coloured_by_class(rows) -
         labels = [t.get_text() for t in ax.get_yticklabels()]
         assert labels == [f"{t['from']} → {t['to']}" for t in row["transitions"]]
         assert ax.get_title(loc="left").startswith(f"{row['root']}: {row['license_changed']}")
-    texts = " ".join(t.get_text() for t in header.texts)
-    assert "What the forks changed" in texts and headline(rows).split(";")[0][1:] in texts
+    assert header.get_legend().get_title().get_text() == "colour: class of the new licence"
+    block = {t.get_gid(): t.get_text().replace("\n", " ") for t in fig.texts}
+    assert block["ecograph-title"].startswith("What the forks changed")
+    assert headline(rows).split(";")[0][1:] in block["ecograph-subtitle"]
     # an empty family says so instead of drawing nothing
     assert "no member changed its licence" in [t.get_text() for t in panels[-1].texts]
     assert fig.get_figwidth() == 7.0

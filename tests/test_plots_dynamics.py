@@ -67,6 +67,12 @@ def _inside(fig: Figure) -> None:
     assert drawn.x1 <= size[0] + 0.01 and drawn.y1 <= size[1] + 0.01, drawn
 
 
+def _text(fig: Figure, part: str) -> str:
+    """The title / subtitle / source line the house style put on ``fig``."""
+    (text,) = [t for t in fig.texts if t.get_gid() == f"ecograph-{part}"]
+    return text.get_text()
+
+
 def _covers(collection: PolyCollection, n: int, y: float) -> list[bool]:
     """Whether the layer covers height ``y`` at each period's centre (data coordinates)."""
     path = collection.get_paths()[0]
@@ -116,8 +122,8 @@ def test_share_chart_artists(frame: pl.DataFrame) -> None:
     heights = [p.get_height() for p in count_ax.patches]
     expected = frame.group_by("period").agg(pl.col("new").sum()).sort("period")["new"]
     assert heights == pytest.approx([expected[0], expected[1], 0.0, expected[2]])
-    assert "leads with" in ax.get_title(loc="left") or "leads with" in count_ax.get_title(
-        loc="left")
+    assert "leads with" in _text(fig, "subtitle")
+    assert _text(fig, "source").startswith("Data: Hugging Face Hub via ecograph, ")
     assert fig.get_size_inches()[0] == pytest.approx(7.0)
     _inside(fig)
 
@@ -131,7 +137,7 @@ def test_new_chart_artists(frame: pl.DataFrame) -> None:
                                                                    "Google"]
     assert list(lines[0].get_ydata()) == pytest.approx(
         trend_table(frame, 3).new[0].tolist())
-    subtitle = ax.get_title(loc="left")
+    subtitle = _text(fig, "subtitle")
     assert "7 smaller groups" in subtitle
     _inside(fig)
 
@@ -150,6 +156,6 @@ def test_on_a_given_axes_and_when_empty(frame: pl.DataFrame) -> None:
     assert len([c for c in ax.collections if isinstance(c, PolyCollection)]) == 3
     assert "Share of new derivatives" in ax.get_title(loc="left")
     empty = share_chart(frame.clear())
-    assert [a.get_title(loc="left") for a in empty.axes] == ["no derivatives in this range"]
+    assert _text(empty, "subtitle") == "no derivatives in this range"
     _inside(empty)
     assert not new_chart(frame.clear()).axes[0].get_lines()

@@ -135,6 +135,15 @@ def dpi_option(f: F) -> F:
                         show_default=True, help="Resolution in dots per inch.")(f)
 
 
+def size_option(f: F) -> F:
+    """``--size column|page|slide``: the house style's size preset of a picture."""
+    return click.option(
+        "--size", type=click.Choice(["column", "page", "slide"]), default="page",
+        show_default=True,
+        help="Picture size: column (3.5 in wide), page (7 in wide) or slide (13.33 x 7.5 "
+             "in, 16:9); fonts are sized for it. --dpi sets the resolution.")(f)
+
+
 def output_option(help: str, *, required: bool = False) -> Callable[[F], F]:
     """``-o/--output FILE``: the file a command writes (``help`` says what goes in it)."""
 

@@ -226,11 +226,11 @@ def _params(value: float) -> str:
 
 def plot_trends(eco: Any, kind: str, output: str, *, by: str, period: str, top: int | None,
                 relation: str | None, since: str | None, until: str | None,
-                lineages: str | None, dpi: int) -> str:
+                lineages: str | None, dpi: int, size: str = "page") -> str:
     """``ecograph plot share|new``: draw and write the chart; returns what was written."""
     check_trend_options(by, period)
     eco.save_plot(kind, output, top=top, by=by, period=period, relation=relation,
-                  since=since, until=until, overrides=lineages, dpi=dpi)
+                  since=since, until=until, overrides=lineages, dpi=dpi, size=size)
     what = "shares" if kind == "share" else "new derivatives"
     return f"Wrote the {what} per {period} by {by} to {output}"
 

@@ -22,6 +22,7 @@ from ._common import (
     open_ecosystem,
     output_option,
     picture_option,
+    size_option,
 )
 from .dynamics import plot_trends, trend_options
 
@@ -95,9 +96,11 @@ def export_command(root: str | None, db: str, fmt: str | None, output: str,
               show_default=True, help="tree (node-link), sunburst (rings = generations, "
               "wedge angle ~ subtree size) or auto: a sunburst above 300 models.")
 @dpi_option
+@size_option
 @click.option("--title", default=None, help="Title (the counts line is always added).")
 def render_command(root: str, db: str, output: str, layout: str, max_nodes: int,
-                   labels: int, style: str, dpi: int, title: str | None) -> None:
+                   labels: int, style: str, dpi: int, size: str,
+                   title: str | None) -> None:
     """Draw the fork tree of ROOT's family: colour = relation, size = downloads.
 
     \b
@@ -106,11 +109,12 @@ def render_command(root: str, db: str, output: str, layout: str, max_nodes: int,
       ecograph render meta-llama/Llama-3.1-8B --db llama.db -o llama.svg --layout layered
       ecograph render meta-llama/Llama-3.1-8B --db llama.db -o llama.png --style sunburst
       ecograph render meta-llama/Llama-3.1-8B --db llama.db -o llama.html
+      ecograph render meta-llama/Llama-3.1-8B --db llama.db -o llama.pdf --size column
     """
     guard_output(output, db)
     fam = open_ecosystem(db).family(root)
     tree = fam.render(output, layout=layout, max_nodes=max_nodes, labels=labels, title=title,
-                      dpi=dpi, style=style)
+                      dpi=dpi, style=style, size=size)
     if tree.style == "sunburst":
         note = ", sunburst" + (f", {tree.folded:,} merged into {tree.n_groups:,} '+N' wedges"
                                if tree.folded else "")
@@ -127,8 +131,9 @@ def render_command(root: str, db: str, output: str, layout: str, max_nodes: int,
 @picture_option
 @click.option("--log", "log", is_flag=True, help="Log scale for the derivative counts.")
 @dpi_option
+@size_option
 def compare_command(roots: tuple[str, ...], db: str, output: str, log: bool,
-                    dpi: int) -> None:
+                    dpi: int, size: str) -> None:
     """The adoption race: cumulative derivatives of each ROOT since its release.
 
     \b
@@ -136,7 +141,7 @@ def compare_command(roots: tuple[str, ...], db: str, output: str, log: bool,
       ecograph compare meta-llama/Llama-3.1-8B Qwen/Qwen2.5-7B --db hub.db -o race.png --log
     """
     guard_output(output, db)
-    open_ecosystem(db).save_plot("adoption", output, roots, log=log, dpi=dpi)
+    open_ecosystem(db).save_plot("adoption", output, roots, log=log, dpi=dpi, size=size)
     click.echo(f"Wrote the adoption race of {len(roots)} families to {output}", err=True)
 
 
@@ -148,11 +153,12 @@ def compare_command(roots: tuple[str, ...], db: str, output: str, log: bool,
 @picture_option
 @click.option("--log", "log", is_flag=True, help="adoption: log scale for the counts.")
 @dpi_option
+@size_option
 @trend_options
 @click.option("--top", type=click.IntRange(min=1), default=8, show_default=True,
               help="share/new: draw the N largest groups (share: the rest as 'other').")
 def plot_command(kind: str, roots: tuple[str, ...], db: str, output: str, log: bool,
-                 dpi: int, by: str, period: str, relation: str | None, since: str | None,
+                 dpi: int, size: str, by: str, period: str, relation: str | None, since: str | None,
                  until: str | None, lineages: str | None, top: int) -> None:
     """Plot KIND for the families of ROOTS: adoption (cumulative derivatives since
     release), fanout (fan-out distribution, log-log), relations (relation mix), drift
@@ -169,6 +175,7 @@ def plot_command(kind: str, roots: tuple[str, ...], db: str, output: str, log: b
       ecograph plot new --by series --top 6 --since 2024-01-01 --db hub.db -o new.png
       ecograph plot drift meta-llama/Llama-3.1-8B Qwen/Qwen2.5-7B --db hub.db -o drift.png
       ecograph plot downloads meta-llama/Llama-3.1-8B Qwen/Qwen2.5-7B --db hub.db -o dl.png
+      ecograph plot share --size column --dpi 300 --db hub.db -o share.pdf
     """
     if kind in ("share", "new"):
         if roots:
@@ -176,7 +183,7 @@ def plot_command(kind: str, roots: tuple[str, ...], db: str, output: str, log: b
                                    "no ROOTS")
         click.echo(plot_trends(open_ecosystem(db), kind, output, by=by, period=period,
                                top=top, relation=relation, since=since, until=until,
-                               lineages=lineages, dpi=dpi), err=True)
+                               lineages=lineages, dpi=dpi, size=size), err=True)
         return
     if not roots:
         raise click.UsageError(f"plot {kind} needs at least one ROOT")
@@ -188,7 +195,7 @@ def plot_command(kind: str, roots: tuple[str, ...], db: str, output: str, log: b
         return
     options = {"log": log} if kind == "adoption" else {}
     guard_output(output, db)
-    open_ecosystem(db).save_plot(kind, output, roots, dpi=dpi, **options)
+    open_ecosystem(db).save_plot(kind, output, roots, dpi=dpi, size=size, **options)
     click.echo(f"Wrote the {kind} plot of {len(roots)} families to {output}", err=True)
 
 
@@ -200,7 +207,8 @@ def plot_command(kind: str, roots: tuple[str, ...], db: str, output: str, log: b
 @click.option("--layout", type=click.Choice(["radial", "layered"]), default="radial",
               show_default=True, help=_LAYOUT_HELP)
 @dpi_option
-def report_command(root: str, db: str, out: str, layout: str, dpi: int) -> None:
+@size_option
+def report_command(root: str, db: str, out: str, layout: str, dpi: int, size: str) -> None:
     """Write a report on ROOT's family: metrics (JSON, Markdown), fork tree, adoption
     curve, fan-out plot, and a self-contained report.html.
 
@@ -210,7 +218,7 @@ def report_command(root: str, db: str, out: str, layout: str, dpi: int) -> None:
     """
     guard_output(out, db)
     fam = open_ecosystem(db).family(root)
-    paths = fam.report(out, layout=layout, dpi=dpi)
+    paths = fam.report(out, layout=layout, dpi=dpi, size=size)
     click.echo(f"Wrote the report on {fam.root} to {out}/:", err=True)
     for p in paths.values():
         click.echo(f"  {p}")
