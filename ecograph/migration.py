@@ -166,6 +166,12 @@ def _publisher_keys(models: pl.DataFrame) -> tuple[pl.Series, pl.Series]:
     return author, org
 
 
+def _take(models: pl.DataFrame, rows: np.ndarray, columns: Iterable[str]) -> pl.DataFrame:
+    """The ``rows`` of ``models``, only the ``columns`` it has (gathering every column of
+    a whole hub costs more than the rest)."""
+    return models.select([c for c in columns if c in models.columns])[rows]
+
+
 class _Descent(NamedTuple):
     """The dated derivatives of a hub and the foundations they descend from."""
 
@@ -210,7 +216,7 @@ def _descent(
     r, node = r[keep], node[keep]
     nodes, pair_deriv = _group_keys(node)
     deriv_rows = index.model_row[nodes]
-    keys = author_keys(models[deriv_rows]) if nodes.size else pl.Series([], dtype=pl.Utf8)
+    keys = author_keys(_take(models, deriv_rows, ("id", "author")))
     names = keys.drop_nulls().unique().sort()
     code = (keys.rank("dense").cast(pl.Int64) - 1).fill_null(-1).to_numpy()
     return _Descent(
@@ -242,7 +248,7 @@ def _memberships(
     deriv, group = pair // n_groups, pair % n_groups
     # the publishers of each group, as author codes (publishers who never built anything
     # are no author of a derivative: nothing to exclude)
-    author, org = _publisher_keys(models[hub.found_rows])
+    author, org = _publisher_keys(_take(models, hub.found_rows, ("id", "author")))
     publishers = (
         pl.DataFrame({"group": np.concatenate([gcode, gcode]), "key": pl.concat([author, org])})
         .drop_nulls()
@@ -269,7 +275,8 @@ def _group_labels(
     lineages: pl.DataFrame | None,
     overrides: str | LineageTable | None,
 ) -> pl.Series:
-    frows = models[hub.found_rows] if by != "root" else models.clear()
+    frows = (_take(models, hub.found_rows, ("id", "created_at", "safetensors_total"))
+             if by != "root" else models.clear())
     return _foundation_groups(frows, hub.found_ids, by, lineages, overrides)
 
 
@@ -277,27 +284,44 @@ def _group_labels(
 
 
 class _Activity(NamedTuple):
-    """A(G, t) and Active(t) as integer codes."""
+    """A(G, t) and Active(t) as sorted integer keys.
 
-    author: np.ndarray  # per (author, period, group) row
-    period: np.ndarray  # absolute period code (months or quarters since 1970-01)
-    group: np.ndarray
+    Periods are counted from ``first`` (the earliest period with an authored derivative):
+    ``p = period code - first``; ``span`` leaves room for p + 1. ``members`` are the keys
+    ``(author * span + p) * n_groups + group`` of A, ``active`` the keys
+    ``author * span + p`` of Active; both sorted and distinct, with their derivatives.
+    """
+
+    members: np.ndarray
     derivatives: np.ndarray
-    active_author: np.ndarray  # per (author, period) row of Active(t)
-    active_period: np.ndarray
+    active: np.ndarray
     active_derivatives: np.ndarray
+    first: int
+    span: int
     author_names: pl.Series
     group_names: pl.Series
     skipped: int
 
+    @property
+    def n_groups(self) -> int:
+        return max(self.group_names.len(), 1)
 
-def _distinct_counts(*columns: np.ndarray) -> tuple[list[np.ndarray], np.ndarray]:
-    """The distinct rows of parallel non-negative int ``columns`` and how often each
-    occurs."""
-    frame = pl.DataFrame({f"c{i}": c for i, c in enumerate(columns)})
-    out = frame.group_by(frame.columns).len()
-    return [out.get_column(c).to_numpy() for c in frame.columns], out.get_column(
-        "len").to_numpy().astype(np.int64)
+
+def _runs(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The distinct values of int ``keys``, sorted, and how often each occurs."""
+    if keys.size == 0:
+        return keys.astype(np.int64), np.zeros(0, dtype=np.int64)
+    ordered = pl.Series(keys).sort().to_numpy() if keys.size > 50_000 else np.sort(keys)
+    starts = np.flatnonzero(np.r_[True, ordered[1:] != ordered[:-1]])
+    return ordered[starts], np.diff(np.r_[starts, ordered.size]).astype(np.int64)
+
+
+def _in_sorted(values: np.ndarray, sorted_keys: np.ndarray) -> np.ndarray:
+    """Whether each of ``values`` is in ``sorted_keys`` (sorted, distinct)."""
+    if sorted_keys.size == 0:
+        return np.zeros(values.size, dtype=bool)
+    pos = np.minimum(np.searchsorted(sorted_keys, values), sorted_keys.size - 1)
+    return sorted_keys[pos] == values
 
 
 def _activity(
@@ -319,48 +343,53 @@ def _activity(
     hub = _descent(models, edges, since=since, until=until, index=index)
     labels = _group_labels(models, hub, by, lineages, overrides)
     deriv, group, excluded, names = _memberships(models, hub, labels)
-    period_of = _period_codes(hub.deriv_us, period)
     # Active(t): any derivative with an author
     has_author = hub.author >= 0
-    (act_a, act_p), act_n = _distinct_counts(hub.author[has_author], period_of[has_author])
-    keep = ~excluded & (hub.author[deriv] >= 0)
+    period_of = _period_codes(hub.deriv_us, period)
+    first = int(period_of[has_author].min()) if has_author.any() else 0
+    span = int(period_of[has_author].max()) - first + 2 if has_author.any() else 2
+    ap = hub.author * span + (period_of - first)  # per derivative (meaningless without author)
+    active, active_n = _runs(ap[has_author])
+    keep = ~excluded & has_author[deriv]
     deriv, group = deriv[keep], group[keep]
     if top is not None:
-        # rank the groups by their distinct authors over all periods (ties: smaller name),
-        # then map the rest to OTHER before any set operation
-        (ga, gg), _ = _distinct_counts(hub.author[deriv], group)
-        reach = np.bincount(gg, minlength=names.len())
-        order = np.lexsort((np.arange(names.len()), -reach))
-        kept = np.sort(order[:top][reach[order[:top]] > 0])
-        if kept.size < np.count_nonzero(reach):
-            folded = pl.concat([names.gather(kept), pl.Series([OTHER])]).unique().sort()
-            target = pl.Series(np.full(names.len(), OTHER, dtype=object), dtype=pl.Utf8)
-            target = target.scatter(kept, names.gather(kept))
-            remap = (
-                pl.DataFrame({"name": folded, "code": np.arange(folded.len())})
-                .join(pl.DataFrame({"name": target, "old": np.arange(names.len())}),
-                      on="name")
-                .sort("old")
-                .get_column("code")
-                .to_numpy()
-            )
-            # distinct (derivative, folded group): a derivative of two folded groups
-            # counts once for OTHER
-            n_folded = folded.len()
-            pair, _ = _group_keys(deriv * n_folded + remap[group])
-            deriv, group, names = pair // n_folded, pair % n_folded, folded
-    (a, p, g), n = _distinct_counts(hub.author[deriv], period_of[deriv], group)
+        names, deriv, group = _fold(names, deriv, group, hub.author, top)
+    n_groups = max(names.len(), 1)
+    members, n = _runs(ap[deriv] * n_groups + group)
     return _Activity(
-        author=a, period=p, group=g, derivatives=n,
-        active_author=act_a, active_period=act_p, active_derivatives=act_n,
-        author_names=hub.author_names, group_names=names, skipped=hub.skipped,
+        members=members, derivatives=n, active=active, active_derivatives=active_n,
+        first=first, span=span, author_names=hub.author_names, group_names=names,
+        skipped=hub.skipped,
     )
 
 
-def _label_periods(codes: np.ndarray, period: str) -> pl.Series:
-    distinct, inverse = _group_keys(np.asarray(codes, dtype=np.int64))
-    labels = pl.Series(_period_labels(distinct, period), dtype=pl.Utf8)
-    return labels.gather(inverse)
+def _fold(
+    names: pl.Series, deriv: np.ndarray, group: np.ndarray, author: np.ndarray, top: int
+) -> tuple[pl.Series, np.ndarray, np.ndarray]:
+    """Keep the ``top`` groups with the most distinct authors (ties: the smaller name) and
+    map the others to :data:`OTHER`: the distinct (derivative, folded group) pairs, so a
+    derivative of two folded groups counts once for OTHER."""
+    n_names = names.len()
+    pairs, _ = _runs(author[deriv] * max(n_names, 1) + group)
+    reach = np.bincount(pairs % max(n_names, 1), minlength=n_names)
+    order = np.lexsort((np.arange(n_names), -reach))[:top]
+    kept = np.sort(order[reach[order] > 0])
+    if kept.size == np.count_nonzero(reach):
+        return names, deriv, group
+    folded = pl.concat([names.gather(kept), pl.Series([OTHER])]).unique().sort()
+    target = [OTHER] * n_names
+    for k, name in zip(kept.tolist(), names.gather(kept).to_list(), strict=True):
+        target[k] = name
+    remap = folded.search_sorted(pl.Series(target, dtype=pl.Utf8)).to_numpy()
+    n_folded = folded.len()
+    pair, _ = _group_keys(deriv * n_folded + remap[group])
+    return folded, pair // n_folded, pair % n_folded
+
+
+def _label_periods(act: _Activity, relative: np.ndarray, period: str) -> pl.Series:
+    """``2024-Q3`` / ``2024-07`` labels of periods counted from ``act.first``."""
+    labels = _period_labels(np.arange(act.span) + act.first, period)
+    return pl.Series(labels, dtype=pl.Utf8).gather(relative)
 
 
 def author_activity(
@@ -437,11 +466,13 @@ def author_activity(
     """
     act = _activity(models, edges, by=by, period=period, since=since, until=until, top=None,
                     lineages=lineages, overrides=overrides, index=index)
+    n_groups = act.n_groups
+    author_period = act.members // n_groups
     frame = pl.DataFrame(
         {
-            "author": act.author_names.gather(act.author),
-            "period": _label_periods(act.period, period),
-            "group": act.group_names.gather(act.group),
+            "author": act.author_names.gather(author_period // act.span),
+            "period": _label_periods(act, author_period % act.span, period),
+            "group": act.group_names.gather(act.members % n_groups),
             "derivatives": act.derivatives,
         },
         schema=ACTIVITY_SCHEMA,
@@ -451,9 +482,9 @@ def author_activity(
             frame,
             pl.DataFrame(
                 {
-                    "author": act.author_names.gather(act.active_author),
-                    "period": _label_periods(act.active_period, period),
-                    "group": pl.Series([None] * act.active_author.size, dtype=pl.Utf8),
+                    "author": act.author_names.gather(act.active // act.span),
+                    "period": _label_periods(act, act.active % act.span, period),
+                    "group": pl.Series([None] * act.active.size, dtype=pl.Utf8),
                     "derivatives": act.active_derivatives,
                 },
                 schema=ACTIVITY_SCHEMA,
@@ -629,68 +660,104 @@ def migration(
     act = _activity(models, edges, by=by, period=period, since=since, until=until, top=top,
                     lineages=lineages, overrides=overrides, index=index)
     scope = " in range" if since is not None or until is not None else ""
-    if act.active_author.size == 0:
+    if act.active.size == 0:
         if act.skipped:
             raise InputError(f"no derivative{scope} has an author or a namespace "
                              f"({act.skipped:,} skipped): nothing to compare")
         raise InputError(f"no dated derivatives{scope}: nothing to compare")
-    first, last = int(act.active_period.min()), int(act.active_period.max())
-    if first == last:
-        label = _period_labels(np.asarray([first]), period)[0]
+    last = act.span - 2  # the last period with an authored derivative, counted from first
+    if last == 0:
+        label = _period_labels(np.asarray([act.first]), period)[0]
         raise InputError(f"all derivatives{scope} fall in one {period} ({label}): nothing "
                          f"to compare; try a shorter period or a wider range")
-    membership = pl.DataFrame({"a": act.author, "p": act.period, "g": act.group})
-    active_next = pl.DataFrame({"a": act.active_author, "p": act.active_period - 1,
-                                "active_next": True})
-    same_next = membership.with_columns(pl.col("p") - 1, pl.lit(True).alias("same_next"))
-    flagged = (
-        membership.filter(pl.col("p") < last)
-        .join(active_next, on=["a", "p"], how="left")
-        .join(same_next, on=["a", "p", "g"], how="left")
-        .with_columns(pl.col("active_next", "same_next").fill_null(False))
-    )
-    kept = (
-        flagged.group_by("p", "g")
-        .agg(pl.col("active_next").sum().cast(pl.Int64).alias("authors"),
-             pl.col("same_next").sum().cast(pl.Int64).alias("returning"))
-    )
-    moved = (
-        flagged.filter(pl.col("active_next") & ~pl.col("same_next"))
-        .select("a", "p", pl.col("g").alias("from"))
-        .join(same_next.select("a", "p", pl.col("g").alias("to")), on=["a", "p"])
-        .group_by("p", "from", "to")
-        .len()
-    )
+    retention, flows = _retention_flows(act, last)
     names = act.group_names
-    retention = pl.DataFrame(
+    n_groups = act.n_groups
+    retention_frame = pl.DataFrame(
         {
-            "period": _label_periods(kept.get_column("p").to_numpy(), period),
-            "group": names.gather(kept.get_column("g").to_numpy()),
-            "authors": kept.get_column("authors"),
-            "returning": kept.get_column("returning"),
+            "period": _label_periods(act, retention.cell // n_groups, period),
+            "group": names.gather(retention.cell % n_groups),
+            "authors": retention.authors,
+            "returning": retention.returning,
         }
     ).with_columns(
         pl.when(pl.col("authors") > 0)
         .then(pl.col("returning") / pl.col("authors"))
         .alias("retention")
     ).cast(RETENTION_SCHEMA)  # type: ignore[arg-type]
-    flows = pl.DataFrame(
+    period_from = flows.key // n_groups
+    flow_frame = pl.DataFrame(
         {
-            "period": _label_periods(moved.get_column("p").to_numpy(), period),
-            "from_group": names.gather(moved.get_column("from").to_numpy()),
-            "to_group": names.gather(moved.get_column("to").to_numpy()),
-            "authors": moved.get_column("len"),
-        }
-    ).cast(FLOW_SCHEMA)  # type: ignore[arg-type]
+            "period": _label_periods(act, period_from // n_groups, period),
+            "from_group": names.gather(period_from % n_groups),
+            "to_group": names.gather(flows.key % n_groups),
+            "authors": flows.authors,
+        },
+        schema=FLOW_SCHEMA,
+    )
     return Migration(
-        retention=retention.sort(["period", "authors", "group"],
-                                 descending=[False, True, False]),
-        flows=flows.sort(["period", "from_group", "authors", "to_group"],
-                         descending=[False, False, True, False]),
+        retention=retention_frame,
+        flows=flow_frame,
         by=by,
         period=period,
         skipped=act.skipped,
     )
+
+
+class _Retention(NamedTuple):
+    cell: np.ndarray  # p * n_groups + group, in output order
+    authors: np.ndarray
+    returning: np.ndarray
+
+
+class _Flows(NamedTuple):
+    key: np.ndarray  # (p * n_groups + from) * n_groups + to, in output order
+    authors: np.ndarray
+
+
+def _retention_flows(act: _Activity, last: int) -> tuple[_Retention, _Flows]:
+    """The set operations of :func:`migration` on the sorted integer keys of ``act``.
+
+    A member row (a, p, G) is in Active(p+1) when the key ``a * span + p + 1`` is in
+    ``act.active``, and in A(G, p+1) when ``member + n_groups`` is a member. A leaver's
+    destinations are the members with (a, p+1): one contiguous run of the sorted keys, so
+    every (leaver, destination) pair is enumerated with one ``repeat`` (no join).
+    """
+    n_groups = act.n_groups
+    members = act.members
+    author_period = members // n_groups
+    group = members % n_groups
+    base = author_period % act.span < last
+    author_period, group, keys = author_period[base], group[base], members[base]
+    active_next = _in_sorted(author_period + 1, act.active)
+    same_next = _in_sorted(keys + n_groups, members)
+    cells, inverse = _group_keys((author_period % act.span) * n_groups + group)
+    authors = np.bincount(inverse, weights=active_next, minlength=cells.size).astype(np.int64)
+    returning = np.bincount(inverse, weights=same_next, minlength=cells.size).astype(np.int64)
+    # sorted by period, authors (descending), group (group codes follow name order)
+    order = np.lexsort((cells % n_groups, -authors, cells // n_groups))
+    retention = _Retention(cells[order], authors[order], returning[order])
+
+    leave = active_next & ~same_next
+    origin = (author_period[leave] % act.span) * n_groups + group[leave]  # p * n + G
+    nxt = (author_period[leave] + 1) * n_groups
+    start = np.searchsorted(members, nxt, side="left")
+    count = np.searchsorted(members, nxt + n_groups, side="left") - start
+    del nxt
+    exclusive = np.cumsum(count) - count
+    position = np.arange(int(count.sum()), dtype=np.int64)
+    position += np.repeat(start - exclusive, count)
+    destination = members[position] % n_groups
+    del position
+    flow_keys = np.repeat(origin * n_groups, count)
+    flow_keys += destination
+    del destination
+    key, moved = _runs(flow_keys)
+    del flow_keys
+    # sorted by period, from group, authors (descending), to group
+    order = np.lexsort((-moved, key // n_groups))
+    return retention, _Flows(key[order], moved[order])
+
 
 
 # --------------------------------------------------------------------------- succession
