@@ -62,6 +62,45 @@ def hubs(draw: st.DrawFn) -> tuple[pl.DataFrame, pl.DataFrame]:
     return models, edges
 
 
+FOUNDATION_IDS = ["meta-llama/Llama-2-7b", "meta-llama/Meta-Llama-3-8B",
+                  "meta-llama/Llama-3.1-8B", "facebook/Llama-3.2-1B", "Qwen/Qwen2-7B",
+                  "zed/Llama-2-13b"]
+
+
+BOUNDS = [-91, -90, -89, -31, -30, -29, -1, 0, 1, 29, 30, 31, 88, 89, 90]
+
+
+@st.composite
+def release_hubs(draw: st.DrawFn) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Hubs dense around releases: a few foundations of few vendors (two series each), and
+    derivatives created within weeks of them, so the 30- and 90-day windows of succession
+    hold something."""
+    roots = draw(st.lists(st.sampled_from(FOUNDATION_IDS), min_size=2, max_size=5,
+                          unique=True))
+    release = {f: draw(st.integers(0, 150)) for f in roots}
+    rows = [(f, None if draw(st.integers(0, 9)) == 0 else f.split("/")[0],
+             EPOCH + timedelta(days=release[f]), "ok") for f in roots]
+    edges = []
+    ids = list(roots)
+    for i in range(draw(st.integers(1, 40))):
+        mid = f"{draw(st.sampled_from(['a', 'b', 'c', 'D', 'd', 'meta-llama', 'Qwen']))}/m{i}"
+        parents = draw(st.lists(st.sampled_from(ids), min_size=1, max_size=2, unique=True))
+        # near any release, often exactly on a window bound (R-91 .. R+90)
+        anchor = release[draw(st.sampled_from(roots))]
+        day = anchor + draw(st.one_of(st.sampled_from(BOUNDS), st.integers(-100, 120)))
+        rows.append((mid, draw(st.sampled_from([None, None, "a", "b"])),
+                     EPOCH + timedelta(days=day, hours=draw(st.integers(0, 23))), "ok"))
+        edges += [(p, mid) for p in parents]
+        ids.append(mid)
+    models = pl.DataFrame(
+        rows,
+        schema={"id": pl.Utf8, "author": pl.Utf8, "created_at": pl.Datetime("us", "UTC"),
+                "status": pl.Utf8},
+        orient="row",
+    )
+    return models, pl.DataFrame(edges, schema=["parent", "child"], orient="row")
+
+
 # --------------------------------------------------------------------------- brute force
 
 
@@ -248,11 +287,11 @@ def brute_succession(b: Brute):
                     continue
                 if any(k[0] != vendor and who not in vendor_pubs[k[0]] for k in ks):
                     elsewhere.add(who)
-            share = (lambda s: len(s & builders) / len(builders)) if builders else (
-                lambda s: None)
+            migrated = len(moved & builders) / len(builders) if builders else None
+            defected = len((elsewhere - moved) & builders) / len(builders) if builders else None
             rows[(vendor, old[1], newer[1])] = (
                 release[old].date(), r, (r - release[old].date()).days, crossover, half,
-                share(moved), share(elsewhere - moved))
+                migrated, defected)
     return rows
 
 
@@ -283,7 +322,7 @@ def test_author_activity_matches_brute_force(hub, by, period) -> None:
 
 
 @settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(hubs(), st.sampled_from(["vendor", "series", "root", "size"]),
+@given(st.one_of(hubs(), release_hubs()), st.sampled_from(["vendor", "series", "root", "size"]),
        st.sampled_from(["month", "quarter"]), st.sampled_from([None, None, 1, 2]))
 def test_migration_matches_brute_force(hub, by, period, top) -> None:
     models, edges = hub
@@ -312,7 +351,7 @@ def test_migration_matches_brute_force(hub, by, period, top) -> None:
 
 
 @settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(hubs())
+@given(st.one_of(hubs(), release_hubs(), release_hubs()))
 def test_succession_matches_brute_force(hub) -> None:
     models, edges = hub
     if not _dated(models):
