@@ -917,11 +917,11 @@ def succession(
     )
     out = out.join(_crossovers(models, edges, hub, pairs, vendor_labels, keys),
                    on="pair", how="left")
-    members, _ = _series_pairs(models, hub, keys)
+    series = _Pairs(*_memberships(models, hub, keys))
     horizon = int(created_all[known_all].max() // _DAY_US)
-    out = out.join(_half_lives(pairs, members, horizon), on="pair", how="left")
-    by_vendor, _ = _series_pairs(models, hub, vendor_labels)
-    out = out.join(_movers(pairs, members, by_vendor), on="pair", how="left")
+    out = out.join(_half_lives(pairs, hub, series, horizon), on="pair", how="left")
+    vendors = _Pairs(*_memberships(models, hub, vendor_labels))
+    out = out.join(_movers(pairs, hub, series, vendors), on="pair", how="left")
     return out.select(list(SUCCESSION_SCHEMA)).cast(
         SUCCESSION_SCHEMA  # type: ignore[arg-type]
     ).sort(["vendor", "new_released", "new"])
@@ -951,32 +951,29 @@ def _crossovers(
     return newer.group_by("pair").agg(pl.col("period").min().alias("crossover"))
 
 
-def _series_pairs(
-    models: pl.DataFrame, hub: _Descent, keys: pl.Series
-) -> tuple[pl.DataFrame, pl.Series]:
-    """Distinct (derivative, (vendor, series)) pairs: derivative index, series key, the
-    derivative's UTC day and author code, and whether the author publishes the series."""
-    deriv, group, excluded, names = _memberships(models, hub, keys)
-    frame = pl.DataFrame({
-        "deriv": deriv,
-        "key": names.gather(group),
-        "day": hub.deriv_us[deriv] // _DAY_US,
-        "a": hub.author[deriv],
-        "excluded": excluded,
-    })
-    return frame, names
+class _Pairs(NamedTuple):
+    """Distinct (derivative, group) pairs and whether the derivative's author publishes
+    the group (:func:`_memberships`)."""
+
+    deriv: np.ndarray
+    group: np.ndarray
+    excluded: np.ndarray
+    names: pl.Series
 
 
-def _half_lives(pairs: pl.DataFrame, members: pl.DataFrame, horizon: int) -> pl.DataFrame:
-    """``half_life_days`` of each pair, with ``members`` from :func:`_series_pairs`.
+def _half_lives(pairs: pl.DataFrame, hub: _Descent, series: _Pairs, horizon: int
+                ) -> pl.DataFrame:
+    """``half_life_days`` of each pair, from the (derivative, series) pairs (whole
+    derivatives, whoever made them).
 
     The trailing count only drops when a derivative leaves the window, so the first day
     below half is day 1 or a day d = x + 30 - R for an old-series derivative created on
     day x: only those candidates are counted (binary search in the sorted (pair, day)
     keys of the old series' derivatives).
     """
-    old = pairs.select("pair", pl.col("old_key").alias("key"), "day").join(
-        members.select("key", pl.col("day").alias("x")), on="key")
+    members = pl.DataFrame({"key": series.names.gather(series.group),
+                            "x": hub.deriv_us[series.deriv] // _DAY_US})
+    old = pairs.select("pair", pl.col("old_key").alias("key"), "day").join(members, on="key")
     if not old.height:
         return pl.DataFrame(schema={"pair": pl.UInt32, "half_life_days": pl.Int64})
     pair = old.get_column("pair").cast(pl.Int64).to_numpy()
@@ -1008,43 +1005,66 @@ def _half_lives(pairs: pl.DataFrame, members: pl.DataFrame, horizon: int) -> pl.
     )
 
 
-def _movers(pairs: pl.DataFrame, members: pl.DataFrame, by_vendor: pl.DataFrame
+class _DayCounts:
+    """How many of a set of (entity, day) rows fall in a range of days, for many (entity,
+    range) queries at once: binary search in the sorted keys ``entity * span + day``."""
+
+    def __init__(self, entity: np.ndarray, day: np.ndarray) -> None:
+        self.first = int(day.min()) - 1 if day.size else 0
+        self.span = (int(day.max()) - self.first + 2) if day.size else 2
+        self.keys = np.sort(entity * self.span + (day - self.first))
+
+    def count(self, entity: np.ndarray, low: np.ndarray, high: np.ndarray) -> np.ndarray:
+        """Rows of each ``entity`` with ``low <= day <= high`` (days clipped to the rows'
+        range, so a query never reaches a neighbouring entity)."""
+        last = self.first + self.span - 1
+        base = entity * self.span - self.first
+        return (np.searchsorted(self.keys, base + np.clip(high, self.first, last), "right")
+                - np.searchsorted(self.keys, base + np.clip(low, self.first, last), "left"))
+
+
+def _movers(pairs: pl.DataFrame, hub: _Descent, series: _Pairs, vendors: _Pairs
             ) -> pl.DataFrame:
     """``migrated_90d`` and ``defected_90d`` of each pair, from the (derivative, series)
-    and (derivative, vendor) pairs of :func:`_series_pairs`."""
-    members = members.filter(~pl.col("excluded") & (pl.col("a") >= 0))
-    by_vendor = by_vendor.filter(~pl.col("excluded") & (pl.col("a") >= 0)).rename(
-        {"key": "vendor"})
-    before = (
-        pairs.select("pair", pl.col("old_key").alias("key"), "day")
-        .join(members.select("key", "a", pl.col("day").alias("x")), on="key")
-        .filter((pl.col("x") >= pl.col("day") - 90) & (pl.col("x") <= pl.col("day") - 1))
-        .select("pair", "a").unique()
-    )
-    after = pairs.select("pair", "new_key", "vendor", "day")
-    stayed = (
-        before.join(after, on="pair")
-        .join(members.select(pl.col("key").alias("new_key"), "a", pl.col("day").alias("x")),
-              on=["new_key", "a"])
-        .filter((pl.col("x") >= pl.col("day")) & (pl.col("x") <= pl.col("day") + 89))
-        .select("pair", "a").unique()
-    )
-    elsewhere = (
-        before.join(after, on="pair")
-        .join(by_vendor.select(pl.col("vendor").alias("other"), "a", pl.col("day").alias("x")),
-              on="a")
-        .filter((pl.col("other") != pl.col("vendor"))
-                & (pl.col("x") >= pl.col("day")) & (pl.col("x") <= pl.col("day") + 89))
-        .select("pair", "a").unique()
-        .join(stayed, on=["pair", "a"], how="anti")
-    )
-    total = before.group_by("pair").len("b")
-    return (
-        total.join(stayed.group_by("pair").len("m"), on="pair", how="left")
-        .join(elsewhere.group_by("pair").len("d"), on="pair", how="left")
-        .select(
-            "pair",
-            (pl.col("m").fill_null(0) / pl.col("b")).alias("migrated_90d"),
-            (pl.col("d").fill_null(0) / pl.col("b")).alias("defected_90d"),
-        )
-    )
+    and (derivative, vendor) pairs (their publishers and anonymous derivatives left out)."""
+    pair_id = pairs.get_column("pair").cast(pl.Int64).to_numpy()
+    release = pairs.get_column("day").to_numpy()
+    old = series.names.search_sorted(pairs.get_column("old_key")).to_numpy()
+    new = series.names.search_sorted(pairs.get_column("new_key")).to_numpy()
+    vendor = vendors.names.search_sorted(pairs.get_column("vendor")).to_numpy()
+
+    def counted(p: _Pairs) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        author = hub.author[p.deriv]
+        keep = ~p.excluded & (author >= 0)
+        return author[keep], p.group[keep], hub.deriv_us[p.deriv[keep]] // _DAY_US
+
+    s_author, s_group, s_day = counted(series)
+    v_author, v_group, v_day = counted(vendors)
+    # B: the authors of each pair's old series in [R-90, R-1] (each series is the old one
+    # of at most one pair of its vendor: one row per old-series derivative)
+    of_pair = np.full(max(series.names.len(), 1), -1, dtype=np.int64)
+    of_pair[old] = np.arange(old.size)
+    row = of_pair[s_group]
+    hit = row >= 0
+    row, who, day = row[hit], s_author[hit], s_day[hit]
+    inside = (day >= release[row] - 90) & (day <= release[row] - 1)
+    n_authors = max(hub.author_names.len(), 1)
+    builders, _ = _runs(row[inside] * n_authors + who[inside])
+    b_row, b_author = builders // n_authors, builders % n_authors
+    low, high = release[b_row], release[b_row] + 89
+    n_series = max(series.names.len(), 1)
+    on_new = _DayCounts(s_author * n_series + s_group, s_day).count(
+        b_author * n_series + new[b_row], low, high) > 0
+    n_vendors = max(vendors.names.len(), 1)
+    everywhere = _DayCounts(v_author, v_day).count(b_author, low, high)
+    at_home = _DayCounts(v_author * n_vendors + v_group, v_day).count(
+        b_author * n_vendors + vendor[b_row], low, high)
+    defected = (everywhere > at_home) & ~on_new
+    total = np.bincount(b_row, minlength=old.size)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        migrated_share = np.bincount(b_row, weights=on_new, minlength=old.size) / total
+        defected_share = np.bincount(b_row, weights=defected, minlength=old.size) / total
+    return pl.DataFrame(
+        {"pair": pair_id, "migrated_90d": migrated_share, "defected_90d": defected_share}
+    ).with_columns(pl.col("pair").cast(pl.UInt32), pl.col("migrated_90d", "defected_90d")
+                   .fill_nan(None))
