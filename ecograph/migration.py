@@ -169,7 +169,9 @@ def _publisher_keys(models: pl.DataFrame) -> tuple[pl.Series, pl.Series]:
 def _take(models: pl.DataFrame, rows: np.ndarray, columns: Iterable[str]) -> pl.DataFrame:
     """The ``rows`` of ``models``, only the ``columns`` it has (gathering every column of
     a whole hub costs more than the rest)."""
-    return models.select([c for c in columns if c in models.columns])[rows]
+    wanted = [c for c in columns if c in models.columns]
+    # (a lazy gather: the eager ``frame[rows]`` costs several times more on a whole hub)
+    return models.lazy().select(pl.col(wanted).gather(pl.Series(rows))).collect()
 
 
 class _Descent(NamedTuple):
@@ -218,7 +220,12 @@ def _descent(
     deriv_rows = index.model_row[nodes]
     keys = author_keys(_take(models, deriv_rows, ("id", "author")))
     names = keys.drop_nulls().unique().sort()
-    code = (keys.rank("dense").cast(pl.Int64) - 1).fill_null(-1).to_numpy()
+    code = (
+        pl.DataFrame({"author": keys})
+        .join(pl.DataFrame({"author": names, "code": np.arange(names.len(), dtype=np.int64)}),
+              on="author", how="left", maintain_order="left")
+        .get_column("code").fill_null(-1).to_numpy()
+    )
     return _Descent(
         graph=index,
         found_rows=index.model_row[found],
