@@ -20,11 +20,15 @@ is shared. Every number is the best of ``--repeat`` runs.
 Target (issue 13), at 2M models: migration by series per quarter <= 3 s after the load,
 peak RSS <= 1.5 GB.
 
-Measured 2026-12-01 on the shared 2-core machine (load average ~6-7 from other jobs;
-``--repeat 3``)::
+``peak RSS`` is the process peak after the load and ``migration(by="series")`` (the load
+alone: 0.94 GB; after succession too: 1.21 GB).
 
-    (see the report of the i13-migration branch; filled in below after the run)
-"""
+Measured 2026-12-01 on the shared 2-core machine (load average ~3-5 from other jobs;
+``--repeat 3``; ``ECOGRAPH_BENCH_DIR=/tmp/i13_bench``)::
+
+       models     edges ret rows   flows  pairs  load s compute s  cpu s vendor/m s  succ s  peak RSS
+    2,001,114   581,204   32,498 3,181,956 16,577    2.92      2.41   2.73       1.98    3.05     1.05G
+"""  # noqa: E501
 
 from __future__ import annotations
 
