@@ -393,6 +393,15 @@ def _fold(
     return folded, pair // n_folded, pair % n_folded
 
 
+def _require_authors(act: _Activity, scope: str) -> None:
+    """A clear error instead of an empty table when no derivative can be attributed."""
+    if act.active.size == 0:
+        if act.skipped:
+            raise InputError(f"no derivative{scope} has an author or a namespace "
+                             f"({act.skipped:,} skipped): nothing to compare")
+        raise InputError(f"no dated derivatives{scope}: nothing to compare")
+
+
 def _label_periods(act: _Activity, relative: np.ndarray, period: str) -> pl.Series:
     """``2024-Q3`` / ``2024-07`` labels of periods counted from ``act.first``."""
     labels = _period_labels(np.arange(act.span) + act.first, period)
@@ -449,8 +458,8 @@ def author_activity(
     Raises
     ------
     InputError
-        Unknown ``by`` / ``period``, ``since`` after ``until``, or models without creation
-        dates.
+        Unknown ``by`` / ``period``, ``since`` after ``until``, models without creation
+        dates, or no dated derivative (in range) with an author or a namespace.
 
     Examples
     --------
@@ -473,6 +482,7 @@ def author_activity(
     """
     act = _activity(models, edges, by=by, period=period, since=since, until=until, top=None,
                     lineages=lineages, overrides=overrides, index=index)
+    _require_authors(act, " in range" if since is not None or until is not None else "")
     n_groups = act.n_groups
     author_period = act.members // n_groups
     frame = pl.DataFrame(
@@ -667,11 +677,7 @@ def migration(
     act = _activity(models, edges, by=by, period=period, since=since, until=until, top=top,
                     lineages=lineages, overrides=overrides, index=index)
     scope = " in range" if since is not None or until is not None else ""
-    if act.active.size == 0:
-        if act.skipped:
-            raise InputError(f"no derivative{scope} has an author or a namespace "
-                             f"({act.skipped:,} skipped): nothing to compare")
-        raise InputError(f"no dated derivatives{scope}: nothing to compare")
+    _require_authors(act, scope)
     last = act.span - 2  # the last period with an authored derivative, counted from first
     if last == 0:
         label = _period_labels(np.asarray([act.first]), period)[0]

@@ -311,6 +311,8 @@ def test_bad_input() -> None:
     e = pl.DataFrame({"parent": ["root/base", "root/base"], "child": ["a", "b"]})
     with pytest.raises(InputError, match=r"no derivative has an author or a namespace \(2 "):
         migration(nameless, e)
+    with pytest.raises(InputError, match="no dated derivatives in range"):
+        author_activity(models, edges, since="2030-01-01")
     with pytest.raises(InputError, match="vendor 'Mistral AI' has one series "
                                          r"\(Mistral 7B\): no succession"):
         succession(models, edges, "Mistral AI")

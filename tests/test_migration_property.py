@@ -311,8 +311,12 @@ def test_author_activity_matches_brute_force(hub, by, period) -> None:
         with pytest.raises(InputError, match="no creation dates"):
             author_activity(models, edges, by=by, period=period)
         return
-    got = author_activity(models, edges, by=by, period=period, with_active=True)
     members, active = brute_activity(Brute(models, edges, by), period)
+    if not active:  # nobody to attribute: an error, not an empty table
+        with pytest.raises(InputError, match="nothing to compare"):
+            author_activity(models, edges, by=by, period=period)
+        return
+    got = author_activity(models, edges, by=by, period=period, with_active=True)
     want = {(who, period_label(t, period), g): len(ds)
             for (g, t), authors in members.items() for who, ds in authors.items()}
     want |= {(who, period_label(t, period), None): n
