@@ -308,11 +308,14 @@ def families_command(
 def quality_command(db: str, snapshot: str | None, fmt: str, output: str | None,
                     csv_safe: bool) -> None:
     """Data-quality problems: missing parents, self-loops, cycles, relation conflicts,
-    licence conflicts.
+    case-variant parent references, licence conflicts.
 
-    A relation conflict is a ``merge`` with one parent, or a finetune / quantized /
-    adapter with several parents. A licence conflict (license_conflict) is a card and
-    ``license:`` tags that declare different licences (after normalisation).
+    A case-variant parent (case_variant_parent) is a parent that children's tags spell in
+    another case than its repo id: a crawl down from the real id on a case-sensitive Hub
+    misses those children (a scan finds them). A relation conflict is a ``merge`` with one
+    parent, or a finetune / quantized / adapter with several parents. A licence conflict
+    (license_conflict) is a card and ``license:`` tags that declare different licences
+    (after normalisation).
 
     \b
     Examples:
@@ -332,7 +335,7 @@ def quality_command(db: str, snapshot: str | None, fmt: str, output: str | None,
             summary = ", ".join(f"{n:,} {k}" for k, n in sorted(counts.items()))
             rows = [list(r) for r in frame.iter_rows()]
             table = (
-                f"{frame.height:,} problems: {summary}\n\n"
+                f"{frame.height:,} problem{'s' * (frame.height != 1)}: {summary}\n\n"
                 + _text_table(["kind", "model", "detail"], rows, right=set())
             )
     _write(frame, fmt, output, table=table, json_keys=tuple(frame.columns),
