@@ -22,17 +22,16 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import UTC, date, datetime, timedelta
-from typing import Any
 
 import numpy as np
 import polars as pl
 
-from .errors import InputError, UnknownModelError
+from .errors import InputError
 from .graph import GraphIndex, expand_families
 from .lineage import LineageTable
 from .lineage import lineages as lineage_frame
 from .metrics import RELATION_KEYS
-from .resolve import suggest
+from .metrics import response_times as family_response_times
 
 __all__ = [
     "BY_CHOICES",
@@ -80,9 +79,9 @@ _BY_COLUMN = {"vendor": "vendor", "series": "series", "size": "size_class"}
 # --------------------------------------------------------------------------- inputs
 
 
-def _created_us(models: pl.DataFrame) -> tuple[np.ndarray, np.ndarray]:
-    """``created_at`` of every row of ``models`` as µs since the epoch (UTC), and whether
-    it is known."""
+def _date_column(models: pl.DataFrame) -> pl.Series:
+    """The ``created_at`` column as a datetime series (a date column is cast), or an
+    :class:`~ecograph.errors.InputError` when there is none."""
     if "created_at" not in models.columns:
         raise InputError("the models have no creation dates (no created_at column)")
     col = models.get_column("created_at")
@@ -90,6 +89,13 @@ def _created_us(models: pl.DataFrame) -> tuple[np.ndarray, np.ndarray]:
         col = col.cast(pl.Datetime("us"))
     if not isinstance(col.dtype, pl.Datetime):
         raise InputError(f"created_at must be a datetime column, not {col.dtype}")
+    return col
+
+
+def _created_us(models: pl.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """``created_at`` of every row of ``models`` as µs since the epoch (UTC), and whether
+    it is known."""
+    col = _date_column(models)
     us = col.dt.epoch("us")  # naive values are taken as UTC; aware ones are converted
     known = us.is_not_null().to_numpy()
     return us.fill_null(0).to_numpy().astype(np.int64, copy=False), known
@@ -396,7 +402,9 @@ def response_times(
     older; null when the family has no dated member of that relation or the root has no
     date). ``by_relation_30d``: family members created 0-30 days after the root
     (``0 <= age <= 30`` days), by relation (the whole struct is null when the root has no
-    date). A member's relation is its own; null counts as ``unknown``.
+    date). A member's relation is its own; null counts as ``unknown``. The columns are
+    those of the foundation metrics, computed by the same code
+    (:func:`ecograph.metrics.response_times`).
 
     Returns
     -------
@@ -421,61 +429,8 @@ def response_times(
     >>> row["by_relation_30d"]
     {'finetune': 1, 'quantized': 1, 'adapter': 0, 'merge': 0, 'unknown': 0}
     """
-    root_ids = pl.Series("root", list(dict.fromkeys(roots)), dtype=pl.Utf8)
-    index = index if index is not None else GraphIndex.from_frames(models, edges)
-    _, found = index.lookup(root_ids)
-    if not found.all():
-        absent = root_ids.filter(pl.Series(~found))
-        known_ids = models.get_column("id").cast(pl.Utf8)
-        for rid in absent.to_list():
-            if not known_ids.is_in([rid]).any():
-                raise UnknownModelError(rid, suggest(known_ids, rid))
-        index = GraphIndex.from_frames(models, edges, extra=absent)
-    root_pos = index.positions(root_ids)
-    k = root_ids.len()
-    created_all, known_all = _created_us(models)
-    rel_all = _relation_codes(models)
-    r, node, _ = expand_families(index, root_pos)
-
-    def attrs(pos: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        row = index.model_row[pos]
-        ok = row >= 0
-        safe = np.maximum(row, 0)
-        if not models.height:
-            z = np.zeros(pos.size, np.int64)
-            return z, np.zeros(pos.size, bool), np.full(pos.size, _UNKNOWN_REL)
-        return (created_all[safe], known_all[safe] & ok,
-                np.where(ok, rel_all[safe], _UNKNOWN_REL))
-
-    created, known, rel = attrs(node)
-    root_created, root_known, _ = attrs(root_pos)
-    nrel = len(RELATION_KEYS)
-    cell = r * nrel + rel
-    big = np.iinfo(np.int64).max
-    first = np.full(k * nrel, big, dtype=np.int64)
-    np.minimum.at(first, cell[known], created[known])
-    age = created - root_created[r]
-    window = known & (age >= 0) & (age <= 30 * _DAY_US)
-    counts = np.bincount(cell[window], minlength=k * nrel).reshape(k, nrel)
-    first_at = first.reshape(k, nrel)
-    days = (first_at - root_created[:, None]) / _DAY_US
-    has = (first_at != big) & root_known[:, None]
-    first_struct: dict[str, Any] = {
-        name: pl.Series(name, np.where(has[:, j], days[:, j], np.nan)).fill_nan(None)
-        for j, name in enumerate(RELATION_KEYS)
-    }
-    count_struct = {name: counts[:, j].astype(np.int64) for j, name in enumerate(RELATION_KEYS)}
-    frame = pl.DataFrame(
-        {
-            "root": root_ids,
-            "first_by_relation_days": pl.DataFrame(first_struct).to_struct(),
-            "by_relation_30d": pl.DataFrame(count_struct).to_struct(),
-        }
-    )
-    frame = frame.with_columns(
-        pl.when(pl.Series(root_known)).then(pl.col("by_relation_30d")).alias("by_relation_30d")
-    )
-    return frame.cast(RESPONSE_SCHEMA)  # type: ignore[arg-type]
+    _date_column(models)
+    return family_response_times(models, edges, list(roots), index=index)
 
 
 # --------------------------------------------------------------------------- folding

@@ -42,6 +42,8 @@ MODEL_SCHEMA: dict[str, pl.DataType] = {
     "relation": pl.Utf8(),
     "status": pl.Utf8(),
     "fetched_at": _TS,
+    #: the Hub's ``safetensors.total`` (parameters), DESIGN §8 ``params_b``
+    "safetensors_total": pl.Int64(),
 }
 
 #: Column names and dtypes of the ``edges`` frame.

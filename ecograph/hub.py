@@ -83,10 +83,12 @@ DEFAULT_DEADLINE = 60.0
 #: Fields expanded on the list route (DESIGN §1). The Hub refuses ``baseModels``,
 #: ``childrenModelCount`` and ``usedStorage`` there (huggingface_hub PR #3182): parents and
 #: relations of listed models come from their ``base_model:<relation>:<id>`` tags.
+#: ``safetensors`` (``{"parameters": {dtype: count}, "total": count}``, huggingface_hub's
+#: ``ModelInfo.safetensors`` / ``SafeTensorsInfo``) gives ``params_b`` (DESIGN §8).
 LIST_EXPAND: tuple[str, ...] = (
     "author", "createdAt", "lastModified", "downloads", "downloadsAllTime", "likes",
     "trendingScore", "tags", "library_name", "pipeline_tag", "gated", "private",
-    "cardData",
+    "cardData", "safetensors",
 )
 #: Fields expanded on the detail route: the above plus ``baseModels`` (canonical parent
 #: ids) and ``childrenModelCount``.

@@ -8,7 +8,8 @@ Two input layouts:
   ``createdAt``, ``lastModified``, ``downloads``, ``downloadsAllTime``, ``likes``,
   ``trendingScore``, ``pipeline_tag``, ``library_name``, ``tags``, ``baseModels`` =
   struct of ``relation`` + list of ``{_id, id}``, ``cardData`` = the card's metadata as
-  a JSON string).
+  a JSON string, ``safetensors`` = struct of ``parameters`` + ``total``, of which only
+  ``total`` is read, into ``safetensors_total``).
 
 The import streams in batches (100,000 rows by default): each batch is parsed column-wise
 with polars (ids, dates, the licence (DESIGN §9: the card's ``license``, else the
@@ -527,6 +528,7 @@ def parse_batch(
         slow = slow | card_license.fill_null(False)
 
     gated = pl.col("gated")
+    params = _safetensors_total(df)
     models = df.with_columns(
         pl.when(n_parents > 0).then(relation.fill_null("unknown")).otherwise(None).alias("_rel")
     ).select(
@@ -553,6 +555,7 @@ def parse_batch(
         pl.col("_rel").alias("relation"),
         pl.lit("ok").alias("status"),
         pl.lit(fetched_at, dtype=pl.Int64).alias("fetched_at"),
+        params.alias("safetensors_total"),
         _json_list("tags").alias("tags"),
         _json_list("_parents").alias("parents"),
         pl.col("_row"),
@@ -582,6 +585,24 @@ def parse_batch(
     slow_mask = slow
     models = models.select(*_STAGE_SCHEMA, "_row").cast({**_STAGE_SCHEMA, "_row": pl.UInt32()})
     return models, edges, slow_mask
+
+
+def _safetensors_total(df: pl.DataFrame) -> pl.Expr:
+    """``safetensors.total`` of each row as :func:`~ecograph.records.safetensors_total`
+    reads it: a positive integer count, else null (no ``safetensors`` struct with a
+    numeric ``total``: all null).
+
+    >>> df = pl.DataFrame({"safetensors": [{"total": 8}, {"total": 0}, None]})
+    >>> df.select(_safetensors_total(df)).to_series().to_list()
+    [8, None, None]
+    """
+    dtype = df.schema.get("safetensors")
+    fields = {f.name: f.dtype for f in dtype.fields} if isinstance(dtype, pl.Struct) else {}
+    total_type = fields.get("total")
+    if total_type is None or not total_type.is_numeric():
+        return pl.lit(None, dtype=pl.Int64)
+    total = pl.col("safetensors").struct.field("total").cast(pl.Int64, strict=False)
+    return pl.when(total > 0).then(total)
 
 
 def _list_of_struct_with_id(dtype: pl.DataType) -> bool:
@@ -744,7 +765,10 @@ def _arrow_json_schema() -> Any:
         pl.List(pl.Utf8()): pa.list_(pa.string()),
     }
     # ``gated`` is false | "auto" | "manual": mixed JSON types, read from the text instead
-    return pa.schema([(k, types[v]) for k, v in _JSON_SCHEMA.items() if k != "gated"])
+    fields = [(k, types[v]) for k, v in _JSON_SCHEMA.items() if k != "gated"]
+    # the Hub's ``safetensors`` object: only its integer ``total`` (anything else in it is
+    # ignored; a total that is not an integer sends the line to Python)
+    return pa.schema([*fields, ("safetensors", pa.struct([("total", pa.int64())]))])
 
 
 def _arrow_ranges(
@@ -972,6 +996,20 @@ def _is_text_list(dtype: Any) -> bool:
     return _is_text(dtype.value_type)
 
 
+def _has_safetensors_total(schema: Any) -> bool:
+    """Whether a dump has a ``safetensors`` struct column with a numeric ``total`` field
+    (the models.parquet layout; otherwise the column is not read)."""
+    import pyarrow.types as pat
+
+    if "safetensors" not in schema.names:
+        return False
+    dtype = schema.field("safetensors").type
+    if not pat.is_struct(dtype) or dtype.get_field_index("total") < 0:
+        return False
+    total = dtype.field("total").type
+    return bool(pat.is_integer(total) or pat.is_floating(total))
+
+
 def _check_parquet_types(path: Path, schema: Any) -> None:
     """Refuse a dump whose columns the importer reads have the wrong type, with one line
     naming the column, its type and the type expected (the models.parquet layout)."""
@@ -1066,6 +1104,8 @@ def _parquet_batches(
     if "id" not in names and "modelId" not in names:
         raise SnapshotError(f"{path}: no 'id' column (expected the models.parquet layout)")
     columns = [c for c in _PARQUET_COLUMNS if c in names]
+    if _has_safetensors_total(pf.schema_arrow):
+        columns.append("safetensors.total")  # the struct's total alone, not its dtypes
     _check_parquet_types(path, pf.schema_arrow)
     it = pf.iter_batches(batch_size=batch_size, columns=columns)
     first_row = 1

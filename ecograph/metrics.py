@@ -32,13 +32,21 @@ DESIGN §5 names (:data:`METRIC_COLUMNS`). Conventions, for a root ``R``:
   re-created, is not counted; null when ``R``'s creation date is unknown);
   ``monthly`` = family nodes created per
   calendar month (``month`` = first day), months with none left out.
+- **response times** (DESIGN §8): ``first_by_relation_days`` (days from the root's
+  creation to its first family member of each relation; null when none) and
+  ``by_relation_30d`` (family members created 0-30 days after the root, by relation).
+  A member's relation is its own (null: ``unknown``); days are fractional and negative
+  when the data says a member is older; a relation's days are null when the family has no
+  dated member of it or the root has no date; ``by_relation_30d`` is null when the root
+  has no date. :func:`response_times` computes just these two.
 - ``bridges`` = family nodes that descend from more than one foundation.
 
 Everything is vectorised (see :class:`ecograph.graph.GraphIndex`): one integer BFS over
 (root, node) pairs for all roots (:func:`_expand`, a :class:`_Families`), then one helper
 per DESIGN §5 group (:func:`_size_columns`, :func:`_depth_columns`,
 :func:`_fanout_columns`, :func:`_community_columns`, :func:`_reach_columns`,
-:func:`_adoption_columns`, :func:`_bridge_columns`), each returning its columns from numpy
+:func:`_adoption_columns`, :func:`_response_columns` (DESIGN §8),
+:func:`_bridge_columns`), each returning its columns from numpy
 group-bys on the root (``bincount``, ``ufunc.at``) and a few sorts of integer keys; list
 columns are assembled from offsets.
 """
@@ -66,6 +74,7 @@ __all__ = [
     "HEADLINE_COLUMNS",
     "RELATION_KEYS",
     "family_metrics",
+    "response_times",
     "headline",
     "to_records",
 ]
@@ -101,6 +110,8 @@ METRIC_COLUMNS: tuple[str, ...] = (
     "first_derivative_days",
     "derivatives_30d",
     "derivatives_90d",
+    "first_by_relation_days",
+    "by_relation_30d",
     "monthly",
     "bridges",
 )
@@ -131,6 +142,7 @@ _DAY_US = 86_400 * 1_000_000
 _TOP = 10
 
 _REL_STRUCT = pl.Struct({k: pl.Int64 for k in RELATION_KEYS})
+_REL_DAYS_STRUCT = pl.Struct({k: pl.Float64 for k in RELATION_KEYS})
 _TOP_STRUCT = pl.Struct({"author": pl.Utf8, "count": pl.Int64, "downloads": pl.Int64})
 _MONTH_STRUCT = pl.Struct({"month": pl.Date, "count": pl.Int64})
 _TOP_ARROW = pa.struct([("author", pa.large_string()), ("count", pa.int64()),
@@ -163,6 +175,8 @@ METRIC_SCHEMA: dict[str, pl.DataType] = {
     "first_derivative_days": pl.Float64(),
     "derivatives_30d": pl.Int64(),
     "derivatives_90d": pl.Int64(),
+    "first_by_relation_days": _REL_DAYS_STRUCT,
+    "by_relation_30d": _REL_STRUCT,
     "monthly": pl.List(_MONTH_STRUCT),
     "bridges": pl.Int64(),
 }
@@ -326,6 +340,7 @@ def family_metrics(
             **_community_columns(families),
             **_reach_columns(families),
             **_adoption_columns(families),
+            **_response_columns(families),
             **_bridge_columns(families, index, every_foundation=roots is None),
         }
     return pl.DataFrame(
@@ -532,6 +547,67 @@ def _adoption_columns(fam: _Families) -> dict[str, Any]:
         "derivatives_90d": created_within(90),
         "monthly": _monthly(fam.pair_root[known], created[known], fam.n_roots),
     }
+
+
+def _response_columns(fam: _Families) -> dict[str, Any]:
+    """**response times** (DESIGN §8): ``first_by_relation_days`` and ``by_relation_30d``
+    from one group-by over (root, relation) cells of the dated family pairs."""
+    n_rel = len(RELATION_KEYS)
+    created = fam.attrs.created[fam.pair_attr]
+    known = fam.attrs.created_known[fam.pair_attr]
+    root_created = fam.attrs.created[fam.root_attr]
+    root_known = fam.attrs.created_known[fam.root_attr]
+    cell = fam.pair_root * n_rel + fam.attrs.rel[fam.pair_attr]
+    never = np.iinfo(np.int64).max
+    first = np.full(fam.n_roots * n_rel, never, dtype=np.int64)
+    np.minimum.at(first, cell[known], created[known])
+    first_at = first.reshape(fam.n_roots, n_rel)
+    days = (first_at - root_created[:, None]) / _DAY_US
+    has_first = (first_at != never) & root_known[:, None]
+    age = created - root_created[fam.pair_root]
+    window = known & (age >= 0) & (age <= 30 * _DAY_US)
+    counts = np.bincount(cell[window], minlength=fam.n_roots * n_rel)
+    first_days = pl.DataFrame(
+        {name: _where(has_first[:, j], days[:, j]) for j, name in enumerate(RELATION_KEYS)}
+    ).to_struct()
+    within_30d = (
+        _rel_struct(counts.reshape(fam.n_roots, n_rel))
+        .to_frame("counts")
+        .select(pl.when(pl.Series(root_known)).then(pl.col("counts")))
+        .to_series()
+    )
+    return {"first_by_relation_days": first_days, "by_relation_30d": within_30d}
+
+
+def response_times(
+    models: pl.DataFrame,
+    edges: pl.DataFrame,
+    roots: Iterable[str] | None = None,
+    *,
+    index: GraphIndex | None = None,
+) -> pl.DataFrame:
+    """Only the response-time metrics of :func:`family_metrics` (``root``,
+    ``first_by_relation_days``, ``by_relation_30d``), one row per root, computed by the
+    same code (:func:`_response_columns`) without the other metric groups.
+
+    ``roots=None`` = every foundation, sorted by id; otherwise one row per distinct root
+    in the order given.
+
+    >>> from datetime import datetime as dt
+    >>> m = pl.DataFrame({"id": ["o/r", "u/a", "u/q"], "relation": [None, "finetune",
+    ...     "quantized"], "created_at": [dt(2024, 1, 1), dt(2024, 1, 3), dt(2024, 3, 1)]})
+    >>> e = pl.DataFrame({"parent": ["o/r", "u/a"], "child": ["u/a", "u/q"]})
+    >>> row = response_times(m, e).row(0, named=True)
+    >>> row["first_by_relation_days"]["finetune"], row["first_by_relation_days"]["quantized"]
+    (2.0, 60.0)
+    >>> row["by_relation_30d"]["finetune"], row["by_relation_30d"]["quantized"]
+    (1, 0)
+    """
+    index = index if index is not None else GraphIndex.from_frames(models, edges)
+    index, root_ids, root_pos = _root_positions(models, edges, roots, index)
+    columns = {"root": root_ids, **_response_columns(_expand(models, index, root_pos))}
+    keys = ("root", "first_by_relation_days", "by_relation_30d")
+    return pl.DataFrame([pl.Series(c, columns[c]).cast(METRIC_SCHEMA[c]) for c in keys])
 
 
 def _bridge_columns(

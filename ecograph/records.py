@@ -49,6 +49,7 @@ __all__ = [
     "rejected_tag_parents",
     "parse_datetime",
     "clean_text",
+    "safetensors_total",
     "parse_model",
     "RELATIONS",
     "RELATION_KEYS",
@@ -113,6 +114,9 @@ class ModelRecord:
     #: the normalised ``license:`` tags alone (``license`` prefers the card, DESIGN §9);
     #: kept so that a card and tags that disagree can be reported
     license_tags: str | None = None
+    #: parameter count the Hub reports from the safetensors weights (``safetensors.total``;
+    #: DESIGN §8 ``params_b`` prefers it); None when the Hub does not know it
+    safetensors_total: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -428,6 +432,19 @@ def _int(value: Any) -> int | None:
     return None
 
 
+def safetensors_total(value: Any) -> int | None:
+    """The parameter count in the Hub's ``safetensors`` object (``{"parameters": {dtype:
+    count}, "total": count}``): its ``total`` when it is a positive count, else None.
+
+    >>> safetensors_total({"parameters": {"BF16": 8030261248}, "total": 8030261248})
+    8030261248
+    >>> safetensors_total(None), safetensors_total({"total": "8B"}), safetensors_total({"total": 0})
+    (None, None, None)
+    """
+    total = _int(value.get("total")) if isinstance(value, Mapping) else None
+    return total if total is not None and total > 0 else None
+
+
 def _str(value: Any) -> str | None:
     return value if isinstance(value, str) and value else None
 
@@ -590,6 +607,7 @@ def parse_model(obj: Mapping[str, Any], *, fetched_at: datetime | None = None) -
         status=Status.OK,
         fetched_at=fetched_at,
         license_tags=license_tags,
+        safetensors_total=safetensors_total(obj.get("safetensors")),
     )
     edges = tuple(
         ForkEdge(parent=p, child=mid, relation=relation or Relation.UNKNOWN, source=source)

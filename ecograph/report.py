@@ -89,6 +89,25 @@ def _fmt(key: str, v: Any) -> str:
     return str(v)
 
 
+#: Title of the response-times section (DESIGN §8) in metrics.md and report.html.
+RESPONSE_TITLE = "How fast the community responded"
+
+
+def _response_rows(rec: dict[str, Any]) -> list[tuple[str, str, str]]:
+    """(relation, days to its first family member, members within 30 days) per relation
+    from ``first_by_relation_days`` / ``by_relation_30d`` (``unknown`` only when present).
+
+    >>> _response_rows({"first_by_relation_days": {"finetune": 2.0, "unknown": None},
+    ...                 "by_relation_30d": {"finetune": 3, "unknown": 0}})
+    [('finetune', '2.00', '3')]
+    """
+    first = rec.get("first_by_relation_days") or {}
+    within = rec.get("by_relation_30d") or {}
+    return [(r, _fmt("days", first.get(r)), _fmt("count", within.get(r)))
+            for r in dict.fromkeys([*first, *within])
+            if r != "unknown" or first.get(r) is not None or within.get(r)]
+
+
 def metrics_markdown(rec: dict[str, Any]) -> str:
     """Markdown tables of a metrics record (headline numbers, relations, authors, months).
 
@@ -114,6 +133,10 @@ def metrics_markdown(rec: dict[str, Any]) -> str:
         if rec.get(key):
             lines += ["", f"## {title}", "", "| relation | models |", "|---|---|"]
             lines += [f"| {md(r)} | {n:,} |" for r, n in rec[key].items()]
+    if response := _response_rows(rec):
+        lines += ["", f"## {RESPONSE_TITLE}", "",
+                  "| relation | days to first | within 30 days |", "|---|---|---|"]
+        lines += [f"| {md(r)} | {days} | {n} |" for r, days, n in response]
     if rec.get("depth_counts"):
         lines += ["", "## Generations", "", "| depth | models |", "|---|---|"]
         lines += [f"| {i} | {n:,} |" for i, n in enumerate(rec["depth_counts"], 1)]
@@ -147,6 +170,8 @@ def _html(rec: dict[str, Any], nodes: pl.DataFrame, images: dict[str, Path],
                    for k, label in _SCALARS if k in rec)
     rel = "".join(f"<tr><th>{e(r)}</th><td>{n:,}</td></tr>"
                   for r, n in (rec.get("by_relation") or {}).items())
+    response = "".join(f"<tr><th>{e(r)}</th><td>{e(days)}</td><td>{e(n)}</td></tr>"
+                       for r, days, n in _response_rows(rec))
     authors = "".join(
         f"<tr><td>{e(str(a['author']))}</td><td>{a['count']:,}</td>"
         f"<td>{(a['downloads'] or 0):,}</td></tr>" for a in rec.get("top_authors") or [])
@@ -186,6 +211,8 @@ def _html(rec: dict[str, Any], nodes: pl.DataFrame, images: dict[str, Path],
 <table>{rows}</table>
 <table><tr><th>relation</th><th>models</th></tr>{rel}</table>
 </div>
+<h2>{RESPONSE_TITLE}</h2>
+<table><tr><th>relation</th><th>days to first</th><th>within 30 days</th></tr>{response}</table>
 <h2>Adoption</h2>
 {_img(images['adoption'], 'adoption curve')}
 <h2>Fan-out</h2>

@@ -117,7 +117,8 @@ CREATE TABLE IF NOT EXISTS models (
     fetched_at INTEGER,
     tags TEXT,
     parents TEXT,
-    license_tags TEXT
+    license_tags TEXT,
+    safetensors_total INTEGER
 );
 CREATE TABLE IF NOT EXISTS edges (
     parent TEXT NOT NULL COLLATE NOCASE,
@@ -297,6 +298,7 @@ def _record_row(r: ModelRecord) -> tuple[Any, ...]:
         _value(r.relation) if r.relation is not None else None,
         _value(r.status),
         to_micros(r.fetched_at),
+        r.safetensors_total,
         json.dumps(list(r.tags), ensure_ascii=False),
         json.dumps(list(r.parents), ensure_ascii=False),
     )
@@ -422,7 +424,9 @@ def _configure(conn: sqlite3.Connection) -> None:
 #: ``models`` columns added after a store layout was released: ``(name, SQL type)``. A
 #: store that lacks one gets it in place when opened (``ALTER TABLE ... ADD COLUMN``, null
 #: until its models are crawled or imported again), whatever its schema version.
-ADDED_MODEL_COLUMNS: tuple[tuple[str, str], ...] = (("license_tags", "TEXT"),)
+ADDED_MODEL_COLUMNS: tuple[tuple[str, str], ...] = (
+    ("license_tags", "TEXT"), ("safetensors_total", "INTEGER"),
+)
 
 
 def _add_missing_columns(conn: sqlite3.Connection) -> None:

@@ -20,7 +20,8 @@ JSON_KEYS = [
     "mean_depth", "depth_counts", "longest_chain", "max_fanout", "max_fanout_node",
     "mean_fanout", "leaf_share", "n_authors", "community_share", "community_download_share",
     "author_hhi", "top_authors", "family_downloads", "root_downloads",
-    "first_derivative_days", "derivatives_30d", "derivatives_90d", "bridges",
+    "first_derivative_days", "derivatives_30d", "derivatives_90d",
+    "first_by_relation_days", "by_relation_30d", "bridges",
 ]
 
 
@@ -125,3 +126,36 @@ def test_help_has_examples():
     for cmd in ("stats", "families", "quality"):
         code, out, _ = run(cmd, "--help")
         assert code == 0 and "Examples:" in out
+
+
+def test_stats_response_times_in_every_format(tmp_path):
+    """DESIGN §8 response times: the same values in JSON, CSV (flattened), Parquet and
+    the table as ``dynamics.response_times`` computes for the snapshot."""
+    from ecograph.dynamics import response_times
+    from ecograph.metrics import RELATION_KEYS
+    from ecograph.snapshot import read_snapshot
+
+    root = "meta-llama/Llama-3.1-8B"
+    models, edges = read_snapshot(FIXTURE)
+    exp = response_times(models, edges, [root]).row(0, named=True)
+    assert exp["by_relation_30d"]["quantized"] > 0  # the fixture has data to show
+    code, out, _ = run("stats", root, "--snapshot", FIXTURE, "--format", "json")
+    obj = json.loads(out)[0]
+    assert obj["first_by_relation_days"] == exp["first_by_relation_days"]
+    assert obj["by_relation_30d"] == exp["by_relation_30d"]
+    code, out, _ = run("stats", root, "--snapshot", FIXTURE, "--format", "csv")
+    flat = pl.read_csv(out.encode()).row(0, named=True)
+    for rel in RELATION_KEYS:
+        assert flat[f"by_relation_30d.{rel}"] == exp["by_relation_30d"][rel]
+        days = exp["first_by_relation_days"][rel]
+        got = flat[f"first_by_relation_days.{rel}"]
+        assert got == days if days is None else abs(got - days) < 1e-9
+    target = tmp_path / "s.parquet"
+    run("stats", root, "--snapshot", FIXTURE, "--format", "parquet", "-o", str(target))
+    assert pl.read_parquet(target).row(0, named=True)["by_relation_30d"] == \
+        exp["by_relation_30d"]
+    code, out, _ = run("stats", root, "--snapshot", FIXTURE)
+    lines = out.splitlines()
+    start = lines.index("by_relation_30d")
+    assert lines[start + 2].split() == ["quantized", f"{exp['by_relation_30d']['quantized']:,}"]
+    assert "first_by_relation_days" in lines

@@ -193,6 +193,11 @@ def test_tiny_hub_every_metric_by_hand():
         "first_derivative_days": 9.0,
         "derivatives_30d": 2,
         "derivatives_90d": 3,
+        # Jan 1 -> Jan 10, Jan 20, Mar 15 (2024 is a leap year), May 1; merge-gguf undated
+        "first_by_relation_days": {"finetune": 9.0, "quantized": 19.0, "adapter": 74.0,
+                                   "merge": 121.0, "unknown": None},
+        "by_relation_30d": {"finetune": 1, "quantized": 1, "adapter": 0, "merge": 0,
+                            "unknown": 0},
         "monthly": [
             {"month": date(2024, 1, 1), "count": 2},
             {"month": date(2024, 3, 1), "count": 1},

@@ -107,6 +107,18 @@ def brute_metrics(G: nx.DiGraph, root: str) -> dict:
     created = [A[n].get("created_at") for n in fam if A[n].get("created_at") is not None]
     first = (min(created) - rc).total_seconds() / 86400 if rc and created else None
     months = Counter(date(c.year, c.month, 1) for c in created)
+    # DESIGN §8 response times, per relation
+    dated = {k: [A[n]["created_at"] for n in fam
+                 if rel(n) == k and A[n].get("created_at") is not None] for k in RELATION_KEYS}
+    first_by_rel = {
+        k: (min(dated[k]) - rc).total_seconds() / 86400 if rc and dated[k] else None
+        for k in RELATION_KEYS
+    }
+    within_30d = (
+        {k: sum(1 for c in dated[k] if timedelta(0) <= c - rc <= timedelta(days=30))
+         for k in RELATION_KEYS}
+        if rc else None
+    )
 
     found = brute_foundations(G)
     desc = {f: nx.descendants(G, f) - {f} for f in found}
@@ -143,6 +155,8 @@ def brute_metrics(G: nx.DiGraph, root: str) -> dict:
         "derivatives_90d": (
             sum(1 for c in created if timedelta(0) <= c - rc <= timedelta(days=90)) if rc else None
         ),
+        "first_by_relation_days": first_by_rel,
+        "by_relation_30d": within_30d,
         "monthly": [{"month": m, "count": months[m]} for m in sorted(months)],
         "bridges": n_bridges,
     }
@@ -152,7 +166,13 @@ def assert_same(got: dict, exp: dict) -> None:
     assert list(got) == list(METRIC_COLUMNS)
     for key in METRIC_COLUMNS:
         g, e = got[key], exp[key]
-        if isinstance(e, float) or isinstance(g, float):
+        if key == "first_by_relation_days":  # a struct of floats
+            assert list(g) == list(e), (key, g, e)
+            for rel in e:
+                assert (g[rel] is None) == (e[rel] is None), (exp["root"], key, g, e)
+                if e[rel] is not None:
+                    assert math.isclose(g[rel], e[rel], rel_tol=1e-9, abs_tol=1e-9), (key, g, e)
+        elif isinstance(e, float) or isinstance(g, float):
             assert g is not None and e is not None, (key, g, e)
             assert math.isclose(g, e, rel_tol=1e-9, abs_tol=1e-9), (key, g, e)
         else:

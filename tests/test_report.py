@@ -83,6 +83,26 @@ def test_side_by_side_tables_keep_their_own_height(tmp_path):
     assert re.search(r'<div class="grid">\s*<table>.*?</table>\s*<table>', page, re.S)
 
 
+def test_report_shows_how_fast_the_community_responded(tmp_path):
+    # root Jan 1; its fine-tune Jan 3, quantized Jan 5, merge Jan 9; no adapter
+    models, edges = _evil_frames()
+    paths = write_report(models, edges, "org/root", tmp_path, dpi=40)
+    rec = json.loads(paths["metrics_json"].read_text(encoding="utf-8"))
+    assert rec["first_by_relation_days"] == {"finetune": 2.0, "quantized": 4.0,
+                                             "adapter": None, "merge": 8.0, "unknown": None}
+    assert rec["by_relation_30d"] == {"finetune": 1, "quantized": 1, "adapter": 0,
+                                      "merge": 1, "unknown": 0}
+    md = paths["metrics_md"].read_text(encoding="utf-8")
+    section = md.split("## How fast the community responded\n\n", 1)[1].split("\n\n")[0]
+    assert section.splitlines() == [
+        "| relation | days to first | within 30 days |", "|---|---|---|",
+        "| `finetune` | 2.00 | 1 |", "| `quantized` | 4.00 | 1 |",
+        "| `adapter` | – | 0 |", "| `merge` | 8.00 | 1 |"]
+    page = paths["html"].read_text(encoding="utf-8")
+    assert "<h2>How fast the community responded</h2>" in page
+    assert "<tr><th>quantized</th><td>4.00</td><td>1</td></tr>" in page
+
+
 def test_fixture_report_numbers_match_the_fixture_facts(tmp_path):
     models, edges = read_snapshot(FIXTURE)
     paths = write_report(models, edges, "meta-llama/Llama-3.1-8B", tmp_path, dpi=60)

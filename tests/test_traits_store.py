@@ -184,11 +184,12 @@ def test_card_license_reads_plain_strings_and_flags_the_rest() -> None:
 
 def _old_store(path: Path) -> None:
     """A store as ecograph wrote it before ``license_tags`` existed (same layout, minus
-    the column), holding one model."""
+    the column and the later ``safetensors_total``), holding one model."""
     with Store.open(path) as store:
         store.save_models([parse_model(OBJS[0])])
     conn = sqlite3.connect(path)
     conn.execute("ALTER TABLE models DROP COLUMN license_tags")
+    conn.execute("ALTER TABLE models DROP COLUMN safetensors_total")
     conn.commit()
     conn.close()
 
@@ -215,7 +216,7 @@ def test_a_store_without_the_column_is_upgraded_in_place(tmp_path: Path) -> None
             (ROOT, "llama3.1", None)]
         store.save_models([parse_model(o) for o in OBJS])
         assert_frame_equal(_traits(store.load()[0]), _expected())
-    assert _columns(path)[-1] == "license_tags"
+    assert _columns(path)[-2:] == ["license_tags", "safetensors_total"]
     conn = sqlite3.connect(path)
     assert conn.execute("PRAGMA user_version").fetchone()[0] == version_before  # untouched
     conn.close()

@@ -97,6 +97,12 @@ def _stats_rows(recs: list[dict[str, Any]]) -> list[list[str]]:
             for rel in RELATION_KEYS:
                 add(f"  {rel}", [_num(r[key][rel]) for r in recs])
             continue
+        if key in ("first_by_relation_days", "by_relation_30d"):
+            # response times: a line per relation, '-' when none (or no root date)
+            rows.append([key, *[""] * len(recs)])
+            for rel in RELATION_KEYS:
+                add(f"  {rel}", [_num((r[key] or {}).get(rel)) for r in recs])
+            continue
         if key == "depth_counts":
             vals = []
             for r in recs:
