@@ -143,3 +143,31 @@ def test_help_has_examples() -> None:
     for name in ("migration", "succession"):
         code, out = run(name, "--help")
         assert code == 0 and "Examples:" in out and f"ecograph {name} --db" in out
+
+
+def test_report_says_where_the_builders_went(store: Path, tmp_path: Path) -> None:
+    from datetime import datetime
+
+    from ecograph.report import next_html, next_record
+
+    eco = open_store(store)
+    root = "meta-llama/Llama-2-7b-hf"
+    rec = next_record(eco.models, eco.edges, root)
+    assert rec["series"] == "Llama 2" and rec["rows"]
+    lib = eco.migration("series", "quarter")
+    last = rec["rows"][-1]
+    row = lib.retention.filter((pl.col("group") == "Llama 2")
+                               & (pl.col("period") == last["period"])).row(0, named=True)
+    assert (last["authors"], last["returning"]) == (row["authors"], row["returning"])
+    assert len(last["went_to"]) <= 5
+    code, _ = run("report", root, "--db", str(store), "--out", str(tmp_path / "r"))
+    assert code == 0
+    page = (tmp_path / "r" / "report.html").read_text(encoding="utf-8")
+    assert "<h2>Where its builders went next</h2>" in page
+    assert f"{last['period']} → {last['next']}" in page
+    # one quarter only: a one-line note instead of a table; names escaped
+    m = pl.DataFrame({"id": ["meta-llama/Llama-2-7b", "u/<b>x</b>"],
+                      "created_at": [datetime(2023, 7, 1), datetime(2023, 8, 1)]})
+    e = pl.DataFrame({"parent": ["meta-llama/Llama-2-7b"], "child": ["u/<b>x</b>"]})
+    thin = next_html(next_record(m, e, "meta-llama/Llama-2-7b"))
+    assert "<table>" not in thin and "nothing to compare" in thin and "<b>" not in thin
