@@ -18,6 +18,7 @@ are :data:`ecograph.style.GROUP_COLORS`, ``other`` grey (the house style,
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -261,10 +262,10 @@ def _retention_chart(result: Migration, min_authors: int, ax: Axes | None,
     if named.is_empty():
         subtitle = f"no group has {min_authors} authors in two consecutive {word}s"
     else:
-        t = named.get_column("period").max()
+        t = str(named.get_column("period").max())
         row = named.filter(pl.col("period") == t).sort(
             ["authors", "group"], descending=[True, False]).row(0, named=True)
-        subtitle = (f"{t} → {_after(str(t))}: {row['retention']:.0%} of the {row['authors']:,} "
+        subtitle = (f"{t} → {_after(t)}: {row['retention']:.0%} of the {row['authors']:,} "
                     f"{row['group']} builders who published again stayed with {row['group']}")
     _titles(fig, ax, heading, figure_text(subtitle), own, size, observed)
     _legend(ax, reverse=False, size=size)
@@ -364,7 +365,8 @@ def _succession_chart(rows: pl.DataFrame, trend: pl.DataFrame, lineages: pl.Data
 
 
 #: ``ecograph plot migration|retention``: kind -> function of a :class:`Migration`.
-MIGRATION_PLOTS = {"migration": flow_chart, "retention": retention_chart}
+MIGRATION_PLOTS: dict[str, Callable[..., Figure]] = {"migration": flow_chart,
+                                                     "retention": retention_chart}
 
 
 def migration_plot(kind: str, result: Migration, **kw: Any) -> Figure:

@@ -389,8 +389,8 @@ def next_record(models: pl.DataFrame, edges: pl.DataFrame, root: str, *, pairs: 
     for t, _, authors, returning, retention in mine.iter_rows():
         went = (result.flows.filter((pl.col("period") == t) & (pl.col("from_group") == series))
                 .sort(["authors", "to_group"], descending=[True, False]).head(destinations))
-        record["rows"].append({"period": t, "next": _next_period(t), "authors": authors, "returning": returning,
-                               "retention": retention,
+        record["rows"].append({"period": t, "next": _next_period(t), "authors": authors,
+                               "returning": returning, "retention": retention,
                                "went_to": went.select("to_group", "authors").rows()})
     if not record["rows"]:
         record["note"] = (f"No builder of {series} published in two consecutive quarters: "

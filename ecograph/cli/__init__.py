@@ -38,8 +38,8 @@ def main() -> None:
     """
 
 
-for _cmd in (*_HUBTOOLS, *_CRAWLING, *_ANALYSIS, *_DYNAMICS, *_MIGRATION, *_DRIFT, *_OUTPUTS, *_HISTORY,
-             *_DEMO):
+for _cmd in (*_HUBTOOLS, *_CRAWLING, *_ANALYSIS, *_DYNAMICS, *_MIGRATION, *_DRIFT, *_OUTPUTS,
+             *_HISTORY, *_DEMO):
     main.add_command(_cmd)
 add_as_of_option(main.commands.values())  # every analysis command reads --as-of
 

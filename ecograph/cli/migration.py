@@ -126,8 +126,8 @@ def migration_command(db: str, by: str, period: str, top: int | None, since: str
     if fmt in ("csv", "parquet") and output is None:
         raise click.UsageError(f"--format {fmt} writes two tables: it needs -o FILE "
                                f"(FILE_retention.{fmt}, FILE_flows.{fmt})")
-    targets = table_files(output, fmt) if output and fmt in ("csv", "parquet") else ()
-    for target in (*targets, output):
+    targets = table_files(output, fmt) if output and fmt in ("csv", "parquet") else None
+    for target in (*(targets or ()), output):
         guard_output(str(target) if target else None, db)
     result = open_ecosystem(db).migration(by, period, since, until, top, lineages)
     if fmt == "table":
@@ -143,6 +143,7 @@ def migration_command(db: str, by: str, period: str, top: int | None, since: str
         }, indent=2 if result.flows.height <= 1000 else None)
         _emit(text, output)
     else:
+        assert targets is not None  # csv and parquet need -o (checked above)
         for frame, keys, target in ((result.retention, RETENTION_KEYS, targets[0]),
                                     (result.flows, FLOW_KEYS, targets[1])):
             _write(frame.select(keys), fmt, str(target), table="", json_keys=keys)
