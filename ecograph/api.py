@@ -39,6 +39,7 @@ if TYPE_CHECKING:  # the drawing and graph libraries load on first use, not with
 
     from .html_tree import InteractiveTree
     from .lineage import LineageTable
+    from .migration import Migration
     from .render import ForkTree
 
 __all__ = ["open", "crawl_hub", "import_file", "Ecosystem", "Family"]
@@ -500,6 +501,8 @@ class Ecosystem:
         """A comparison plot of several families: ``adoption``, ``fanout`` or ``relations``
         (:mod:`ecograph.plots`; ``roots=None``: the ``top`` largest, default 5); or who
         leads: ``share`` / ``new`` (:meth:`plot_trends`: ``top`` groups, default 8); or
+        how fast builders move on: ``migration`` / ``retention`` (``top`` groups, default
+        6) / ``succession`` (``roots`` = one vendor) (:meth:`plot_migration`); or
         ``drift`` (licence transitions, :func:`ecograph.drift_plot.drift_transitions`).
         ``size`` (``column``, ``page``, ``slide``) picks the house style's size preset;
         the source line gives :meth:`observed_on`. Returns the matplotlib Figure."""
@@ -511,6 +514,16 @@ class Ecosystem:
                 raise UsageError(f"the {kind} plot groups every foundation (by=...); it "
                                  "takes no roots")
             return self.plot_trends(kind, top=8 if top is None else top, **kw)
+        if kind in ("migration", "retention", "succession"):  # authors moving on
+            if kind == "succession":
+                names = [roots] if isinstance(roots, str) else list(roots or [])
+                if len(names) != 1:
+                    raise UsageError("the succession plot takes one vendor (e.g. Meta)")
+                kw["vendor"] = names[0]
+            elif roots is not None:
+                raise UsageError(f"the {kind} plot groups every foundation (by=...); it "
+                                 "takes no roots")
+            return self.plot_migration(kind, top=6 if top is None else top, **kw)
         if roots is None:
             ids = self.foundations(5 if top is None else top)["root"].to_list()
         else:
@@ -723,6 +736,112 @@ class Ecosystem:
         if kw.get("ax") is None:
             kw.setdefault("observed", self.observed_on())
         return trend_plot(kind, frame, by=by, period=period, top=top, **kw)
+
+    def migration(
+        self,
+        by: str = "vendor",
+        period: str = "quarter",
+        since: Any = None,
+        until: Any = None,
+        top: int | None = None,
+        overrides: str | Path | LineageTable | None = None,
+    ) -> Migration:
+        """Retention and flows of authors between consecutive periods
+        (:func:`ecograph.migration.migration`, DESIGN §8): ``ecograph migration``.
+
+        ``retention`` (period, group, authors, returning, retention) and ``flows``
+        (period, from_group, to_group, authors), ``period`` being the earlier period t of
+        the pair (t, t+1); :meth:`~ecograph.migration.Migration.headlines` says it in
+        sentences. ``by``, ``period``, ``since``, ``until``, ``overrides`` as in
+        :meth:`trends`; ``top`` folds the groups beyond the ``top`` largest (by distinct
+        authors) into ``other`` before counting.
+
+        Raises
+        ------
+        InputError
+            Unknown ``by`` / ``period``, a store without creation dates, no dated
+            derivative with an author, or a single period (nothing to compare).
+
+        Examples
+        --------
+        >>> from ecograph.snapshot import bundled_snapshot
+        >>> eco = Ecosystem.from_snapshot(bundled_snapshot())
+        >>> m = eco.migration(by="vendor", period="quarter")
+        >>> m.retention.columns, m.flows.columns
+        (['period', 'group', 'authors', 'returning', 'retention'], ['period', 'from_group', \
+'to_group', 'authors'])
+        """
+        from . import lineage
+        from . import migration as _migration
+
+        _migration._check_choices(by, period)
+        table = lineage.resolve_table(overrides) if overrides is not None else None
+        if top is not None and top < 1:
+            raise InputError(f"top must be at least 1, got {top}")
+        given = self.lineages(table) if by == "size" else None
+        return _migration.migration(self._analysis, self.edges, by=by, period=period,
+                                    since=since, until=until, top=top, lineages=given,
+                                    overrides=table, index=self.index)
+
+    def succession(
+        self,
+        vendor: str | Iterable[str] | None = None,
+        overrides: str | Path | LineageTable | None = None,
+    ) -> pl.DataFrame:
+        """How each series of a vendor handed over to the next
+        (:func:`ecograph.migration.succession`, DESIGN §8): one row per consecutive pair
+        of series (vendor, old, new, old_released, new_released, gap_days, crossover,
+        half_life_days, migrated_90d, defected_90d); ``vendor=None``: every vendor with
+        two dated series. ``ecograph succession``.
+
+        Raises
+        ------
+        InputError
+            A store without creation dates, an unknown vendor, a vendor with one series.
+        """
+        from . import lineage
+        from . import migration as _migration
+
+        table = lineage.resolve_table(overrides) if overrides is not None else None
+        return _migration.succession(self._analysis, self.edges, vendor, overrides=table,
+                                     index=self.index)
+
+    def plot_migration(
+        self,
+        kind: str = "migration",
+        *,
+        by: str = "vendor",
+        period: str = "quarter",
+        top: int = 6,
+        since: Any = None,
+        until: Any = None,
+        overrides: str | Path | LineageTable | None = None,
+        vendor: str | None = None,
+        **kw: Any,
+    ) -> Figure:
+        """How fast the community moves on, drawn (:mod:`ecograph.plots_migration`):
+        ``migration`` (flows between consecutive periods, the ``top`` groups and
+        ``other``), ``retention`` (one line per group) or ``succession`` (monthly new
+        derivatives of each series of ``vendor``). ``ecograph plot migration|retention|
+        succession``; ``kw`` go to the plot (``ax``, ``title``, ``size``, ``observed``)."""
+        from . import plots_migration
+
+        if kw.get("ax") is None:
+            kw.setdefault("observed", self.observed_on())
+        if kind == "succession":
+            if not vendor:
+                raise UsageError("the succession plot needs a vendor (e.g. Meta)")
+            rows = self.succession(vendor, overrides)
+            trend = self.trends("series", "month", None, None, None, overrides)
+            lineage_frame = self.lineages(overrides)
+            return plots_migration.succession_chart(rows, trend, lineage_frame,
+                                                    vendor=rows.get_column("vendor")[0],
+                                                    **kw)
+        if kind not in ("migration", "retention"):
+            raise UsageError(f"unknown plot {kind!r}; choose one of migration, retention, "
+                             "succession")
+        result = self.migration(by, period, since, until, top, overrides)
+        return plots_migration.migration_plot(kind, result, **kw)
 
     # ---------------------------------------------------------------- trait drift
     #: ``models`` columns the traits are read from (DESIGN §9).

@@ -19,6 +19,10 @@ report.html, backslash-escaped Markdown in metrics.md (no link, image, HTML or t
 cell can be smuggled in through an id or an author: the file is meant to be pasted into
 pages). Every file is written atomically (:mod:`ecograph.atomic`).
 
+``report.html`` has a section "Where its builders went next" (DESIGN §8,
+:func:`next_record`): the authors who built on the root's series and published in the
+next quarter, the share who stayed and where the others went.
+
 ``metrics.md`` and ``report.html`` end with the section "What its forks changed"
 (DESIGN §9, :func:`ecograph.drift.drift`): licence changes, relicensing to a permissive
 licence, ungated copies, gating / task / library changes and the top licence transitions.
@@ -43,7 +47,7 @@ from .html_tree import interactive_tree
 from .render import fork_tree, save_figure
 
 __all__ = ["write_report", "metrics_markdown", "metrics_record", "drift_record",
-           "drift_markdown"]
+           "drift_markdown", "next_record", "next_html"]
 
 _SCALARS = [
     ("size", "family size (derivatives)"),
@@ -286,7 +290,8 @@ def write_report(
                     dpi=dpi)
     live = interactive_tree(nodes, fam_edges, root, layout=layout, max_nodes=max_nodes)
     page = _html(rec, nodes, paths, tree.caption, live.fragment)
-    section = _drift_html(drift_row, paths.get("drift"))
+    section = next_html(next_record(models, edges, root)) + _drift_html(
+        drift_row, paths.get("drift"))
     if _DRIFT_SLOT in page:  # before the closing caption
         page = page.replace(_DRIFT_SLOT, section + _DRIFT_SLOT, 1)
     else:
@@ -366,4 +371,76 @@ def _drift_html(row: dict[str, Any], image: Path | None) -> str:
                        f"<td>{t['count']:,}</td></tr>" for t in row["transitions"])
         parts.append("<table><tr><th>from</th><th>to</th><th>members</th></tr>"
                      f"{body}</table>")
+    return "\n".join(parts) + "\n"
+
+
+# --------------------------------------------------------------------------- migration
+
+_NEXT_TITLE = "Where its builders went next"
+
+
+def next_record(models: pl.DataFrame, edges: pl.DataFrame, root: str, *, pairs: int = 2,
+                destinations: int = 5) -> dict[str, Any]:
+    """Where the builders of ``root``'s series went next (DESIGN §8 retention and flows by
+    series, per quarter): the ``pairs`` most recent quarter pairs (t, t+1) in which some
+    of the series' builders published again, each with ``authors``, ``returning``,
+    ``retention`` and the ``destinations`` largest flows. ``rows`` is empty and
+    ``note`` says why when there is not enough data.
+
+    >>> from datetime import datetime as dt
+    >>> L2, M7 = "meta-llama/Llama-2-7b", "mistralai/Mistral-7B-v0.1"
+    >>> m = pl.DataFrame({"id": [L2, M7, "u/a", "u/b", "v/a", "v/b"],
+    ...     "created_at": [dt(2023, 7, 1), dt(2023, 9, 1), dt(2023, 10, 2), dt(2024, 1, 5),
+    ...                    dt(2023, 11, 1), dt(2024, 2, 1)]})
+    >>> e = pl.DataFrame({"parent": [L2, M7, L2, L2], "child": ["u/a", "u/b", "v/a", "v/b"]})
+    >>> rec = next_record(m, e, L2)
+    >>> rec["series"], rec["rows"][0]["retention"], rec["rows"][0]["went_to"]
+    ('Llama 2', 0.5, [('Mistral 7B', 1)])
+    """
+    from .errors import InputError
+    from .lineage import lineages
+    from .migration import _next_period, migration
+
+    series = lineages(models, [root]).get_column("series")[0]
+    record: dict[str, Any] = {"series": series, "rows": [], "note": None}
+    if series is None:
+        record["note"] = "The foundation has no series: nothing to follow."
+        return record
+    try:
+        result = migration(models, edges, by="series", period="quarter")
+    except InputError as err:
+        record["note"] = f"Not enough data to follow its builders: {err}."
+        return record
+    mine = (result.retention.filter((pl.col("group") == series) & (pl.col("authors") > 0))
+            .sort("period").tail(pairs))
+    for t, _, authors, returning, retention in mine.iter_rows():
+        went = (result.flows.filter((pl.col("period") == t) & (pl.col("from_group") == series))
+                .sort(["authors", "to_group"], descending=[True, False]).head(destinations))
+        record["rows"].append({"period": t, "next": _next_period(t), "authors": authors,
+                               "returning": returning, "retention": retention,
+                               "went_to": went.select("to_group", "authors").rows()})
+    if not record["rows"]:
+        record["note"] = (f"No builder of {series} published in two consecutive quarters: "
+                          "nothing to follow.")
+    return record
+
+
+def next_html(record: dict[str, Any]) -> str:
+    """The "Where its builders went next" section (values escaped)."""
+    e = html.escape
+    parts = [f"<h2>{_NEXT_TITLE}</h2>"]
+    if not record["rows"]:
+        parts.append(f"<p>{e(plain_text(record['note'] or ''))}</p>")
+        return "\n".join(parts) + "\n"
+    series = e(plain_text(record["series"]))
+    parts.append(f"<p>Of the authors who built on {series} in a quarter and published "
+                 "again in the next, the share who built on it again and the series the "
+                 "others built on (an author who moved to two counts in both).</p>")
+    body = ""
+    for r in record["rows"]:
+        went = ", ".join(f"{e(plain_text(g))} ({n:,})" for g, n in r["went_to"]) or "-"
+        body += (f"<tr><td>{e(r['period'])} → {e(r['next'])}</td><td>{r['authors']:,}</td>"
+                 f"<td>{r['returning']:,} ({r['retention']:.0%})</td><td>{went}</td></tr>")
+    parts.append("<table><tr><th>quarter</th><th>authors</th><th>built on it again</th>"
+                 f"<th>moved to (authors)</th></tr>{body}</table>")
     return "\n".join(parts) + "\n"

@@ -18,6 +18,7 @@ from .drift import COMMANDS as _DRIFT
 from .dynamics import COMMANDS as _DYNAMICS
 from .history import COMMANDS as _HISTORY
 from .hubtools import COMMANDS as _HUBTOOLS
+from .migration import COMMANDS as _MIGRATION
 from .outputs import COMMANDS as _OUTPUTS
 
 CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
@@ -37,8 +38,8 @@ def main() -> None:
     """
 
 
-for _cmd in (*_HUBTOOLS, *_CRAWLING, *_ANALYSIS, *_DYNAMICS, *_DRIFT, *_OUTPUTS, *_HISTORY,
-             *_DEMO):
+for _cmd in (*_HUBTOOLS, *_CRAWLING, *_ANALYSIS, *_DYNAMICS, *_MIGRATION, *_DRIFT, *_OUTPUTS,
+             *_HISTORY, *_DEMO):
     main.add_command(_cmd)
 add_as_of_option(main.commands.values())  # every analysis command reads --as-of
 

@@ -174,7 +174,7 @@ _AS_OF_KEY = "ecograph.as_of"
 #: The analysis commands that take ``--as-of`` (those present are given it, see
 #: :func:`add_as_of_option`).
 AS_OF_COMMANDS = ("stats", "families", "quality", "export", "render", "plot", "report",
-                  "lineages", "trends", "drift", "compare")
+                  "lineages", "trends", "migration", "succession", "drift", "compare")
 
 
 def _remember_as_of(ctx: click.Context, param: click.Parameter, value: str | None) -> None:

@@ -25,6 +25,7 @@ from ._common import (
     size_option,
 )
 from .dynamics import plot_trends, trend_options
+from .migration import plot_migration
 
 COMMANDS: list[click.Command] = []
 
@@ -147,7 +148,8 @@ def compare_command(roots: tuple[str, ...], db: str, output: str, log: bool,
 
 @click.command("plot")
 @click.argument("kind", type=click.Choice(["adoption", "fanout", "relations", "drift",
-                                          "downloads", "share", "new"]))
+                                          "downloads", "share", "new", "migration",
+                                          "retention", "succession"]))
 @click.argument("roots", nargs=-1)
 @db_option
 @picture_option
@@ -156,7 +158,8 @@ def compare_command(roots: tuple[str, ...], db: str, output: str, log: bool,
 @size_option
 @trend_options
 @click.option("--top", type=click.IntRange(min=1), default=8, show_default=True,
-              help="share/new: draw the N largest groups (share: the rest as 'other').")
+              help="share/new/migration/retention: draw the N largest groups (share, "
+                   "migration, retention: the rest as 'other').")
 def plot_command(kind: str, roots: tuple[str, ...], db: str, output: str, log: bool,
                  dpi: int, size: str, by: str, period: str, relation: str | None, since: str | None,
                  until: str | None, lineages: str | None, top: int) -> None:
@@ -165,7 +168,9 @@ def plot_command(kind: str, roots: tuple[str, ...], db: str, output: str, log: b
     (top licence transitions, coloured by the class of the new licence) or downloads
     (family downloads at each observation of the store). Or who leads, over every
     foundation (no ROOTS): share (stacked area of each period's shares of new derivatives)
-    or new (new derivatives per period), --by vendor, series, root or size.
+    or new (new derivatives per period), --by vendor, series, root or size. Or how fast
+    builders move on: migration (author flows between consecutive periods), retention
+    (one line per group), or succession VENDOR (monthly new derivatives of each series).
 
     \b
     Examples:
@@ -176,6 +181,9 @@ def plot_command(kind: str, roots: tuple[str, ...], db: str, output: str, log: b
       ecograph plot drift meta-llama/Llama-3.1-8B Qwen/Qwen2.5-7B --db hub.db -o drift.png
       ecograph plot downloads meta-llama/Llama-3.1-8B Qwen/Qwen2.5-7B --db hub.db -o dl.png
       ecograph plot share --size column --dpi 300 --db hub.db -o share.pdf
+      ecograph plot migration --by vendor --top 6 --db hub.db -o flows.png
+      ecograph plot retention --by series --period quarter --db hub.db -o retention.png
+      ecograph plot succession Meta --db hub.db -o meta.png
     """
     if kind in ("share", "new"):
         if roots:
@@ -184,6 +192,12 @@ def plot_command(kind: str, roots: tuple[str, ...], db: str, output: str, log: b
         click.echo(plot_trends(open_ecosystem(db), kind, output, by=by, period=period,
                                top=top, relation=relation, since=since, until=until,
                                lineages=lineages, dpi=dpi, size=size), err=True)
+        return
+    if kind in ("migration", "retention", "succession"):
+        guard_output(output, db)
+        click.echo(plot_migration(open_ecosystem(db), kind, output, roots=roots, by=by,
+                                  period=period, top=top, since=since, until=until,
+                                  lineages=lineages, dpi=dpi, size=size), err=True)
         return
     if not roots:
         raise click.UsageError(f"plot {kind} needs at least one ROOT")
