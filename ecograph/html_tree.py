@@ -39,7 +39,7 @@ import polars as pl
 
 from .errors import UnknownModelError, UsageError
 from .escape import plain_text
-from .layout import TreeLayout, spanning_tree, tree_layout
+from .layout import KEYED_BADGE_SHARE, TreeLayout, spanning_tree, tree_layout
 
 __all__ = [
     "HUB_URL",
@@ -248,9 +248,12 @@ def interactive_tree(
     pairs = list(zip(edges["parent"].to_list(), edges["child"].to_list(), strict=True))
     tree = spanning_tree(ids, pairs, root, order_key=order_key)
     codes = [_REL_ORDER[rel[m]] for m in tree.ids]
-    lay = tree_layout(tree, kind=layout, max_nodes=max_nodes, key=codes)
-    if len(lay.badge_parent) > 0.2 * lay.n_markers:  # the static tree's rule
-        lay = tree_layout(tree, kind=layout, max_nodes=max_nodes, key=codes, one_badge=True)
+    dl_of = dict(zip(ids, _column(nodes, "downloads", None), strict=True))
+    reach = [float(dl_of.get(m) or 0) for m in tree.ids]  # ties: most downloaded expanded
+    lay = tree_layout(tree, kind=layout, max_nodes=max_nodes, key=codes, priority=reach)
+    if len(lay.badge_parent) > KEYED_BADGE_SHARE * lay.n_markers:  # the static tree's rule
+        lay = tree_layout(tree, kind=layout, max_nodes=max_nodes, key=codes, one_badge=True,
+                          priority=reach)
     by: dict[str, int] = {}
     for m in tree.ids[1:]:
         by[rel[m]] = by.get(rel[m], 0) + 1

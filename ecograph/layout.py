@@ -11,15 +11,15 @@ span is the union of its children's spans, so a subtree's angular (radial) or ho
 the root is at the origin and generation ``d`` sits on the circle of radius ``d``.
 Layered: the root is at the top, generation ``d`` on the row ``y = -d``.
 
-Above a node budget, leaves are **folded** into a "+N" badge on their parent, the leaves
-under the smallest subtrees first, repeated generation by generation until the picture has
-at most ``max_nodes`` markers (visible nodes + badges). A badge takes one leaf slot next to
-its parent's visible children.
+Above a node budget the **largest hubs stay expanded** and the rest is **folded**
+(:func:`fold_tree`): nodes are drawn in order of subtree size (largest first, ties: a
+priority such as downloads, then id) while visible nodes + badges fit in ``max_nodes``;
+every other node is counted in a "+N" badge of its nearest drawn ancestor, one badge per
+key (relation). A badge takes one leaf slot next to its parent's visible children.
 """
 
 from __future__ import annotations
 
-import heapq
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -31,7 +31,11 @@ from .errors import UsageError
 from .graph.traverse import bfs_csr
 
 __all__ = ["SpanningTree", "TreeLayout", "spanning_tree", "fold_tree", "tree_layout",
-           "random_family"]
+           "random_family", "KEYED_BADGE_SHARE"]
+
+#: Renderers fold into one badge per relation ("+23 quantized") unless such badges would
+#: take more than this share of the node budget's markers; then one badge per parent.
+KEYED_BADGE_SHARE = 2 / 3
 
 
 @dataclass(frozen=True)
@@ -50,8 +54,10 @@ class SpanningTree:
     def subtree_sizes(self) -> np.ndarray:
         """Number of nodes in each node's subtree (itself included)."""
         size = np.ones(len(self.ids), dtype=np.int64)
-        for i in range(len(self.ids) - 1, 0, -1):  # BFS order: children after parents
-            size[self.parent[i]] += size[i]
+        bounds = _generation_bounds(self.depth)
+        for d in range(len(bounds) - 2, 0, -1):  # BFS order: one generation at a time
+            lo, hi = bounds[d], bounds[d + 1]
+            np.add.at(size, self.parent[lo:hi], size[lo:hi])
         return size
 
 
@@ -166,71 +172,106 @@ def fold_tree(
     *,
     key: Sequence[int] | np.ndarray | None = None,
     one_badge: bool = False,
+    priority: Sequence[float] | np.ndarray | None = None,
 ) -> tuple[np.ndarray, list[dict[int, int]]]:
-    """Fold leaves into badges until visible nodes + badges <= ``max_nodes``.
+    """Expand the largest hubs, fold the rest into badges: visible nodes + badges <= ``max_nodes``.
 
     Returns ``(visible, badges)``: a boolean mask over tree nodes and, per node, its badges
     as ``{key: count}`` (``key[i]`` groups folded nodes, e.g. by relation, so a parent can
     carry one badge per relation; default: one badge per parent). ``one_badge=True`` keeps
     the counts by key but budgets (and lays out) a single badge per parent.
 
-    Leaves, the smallest subtrees, are folded first, a parent's leaves at a time, the
-    parents with the most leaves first (one badge then saves the most markers; ties: id).
-    A node whose children are all folded becomes a leaf of the next round (it is folded
-    only after every leaf of the current round); folding it carries its badges into its
-    parent's.
+    Nodes are drawn (expanded) in order of **subtree size**, largest first, so the largest
+    hubs and, recursively, their largest sub-hubs keep their structure; ties go to the
+    higher ``priority`` (e.g. downloads; default: none), then to the smaller id. A child's
+    subtree is smaller than its parent's, so this order draws every parent before its
+    children: a drawn node's parent is always drawn. Every node not drawn is counted in a
+    badge of its nearest drawn ancestor, one badge per key. The drawn set is the longest
+    prefix of that order whose markers (drawn nodes + badges) fit the budget; with
+    ``max_nodes`` below the root's own markers only the root and its badges remain.
+    Vectorised: one sort, one pass per generation.
 
     >>> t = spanning_tree(list("rabcdefg"), [("r", "a"), ("r", "b"), ("a", "c"), ("a", "d"),
     ...                   ("a", "e"), ("b", "f"), ("b", "g")], "r")
-    >>> vis, badges = fold_tree(t, 6)
+    >>> vis, badges = fold_tree(t, 5)
     >>> [t.ids[i] for i in range(len(t)) if vis[i]], {t.ids[i]: b for i, b in
     ...     enumerate(badges) if b}
-    (['r', 'a', 'b', 'f', 'g'], {'a': {0: 3}})
+    (['r', 'a', 'b'], {'a': {0: 3}, 'b': {0: 2}})
+    >>> vis, badges = fold_tree(t, 2)  # below the root's markers: the root and its badge
+    >>> vis.sum(), badges[0]
+    (np.int64(1), {0: 7})
     """
     n = len(tree)
     visible = np.ones(n, dtype=bool)
     badges: list[dict[int, int]] = [{} for _ in range(n)]
-    drawn = n
     max_nodes = max(int(max_nodes), 1)
-    if drawn <= max_nodes:
+    if n <= max_nodes:
         return visible, badges
     keys = np.zeros(n, dtype=np.int64) if key is None else np.asarray(key, dtype=np.int64)
+    key_values, key_code = np.unique(keys, return_inverse=True)
+    key_code = key_code.astype(np.int64).reshape(-1)
+    n_keys = len(key_values)
     par = tree.parent
-    vis_kids = np.array([len(k) for k in tree.children], dtype=np.int64)
-    # leafset[p]: (child, round in which it became a leaf); round 0 = the original leaves
-    leafset: list[list[tuple[int, int]]] = [[] for _ in range(n)]
-    for i in range(1, n):
-        if vis_kids[i] == 0:
-            leafset[par[i]].append((i, 0))
-    heap = [(0, -len(leafset[p]), tree.ids[p], p) for p in range(n) if leafset[p]]
-    heapq.heapify(heap)
-    while heap and drawn > max_nodes:
-        rnd, _, _, p = heapq.heappop(heap)
-        group = [c for c, r in leafset[p] if r <= rnd]
-        if not group:
-            continue
-        leafset[p] = [(c, r) for c, r in leafset[p] if r > rnd]
-        bp = badges[p]
-        had_badge = bool(bp)
-        saving = 0
-        for c in group:
-            visible[c] = False
-            saving += 1 + (min(len(badges[c]), 1) if one_badge else len(badges[c]))
-            for k, cnt in [*badges[c].items(), (int(keys[c]), 1)]:
-                if k not in bp:
-                    saving -= 0 if one_badge else 1
-                    bp[k] = 0
-                bp[k] += cnt
-            badges[c] = {}
-        if one_badge and not had_badge:
-            saving -= 1
-        vis_kids[p] -= len(group)
-        drawn -= saving
-        if vis_kids[p] == 0 and p != 0:
-            q = int(par[p])
-            leafset[q].append((p, rnd + 1))
-            heapq.heappush(heap, (rnd + 1, -len(leafset[q]), tree.ids[q], q))
+    size = tree.subtree_sizes()
+    prio = (np.zeros(n) if priority is None
+            else np.nan_to_num(np.asarray(priority, dtype=np.float64), nan=-np.inf))
+    id_rank = np.argsort(np.argsort(np.asarray(tree.ids, dtype=object), kind="stable"),
+                         kind="stable")
+    reveal = np.lexsort((id_rank, -prio, -size))  # biggest subtree, top priority, id
+    rank = np.empty(n, dtype=np.int64)
+    rank[reveal] = np.arange(n)
+    # A badge (p, k) shows while p is drawn and some child c of p whose subtree holds key k
+    # is not: with m nodes drawn (rank < m), for m in [rank[p] + 1, max rank of such c].
+    bounds = _generation_bounds(tree.depth)
+    if one_badge:
+        anchor_key = par[1:]
+        child_rank = rank[1:]
+    else:
+        anchor_parts: list[np.ndarray] = []
+        rank_parts: list[np.ndarray] = []
+        lifted = np.zeros(0, dtype=np.int64)
+        for d in range(len(bounds) - 2, 0, -1):  # deepest generation first
+            lo, hi = bounds[d], bounds[d + 1]
+            pairs = np.unique(np.concatenate(
+                [np.arange(lo, hi, dtype=np.int64) * n_keys + key_code[lo:hi], lifted]))
+            child, k = np.divmod(pairs, n_keys)
+            lifted = par[child] * n_keys + k  # the keys in each parent's subtree
+            anchor_parts.append(lifted)
+            rank_parts.append(rank[child])
+        anchor_key = np.concatenate(anchor_parts)
+        child_rank = np.concatenate(rank_parts)
+    by_anchor = np.lexsort((child_rank, anchor_key))
+    anchor_key, child_rank = anchor_key[by_anchor], child_rank[by_anchor]
+    last = np.ones(anchor_key.size, dtype=bool)
+    last[:-1] = anchor_key[1:] != anchor_key[:-1]
+    badge_owner = anchor_key[last] if one_badge else anchor_key[last] // n_keys
+    shows = np.zeros(n + 2, dtype=np.int64)
+    np.add.at(shows, rank[badge_owner] + 1, 1)
+    np.add.at(shows, child_rank[last] + 1, -1)
+    markers = np.arange(n + 2) + np.cumsum(shows)  # markers[m]: m drawn nodes + badges
+    fits = np.flatnonzero(markers[1:n + 1] <= max_nodes) + 1
+    n_drawn = int(fits[-1]) if fits.size else 1
+    visible = rank < n_drawn
+    # each hidden node goes to the badge of its nearest drawn ancestor
+    anchor = np.zeros(n, dtype=np.int64)
+    for d in range(1, len(bounds) - 1):
+        lo, hi = bounds[d], bounds[d + 1]
+        up = par[lo:hi]
+        anchor[lo:hi] = np.where(visible[up], up, anchor[up])
+    hidden = np.flatnonzero(~visible)
+    groups, counts = np.unique(anchor[hidden] * n_keys + key_code[hidden],
+                               return_counts=True)
+    owner, k_of = np.divmod(groups, n_keys)
+    for p, k, cnt in zip(owner.tolist(), key_values[k_of].tolist(), counts.tolist(),
+                         strict=True):
+        badges[p][int(k)] = cnt
     return visible, badges
+
+
+def _generation_bounds(depth: np.ndarray) -> np.ndarray:
+    """Start of each generation in BFS order (``bounds[d]:bounds[d + 1]`` = generation d)."""
+    top = int(depth.max()) if depth.size else 0
+    return np.searchsorted(depth, np.arange(top + 2))
 
 
 def tree_layout(
@@ -241,10 +282,12 @@ def tree_layout(
     key: Sequence[int] | np.ndarray | None = None,
     one_badge: bool = False,
     inner_radius: float | None = None,
+    priority: Sequence[float] | np.ndarray | None = None,
 ) -> TreeLayout:
     """Place the (folded) tree: slots proportional to leaf counts, one ring/row per generation.
 
-    ``key`` groups folded nodes into badges (see :func:`fold_tree`); with ``one_badge``
+    ``key`` groups folded nodes into badges and ``priority`` breaks ties between equal
+    subtrees when choosing what stays expanded (see :func:`fold_tree`); with ``one_badge``
     a parent carries one badge whose ``badge_key`` is its most frequent key. Radial rings are one
     unit apart; generation ``d >= 1`` sits at radius ``inner_radius + d``.
     ``inner_radius=None`` picks it so that the innermost ring holding leaves has room for
@@ -260,7 +303,8 @@ def tree_layout(
         raise UsageError(f"unknown layout {kind!r} (radial or layered)")
     n = len(tree)
     if max_nodes is not None:
-        visible, badges = fold_tree(tree, max_nodes, key=key, one_badge=one_badge)
+        visible, badges = fold_tree(tree, max_nodes, key=key, one_badge=one_badge,
+                                    priority=priority)
         if one_badge:
             badges = [{max(b, key=lambda k: (b[k], -k)): sum(b.values())} if b else b
                       for b in badges]

@@ -5,7 +5,8 @@ root at the centre (``radial``) or at the top (``layered``), one ring / row per 
 colour = relation (Okabe-Ito, colour-blind safe), marker area ~ log downloads, the extra
 parents of merges as faint curves, labels for the most downloaded models placed so that no
 two collide, a legend of the relations present and a title with the family's counts. Above
-``max_nodes`` leaves are folded into grey "+N" badges and the caption says so. It returns a
+``max_nodes`` the largest hubs stay expanded and the rest is folded into "+N" badges per
+relation on their parents, and the caption says so. It returns a
 :class:`ForkTree`: the Figure with the layout and the caption it shows (what a report or
 the command line tells about the picture); :func:`draw_fork_tree` returns the Figure only.
 
@@ -51,7 +52,7 @@ from .atomic import atomic_paths
 from .errors import UnknownModelError, UsageError
 from .escape import plain_text
 from .formats import PICTURE_FORMATS, format_for
-from .layout import SpanningTree, TreeLayout, spanning_tree, tree_layout
+from .layout import KEYED_BADGE_SHARE, SpanningTree, TreeLayout, spanning_tree, tree_layout
 from .records import RELATION_KEYS
 from .sunburst import Sunburst, sunburst_layout
 
@@ -334,7 +335,8 @@ def fork_tree(
     layout
         ``"radial"`` (root at the centre) or ``"layered"`` (root at the top).
     max_nodes
-        Node budget: above it leaves are folded into "+N" badges (``None``: never fold).
+        Node budget: above it the largest hubs stay expanded and the rest is folded into
+        "+N" badges per relation (``None``: never fold).
     labels
         How many of the most downloaded models get a label (the root always has one).
     title
@@ -425,12 +427,15 @@ def _fork_tree(
         return _sunburst_fork_tree(tree, codes, _counts(tree, rel), root, ax=ax,
                                    labels=labels, title=title, figsize=figsize, dpi=dpi,
                                    size=size, observed=when)
-    lay = tree_layout(tree, kind=layout, max_nodes=max_nodes, key=codes)
+    # above the budget the largest hubs stay expanded; equal subtrees: most downloaded first
+    reach = [float(downloads.get(m) or 0) for m in tree.ids]
+    lay = tree_layout(tree, kind=layout, max_nodes=max_nodes, key=codes, priority=reach)
     keyed = True
-    if len(lay.badge_parent) > 0.2 * lay.n_markers:
+    if len(lay.badge_parent) > KEYED_BADGE_SHARE * lay.n_markers:
         # deep families: one badge per relation per parent would crowd out the nodes,
         # so fold into one badge per parent (ring colour = the most frequent relation)
-        lay = tree_layout(tree, kind=layout, max_nodes=max_nodes, key=codes, one_badge=True)
+        lay = tree_layout(tree, kind=layout, max_nodes=max_nodes, key=codes, one_badge=True,
+                          priority=reach)
         keyed = False
     counts = _counts(tree, rel)
 
@@ -634,8 +639,8 @@ def _caption(lay: TreeLayout, max_nodes: int | None, keyed: bool = True) -> str:
     if lay.folded:
         nb = len(lay.badge_parent)
         text += (f"\n{lay.folded:,} models folded into {nb:,} hollow “+N” badge"
-                 f"{'s' if nb != 1 else ''} on their parents, leaves first, biggest fans "
-                 f"first, to stay within {max_nodes:,} markers\n("
+                 f"{'s' if nb != 1 else ''} on their parents, largest hubs expanded, "
+                 f"to stay within {max_nodes:,} markers\n("
                  + ("ring colour and label = their relation)" if keyed
                     else "ring colour = their most frequent relation)"))
     return text

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from ecograph.layout import fold_tree, random_family, spanning_tree, tree_layout
 
@@ -84,22 +86,109 @@ def test_folding_respects_the_budget_and_accounts_for_every_node(budget):
         assert np.all(np.diff(np.sort(s[depth == d])) >= 1 - 1e-9)
 
 
-def test_leaves_are_folded_first_biggest_fans_first():
-    t = _tree(400)
-    leaves = np.array([not kids for kids in t.children])
-    for budget in (20, 50, 150, 300):
-        visible, _ = fold_tree(t, budget)
-        if (~visible & ~leaves).any():  # an inner node folded: every leaf went before it
-            assert not (visible & leaves).any()
-    # in round 0, a parent's leaves are folded only if every bigger fan was folded too
-    visible, _ = fold_tree(t, 300)
-    fan: dict[int, list[int]] = {}
-    for i in range(1, len(t)):
-        if leaves[i]:
-            fan.setdefault(int(t.parent[i]), []).append(i)
-    folded = [len(v) for v in fan.values() if not visible[v[0]]]
-    kept = [len(v) for v in fan.values() if visible[v[0]]]
-    assert folded and kept and min(folded) >= max(kept)
+def _brute_fold(tree, budget, keys, priority, one_badge):
+    """Plain-Python twin of fold_tree: draw nodes by (largest subtree, top priority, id)
+    and keep the longest prefix whose nodes + badges fit the budget."""
+    n = len(tree)
+    size = [1] * n
+    for i in range(n - 1, 0, -1):
+        size[int(tree.parent[i])] += size[i]
+    order = sorted(range(n), key=lambda i: (-size[i], -priority[i], tree.ids[i]))
+
+    def badges_of(drawn):
+        out = {}
+        for h in range(n):
+            if h not in drawn:
+                a = int(tree.parent[h])
+                while a not in drawn:
+                    a = int(tree.parent[a])
+                out.setdefault(a, {}).setdefault(keys[h], 0)
+                out[a][keys[h]] += 1
+        return out
+
+    best = 1
+    for m in range(1, n + 1):
+        got = badges_of(set(order[:m]))
+        n_badges = len(got) if one_badge else sum(len(b) for b in got.values())
+        if m + n_badges <= max(budget, 1):
+            best = m
+    drawn = set(order[:best])
+    return drawn, badges_of(drawn) if best < n else {}
+
+
+@st.composite
+def _families(draw):
+    n = draw(st.integers(1, 40))
+    parent = [draw(st.integers(0, i - 1)) for i in range(1, n)]
+    names = [f"m{draw(st.integers(0, 9))}-{i}" for i in range(n)]
+    edges = [(names[p], names[i]) for i, p in enumerate(parent, start=1)]
+    tree = spanning_tree(names, edges, names[0])
+    keys = [draw(st.integers(0, 3)) for _ in range(n)]
+    priority = [draw(st.sampled_from([0.0, 1.0, 5.0])) for _ in range(n)]
+    return tree, keys, priority
+
+
+@settings(max_examples=150, deadline=None)
+@given(_families(), st.integers(1, 45), st.booleans(), st.booleans())
+def test_folding_expands_the_largest_hubs_and_matches_a_brute_force(fam, budget, one_badge,
+                                                                     use_priority):
+    tree, keys, priority = fam
+    n = len(tree)
+    prio = priority if use_priority else [0.0] * n
+    visible, badges = fold_tree(tree, budget, key=keys, one_badge=one_badge,
+                                priority=prio if use_priority else None)
+    drawn = set(np.flatnonzero(visible).tolist())
+    # drawn nodes + badge counts = the family, per key too
+    assert len(drawn) + sum(sum(b.values()) for b in badges) == n
+    for k in range(4):
+        assert (sum(keys[i] == k for i in drawn) + sum(b.get(k, 0) for b in badges)
+                == keys.count(k))
+    # no orphans: the root and every drawn node's parent are drawn; badges sit on drawn nodes
+    assert 0 in drawn and all(int(tree.parent[i]) in drawn for i in drawn if i)
+    assert all(i in drawn for i, b in enumerate(badges) if b)
+    # the budget holds (unless even the root's own badges exceed it)
+    n_badges = sum(min(len(b), 1) if one_badge else len(b) for b in badges)
+    root_only = 1 + (min(len(set(keys)), 1) if one_badge else len(set(keys[1:]))) if n > 1 else 1
+    assert len(drawn) + n_badges <= max(budget, root_only)
+    # the largest hubs first: a folded child never has a larger subtree than a drawn sibling
+    size = tree.subtree_sizes()
+    for kids in tree.children:
+        shown = [size[c] for c in kids if c in drawn]
+        hidden = [size[c] for c in kids if c not in drawn]
+        if shown and hidden:
+            assert max(hidden) <= min(shown)
+    # and exactly the plain-Python rule
+    want_drawn, want_badges = _brute_fold(tree, budget, keys, prio, one_badge)
+    assert drawn == want_drawn
+    assert {i: b for i, b in enumerate(badges) if b} == want_badges
+
+
+def test_folding_literal_example_keeps_the_big_hub_and_counts_the_rest_per_relation():
+    # r -> hub (5 below it: 3 finetunes, 2 quants), r -> small (1 below), r -> q1, q2
+    ids = ["r", "hub", "small", "q1", "q2", "f1", "f2", "f3", "x1", "x2", "s1"]
+    edges = [("r", "hub"), ("r", "small"), ("r", "q1"), ("r", "q2"), ("hub", "f1"),
+             ("hub", "f2"), ("hub", "f3"), ("hub", "x1"), ("hub", "x2"), ("small", "s1")]
+    rel = {"r": 0, "hub": 0, "small": 0, "q1": 1, "q2": 1, "f1": 0, "f2": 0, "f3": 0,
+           "x1": 1, "x2": 1, "s1": 0}
+    t = spanning_tree(ids, edges, "r")
+    keys = [rel[m] for m in t.ids]
+    visible, badges = fold_tree(t, 5, key=keys)  # r + hub would need 2 + 4 badges
+    assert [t.ids[i] for i in np.flatnonzero(visible)] == ["r"]
+    assert badges[0] == {0: 6, 1: 4}
+    visible, badges = fold_tree(t, 6, key=keys)
+    assert [t.ids[i] for i in np.flatnonzero(visible)] == ["r", "hub"]
+    named = {t.ids[i]: b for i, b in enumerate(badges) if b}
+    assert named == {"r": {0: 2, 1: 2}, "hub": {0: 3, 1: 2}}
+    # a budget of 7 draws the next hub too ("small": 2 models) and still counts per relation
+    visible, badges = fold_tree(t, 7, key=keys)
+    assert [t.ids[i] for i in np.flatnonzero(visible)] == ["r", "hub", "small"]
+    named = {t.ids[i]: b for i, b in enumerate(badges) if b}
+    assert named == {"r": {1: 2}, "hub": {0: 3, 1: 2}, "small": {0: 1}}
+    # downloads break ties between equal subtrees: the most downloaded leaf is drawn first
+    prio = [{"q2": 100.0}.get(m, 0.0) for m in t.ids]
+    visible, _ = fold_tree(t, 8, key=keys, priority=prio)
+    assert "q2" in {t.ids[i] for i in np.flatnonzero(visible)}
+    assert "q1" not in {t.ids[i] for i in np.flatnonzero(visible)}
 
 
 def test_one_badge_per_parent_keeps_the_budget_and_the_main_key():
