@@ -89,8 +89,8 @@ def export_command(root: str | None, db: str, fmt: str | None, output: str,
 @click.option("--layout", type=click.Choice(["radial", "layered"]), default="radial",
               show_default=True, help=_LAYOUT_HELP)
 @click.option("--max-nodes", type=click.IntRange(min=10, max=MAX_NODES), default=1500,
-              show_default=True, help="Node budget; beyond it leaves are folded into '+N' "
-              "badges.")
+              show_default=True, help="Node budget; beyond it the largest hubs stay "
+              "expanded and the rest is folded into '+N' badges per relation.")
 @click.option("--labels", type=click.IntRange(min=0, max=MAX_LABELS), default=12,
               show_default=True, help="Label the N most downloaded models.")
 @click.option("--style", type=click.Choice(["auto", "tree", "sunburst"]), default="auto",
