@@ -144,41 +144,6 @@ LICENCE_CHANGE = 0.3
 #: Share of the finetunes of a gated foundation that re-upload it under its own name, ungated.
 REUPLOAD_SHARE = 0.12
 
-#: Share of the derivatives created after the first LLM release that builders put on a release.
-BUILDER_SHARE = 0.3
-#: Beta(a, b) of an author's loyalty: the probability to stay on the release they built on last.
-LOYALTY = (2.0, 2.0)
-#: At a move: probability to take the newest release of the author's home vendor.
-VENDOR_LOYALTY = 0.5
-#: At a move: probability to stay in the author's preferred size class.
-SIZE_FAITH = 0.85
-#: Probability to build on a release's official instruct model rather than on the release.
-OFFICIAL_SHARE = 0.4
-#: Demand for each size class (lineage.SIZE_CLASSES order): authors' preferences.
-SIZE_DEMAND = (0.06, 0.22, 0.42, 0.12, 0.09, 0.08, 0.01)
-#: Demand for each vendor's releases (relative).
-VENDOR_DEMAND = {
-    "Meta": 30.0,
-    "Qwen": 24.0,
-    "Mistral AI": 14.0,
-    "Google": 14.0,
-    "Microsoft": 7.0,
-    "Hugging Face": 4.0,
-    "DeepSeek": 4.0,
-    "TII": 3.0,
-}
-#: A vendor's demand right after a release is (1 + FRESH_BOOST) times its base, decaying
-#: with time constant FRESH_DAYS.
-FRESH_BOOST = 2.0
-FRESH_DAYS = 60.0
-#: Share of derivatives that declare no licence; of the others, the share that choose their
-#: own licence instead of keeping their parent's (drawn from _LICENSES, so most changes go to
-#: apache-2.0, mit or other).
-LICENCE_UNDECLARED = 0.3
-LICENCE_CHANGE = 0.3
-#: Share of the finetunes of a gated foundation that re-upload it under its own name, ungated.
-REUPLOAD_SHARE = 0.12
-
 _START = np.datetime64("2019-01-01T00:00:00", "ms").astype(np.int64)
 _END = np.datetime64("2025-11-01T00:00:00", "ms").astype(np.int64)
 _DAY_MS = 86_400_000
