@@ -578,13 +578,20 @@ class Migration:
                 .head(2)
             )
             parts = []
+            shown = returning
             for i, (to, count) in enumerate(moved.select("to_group", "authors").iter_rows()):
                 where = "other groups" if to == OTHER else to
                 parts.append(f"{_percent(count, authors)} {'moved ' if i == 0 else ''}to {where}")
+                shown += count
             tail = ", ".join(parts) if parts else "none moved to another group"
+            # an author who builds on several groups in t+1 counts in each (DESIGN §8): say
+            # so when the shares quoted add up to more than the whole, lest it be misread
+            overlap = (" (an author who built on several groups counts in each)"
+                       if shown > authors else "")
             out.append(
                 f"Of the {authors:,} authors who built on {group} in {t} and published again "
-                f"in {nxt}, {_percent(returning, authors)} built on {group} again; {tail}."
+                f"in {nxt}, {_percent(returning, authors)} built on {group} again; {tail}"
+                f"{overlap}."
             )
         return out
 
