@@ -634,8 +634,10 @@ def _decorate_axes(ax: Axes, heading: str, counts: FamilyCounts, handles: list[L
 
 
 def _caption(lay: TreeLayout, max_nodes: int | None, keyed: bool = True) -> str:
-    text = ("Marker area ~ log downloads · colour = relation · pink curves: extra parents "
-            "(merges)")
+    text = "Marker area ~ log downloads · colour = relation"
+    drawn = set(lay.visible.tolist())
+    if any(p in drawn and c in drawn for p, c in lay.tree.extra_edges):
+        text += " · pink curves: extra parents (merges)"  # only when one is drawn
     if lay.folded:
         nb = len(lay.badge_parent)
         text += (f"\n{lay.folded:,} models folded into {nb:,} hollow “+N” badge"

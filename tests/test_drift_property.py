@@ -182,7 +182,7 @@ class Brute:
 # --------------------------------------------------------------------------- properties
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=100, deadline=None)
 @given(hub=hubs(), trait=st.sampled_from(TRAITS))
 def test_drift_of_every_foundation_matches_brute_force(hub, trait):
     ids, rows, pairs = hub
@@ -194,7 +194,7 @@ def test_drift_of_every_foundation_matches_brute_force(hub, trait):
         assert row == brute.row(row["root"], trait)
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=100, deadline=None)
 @given(hub=hubs(), trait=st.sampled_from(TRAITS), data=st.data())
 def test_drift_and_changed_members_of_given_roots_match_brute_force(hub, trait, data):
     ids, rows, pairs = hub
@@ -223,7 +223,7 @@ def dense_hubs(draw):
     return ids, rows, pairs
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=100, deadline=None)
 @given(hub=dense_hubs(), trait=st.sampled_from(TRAITS))
 def test_changed_members_of_every_root_match_brute_force(hub, trait):
     ids, rows, pairs = hub

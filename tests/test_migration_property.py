@@ -302,7 +302,7 @@ def _dated(models: pl.DataFrame) -> bool:
     return not models.get_column("created_at").is_null().all()
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(hubs(), st.sampled_from(["vendor", "series", "root", "size"]),
        st.sampled_from(["month", "quarter"]))
 def test_author_activity_matches_brute_force(hub, by, period) -> None:
@@ -325,7 +325,7 @@ def test_author_activity_matches_brute_force(hub, by, period) -> None:
     assert got.height == len(want)
 
 
-@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.one_of(hubs(), release_hubs()), st.sampled_from(["vendor", "series", "root", "size"]),
        st.sampled_from(["month", "quarter"]), st.sampled_from([None, None, 1, 2]))
 def test_migration_matches_brute_force(hub, by, period, top) -> None:
@@ -354,7 +354,7 @@ def test_migration_matches_brute_force(hub, by, period, top) -> None:
                                                                          r[2]))
 
 
-@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.one_of(hubs(), release_hubs(), release_hubs()))
 def test_succession_matches_brute_force(hub) -> None:
     models, edges = hub

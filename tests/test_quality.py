@@ -120,7 +120,7 @@ def brute_quality(models: pl.DataFrame, edges: pl.DataFrame) -> list[tuple[str, 
     return sorted(rows, key=lambda r: (r[0], r[1]))
 
 
-@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(graphs())
 def test_every_check_equals_its_brute_force(graph: tuple[pl.DataFrame, pl.DataFrame]):
     models, edges = graph

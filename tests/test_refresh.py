@@ -249,7 +249,7 @@ def test_sigkill_mid_refresh_then_rerun_equals_an_uninterrupted_one(
     base = tmp_path / "base.jsonl"
     index.write_jsonl(base)
     with FakeHub(index, latency_ms=4, page_size=50) as hub:
-        hub.evolve(700, seed=9)
+        hub.evolve(400, seed=9)
         ref = tmp_path / "ref.db"
         killed = tmp_path / "killed.db"
         for db in (ref, killed):
@@ -258,7 +258,7 @@ def test_sigkill_mid_refresh_then_rerun_equals_an_uninterrupted_one(
         subprocess.run(_cmd(ref, hub.url), env=env, check=True, timeout=120,
                        capture_output=True)
         kills = 0
-        for _ in range(3):
+        for _ in range(2):
             proc = subprocess.Popen(_cmd(killed, hub.url), env=env,
                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
             time.sleep(rng.uniform(0.8, 2.5))

@@ -258,3 +258,14 @@ def test_every_connector_lies_inside_the_frame(llama, layout, budget):
     pts = np.concatenate(segs)
     assert (pts[:, 0] >= x0).all() and (pts[:, 0] <= x1).all()
     assert (pts[:, 1] >= y0).all() and (pts[:, 1] <= y1).all()
+
+
+def test_caption_mentions_pink_curves_only_when_a_merge_parent_is_drawn():
+    nodes = pl.DataFrame({"id": ["r", "a", "b", "m"],
+                          "relation": [None, "finetune", "finetune", "merge"]})
+    tree_edges = pl.DataFrame({"parent": ["r", "r"], "child": ["a", "b"]})
+    merge_edges = pl.DataFrame({"parent": ["r", "r", "a", "b"], "child": ["a", "b", "m", "m"]})
+    plain = fork_tree(nodes.head(3), tree_edges, "r", dpi=50)
+    merged = fork_tree(nodes, merge_edges, "r", dpi=50)
+    assert "pink curves" not in plain.caption
+    assert "pink curves: extra parents (merges)" in merged.caption
