@@ -39,6 +39,7 @@ __all__ = [
     "TREND_SCHEMA",
     "RESPONSE_SCHEMA",
     "trends",
+    "dated_derivatives",
     "response_times",
     "OTHER",
     "top_groups",
@@ -223,6 +224,66 @@ def _foundation_groups(
     return pl.select(pl.coalesce(labels, ids)).to_series().rename(column)
 
 
+
+def _check_range(since: date | datetime | str | None,
+                 until: date | datetime | str | None) -> tuple[int | None, int | None]:
+    """``since`` and ``until`` as µs bounds; an empty range is an :class:`InputError`."""
+    low, high = _bound(since, "since", upper=False), _bound(until, "until", upper=True)
+    if low is not None and high is not None and low > high:
+        raise InputError(f"empty period range: since {since} is after until {until}")
+    return low, high
+
+
+def dated_derivatives(
+    models: pl.DataFrame,
+    edges: pl.DataFrame,
+    *,
+    since: date | datetime | str | None = None,
+    until: date | datetime | str | None = None,
+    index: GraphIndex | None = None,
+) -> tuple[np.ndarray, GraphIndex, np.ndarray, np.ndarray, np.ndarray]:
+    """Every (foundation, derivative) pair of the hub whose derivative is dated in
+    ``[since, until]`` (DESIGN §8: a derivative descends from at least one foundation; a
+    missing placeholder or an undated model is none): ``(found, index, pair_found,
+    pair_node, pair_created)`` — the foundations' positions, the graph index, and per
+    pair the foundation's index in ``found``, the derivative's position and its creation
+    time (µs since the epoch, UTC). The one descent behind :func:`trends` and
+    :mod:`ecograph.migration`.
+
+    Raises
+    ------
+    InputError
+        ``since`` after ``until``, or models without any creation date.
+
+    Examples
+    --------
+    >>> from datetime import datetime, UTC
+    >>> m = pl.DataFrame({"id": ["f", "a", "b"], "created_at": [
+    ...     datetime(2024, 1, 1, tzinfo=UTC), datetime(2024, 2, 1, tzinfo=UTC), None]})
+    >>> e = pl.DataFrame({"parent": ["f", "f"], "child": ["a", "b"]})
+    >>> found, g, pf, node, created = dated_derivatives(m, e)
+    >>> g.id_of(found[pf]).to_list(), g.id_of(node).to_list()
+    (['f'], ['a'])
+    """
+    low, high = _check_range(since, until)
+    created_all, known_all = _created_us(models)
+    if not known_all.any():
+        raise InputError("the models have no creation dates (created_at is empty)")
+    index = index if index is not None else GraphIndex.from_frames(models, edges)
+    found = np.flatnonzero(index.foundation_mask()).astype(np.int64)
+    r, node, _ = expand_families(index, found)
+    # derivatives: family nodes with a model row (not missing placeholders) and a date
+    row = index.model_row[node]
+    keep = (row >= 0) & ~index.missing[node]
+    row_safe = np.maximum(row, 0)
+    keep &= known_all[row_safe]
+    created = created_all[row_safe]
+    if low is not None:
+        keep &= created >= low
+    if high is not None:
+        keep &= created <= high
+    return found, index, r[keep], node[keep], created[keep]
+
 def trends(
     models: pl.DataFrame,
     edges: pl.DataFrame,
@@ -304,32 +365,15 @@ def trends(
             f"unknown period {period!r}; expected one of {', '.join(PERIOD_CHOICES)}"
         )
     wanted = _relations(relation)
-    low, high = _bound(since, "since", upper=False), _bound(until, "until", upper=True)
-    if low is not None and high is not None and low > high:
-        raise InputError(f"empty period range: since {since} is after until {until}")
-    created_all, known_all = _created_us(models)
     if not models.height:
+        _check_range(since, until)
         return pl.DataFrame(schema=TREND_SCHEMA)
-    if not known_all.any():
-        raise InputError("the models have no creation dates (created_at is empty)")
-
-    index = index if index is not None else GraphIndex.from_frames(models, edges)
-    found = np.flatnonzero(index.foundation_mask()).astype(np.int64)
-    r, node, _ = expand_families(index, found)
-    # derivatives: family nodes with a model row (not missing placeholders) and a date
-    row = index.model_row[node]
-    keep = (row >= 0) & ~index.missing[node]
-    row_safe = np.maximum(row, 0)
-    keep &= known_all[row_safe]
-    created = created_all[row_safe]
-    if low is not None:
-        keep &= created >= low
-    if high is not None:
-        keep &= created <= high
+    found, index, r, node, created = dated_derivatives(models, edges, since=since,
+                                                       until=until, index=index)
     if wanted is not None:
         codes = np.asarray([_REL_CODE[w] for w in wanted])
-        keep &= np.isin(_relation_codes(models)[row_safe], codes)
-    r, node, created = r[keep], node[keep], created[keep]
+        keep = np.isin(_relation_codes(models)[index.model_row[node]], codes)
+        r, node, created = r[keep], node[keep], created[keep]
     if node.size == 0:
         return pl.DataFrame(schema=TREND_SCHEMA)
 

@@ -43,16 +43,16 @@ from .dynamics import (
     _DAY_US,
     BY_CHOICES,
     PERIOD_CHOICES,
-    _bound,
     _created_us,
     _foundation_groups,
     _group_keys,
     _period_codes,
     _period_labels,
+    dated_derivatives,
     trends,
 )
 from .errors import InputError
-from .graph import GraphIndex, expand_families
+from .graph import GraphIndex
 from .lineage import LineageTable, resolve_table
 
 __all__ = [
@@ -197,25 +197,9 @@ def _descent(
     until: date | datetime | str | None,
     index: GraphIndex | None,
 ) -> _Descent:
-    low, high = _bound(since, "since", upper=False), _bound(until, "until", upper=True)
-    if low is not None and high is not None and low > high:
-        raise InputError(f"empty period range: since {since} is after until {until}")
-    created_all, known_all = _created_us(models)
-    if not known_all.any():
-        raise InputError("the models have no creation dates (created_at is empty)")
-    index = index if index is not None else GraphIndex.from_frames(models, edges)
-    found = np.flatnonzero(index.foundation_mask()).astype(np.int64)
-    r, node, _ = expand_families(index, found)
-    row = index.model_row[node]
-    keep = (row >= 0) & ~index.missing[node]
-    row_safe = np.maximum(row, 0)
-    keep &= known_all[row_safe]
-    created = created_all[row_safe]
-    if low is not None:
-        keep &= created >= low
-    if high is not None:
-        keep &= created <= high
-    r, node = r[keep], node[keep]
+    found, index, r, node, _ = dated_derivatives(models, edges, since=since, until=until,
+                                                 index=index)
+    created_all, _ = _created_us(models)
     nodes, pair_deriv = _group_keys(node)
     deriv_rows = index.model_row[nodes]
     keys = author_keys(_take(models, deriv_rows, ("id", "author")))
